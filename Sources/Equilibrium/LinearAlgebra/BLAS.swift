@@ -1,0 +1,109 @@
+import COpenBLAS
+
+/// A thin typed layer over CBLAS (OpenBLAS). Every call is row-major.
+///
+/// Pointer-level functions are what the solvers use inside iterations (no allocation, whole
+/// vectors per call); the `Matrix` overloads are for set-up code and tests.
+public enum BLAS {
+    public enum Transpose: Sendable {
+        case none, transpose
+        var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+    }
+
+    /// C ← α op(A) op(B) + β C for row-major pointers with leading dimensions.
+    /// op(A) is m × k, op(B) is k × n, C is m × n.
+    public static func gemm(_ transA: Transpose, _ transB: Transpose,
+                            m: Int, n: Int, k: Int,
+                            alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                            b: UnsafePointer<Double>, ldb: Int,
+                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
+                    b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// y ← α op(A) x + β y for a row-major m × n matrix A.
+    public static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
+                            a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
+                            beta: Double, y: UnsafeMutablePointer<Double>) {
+        guard m > 0, n > 0 else { return }
+        cblas_dgemv(CblasRowMajor, trans.cblas, blasint(m), blasint(n), alpha, a, blasint(lda),
+                    x, 1, beta, y, 1)
+    }
+
+    /// y ← α x + y.
+    public static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>,
+                            y: UnsafeMutablePointer<Double>) {
+        cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
+    }
+
+    /// x ← α x.
+    public static func scal(count: Int, alpha: Double, x: UnsafeMutablePointer<Double>) {
+        cblas_dscal(blasint(count), alpha, x, 1)
+    }
+
+    /// xᵀ y.
+    public static func dot(count: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+        cblas_ddot(blasint(count), x, 1, y, 1)
+    }
+
+    /// ‖x‖₂, computed by BLAS with scaling so it neither overflows nor underflows.
+    public static func nrm2(count: Int, _ x: UnsafePointer<Double>) -> Double {
+        cblas_dnrm2(blasint(count), x, 1)
+    }
+
+    // MARK: Matrix overloads
+
+    /// C ← α op(A) op(B) + β C.
+    public static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix,
+                            transA: Transpose = .none, transB: Transpose = .none,
+                            alpha: Double = 1, beta: Double = 0) {
+        let (m, k) = transA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
+        let (kb, n) = transB == .none ? (b.rows, b.columns) : (b.columns, b.rows)
+        precondition(k == kb, "gemm: inner dimensions \(k) and \(kb) differ.")
+        precondition(c.rows == m && c.columns == n, "gemm: C is \(c.rows) × \(c.columns), expected \(m) × \(n).")
+        a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+                c.storage.withUnsafeMutableBufferPointer { pc in
+                    gemm(transA, transB, m: m, n: n, k: k, alpha: alpha,
+                         a: pa.baseAddress!, lda: max(1, a.columns),
+                         b: pb.baseAddress!, ldb: max(1, b.columns),
+                         beta: beta, c: pc.baseAddress!, ldc: max(1, n))
+                }
+            }
+        }
+    }
+
+    /// op(A) x as a new vector.
+    public static func gemv(_ a: Matrix, _ x: [Double], trans: Transpose = .none) -> [Double] {
+        let (outCount, inCount) = trans == .none ? (a.rows, a.columns) : (a.columns, a.rows)
+        precondition(x.count == inCount, "gemv: x has \(x.count) entries, expected \(inCount).")
+        var y = [Double](repeating: 0, count: outCount)
+        a.storage.withUnsafeBufferPointer { pa in
+            x.withUnsafeBufferPointer { px in
+                y.withUnsafeMutableBufferPointer { py in
+                    gemv(trans, m: a.rows, n: a.columns, alpha: 1, a: pa.baseAddress!,
+                         lda: max(1, a.columns), x: px.baseAddress!, beta: 0, y: py.baseAddress!)
+                }
+            }
+        }
+        return y
+    }
+
+    public static func dot(_ x: [Double], _ y: [Double]) -> Double {
+        precondition(x.count == y.count, "dot: lengths \(x.count) and \(y.count) differ.")
+        return x.withUnsafeBufferPointer { px in
+            y.withUnsafeBufferPointer { py in dot(count: x.count, px.baseAddress!, py.baseAddress!) }
+        }
+    }
+
+    public static func nrm2(_ x: [Double]) -> Double {
+        x.withUnsafeBufferPointer { nrm2(count: x.count, $0.baseAddress!) }
+    }
+
+    /// The number of threads OpenBLAS uses (recorded in experiment manifests).
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+}

@@ -1,0 +1,115 @@
+import Foundation
+
+/// The tanh equilibrium cell f(z, x) = tanh(W z + U x + b), bound to a batch of inputs.
+///
+/// Its Jacobian with respect to z is J = diag(1 − f²) W, so the local contraction factor at the
+/// fixed point is ρ(J), which can be far below ‖W‖₂ when tanh saturates (REFERENCE §1). A
+/// symmetric W with a small injection makes J ≈ W: the hard problems of the benchmarks.
+///
+/// The injection c = U x + b is computed once when the cell is bound to its inputs (one GEMM),
+/// so an evaluation is one GEMM of the compacted batch with Wᵀ, an add and a tanh:
+/// O(n d²) for n active samples.
+public struct TanhCell: FixedPointMap, Sendable {
+    /// W, d × d.
+    public let weight: Matrix
+    /// U, d × p; `nil` means U = I (the input is injected as it is, p = d).
+    public let inputWeight: Matrix?
+    /// b, length d; `nil` means b = 0.
+    public let bias: [Double]?
+    /// The inputs x, B × p, one sample per row.
+    public let input: Matrix
+    /// c = x Uᵀ + b, B × d, one sample per row.
+    public let injection: Matrix
+
+    public var dimension: Int { weight.rows }
+    public var batchSize: Int { input.rows }
+
+    public init(weight: Matrix, inputWeight: Matrix? = nil, bias: [Double]? = nil, input: Matrix) {
+        precondition(weight.isSquare, "W is \(weight.rows) × \(weight.columns), expected square.")
+        let d = weight.rows
+        if let u = inputWeight {
+            precondition(u.rows == d, "U has \(u.rows) rows, expected \(d).")
+            precondition(input.columns == u.columns, "x has \(input.columns) columns, U expects \(u.columns).")
+        } else {
+            precondition(input.columns == d, "x has \(input.columns) columns, expected \(d) (no U given).")
+        }
+        if let b = bias { precondition(b.count == d, "b has \(b.count) entries, expected \(d).") }
+        self.weight = weight
+        self.inputWeight = inputWeight
+        self.bias = bias
+        self.input = input
+        var c: Matrix
+        if let u = inputWeight {
+            c = Matrix(rows: input.rows, columns: d)
+            BLAS.gemm(input, u, into: &c, transB: .transpose)
+        } else {
+            c = input
+        }
+        if let b = bias {
+            for i in 0..<c.rows { for j in 0..<d { c[i, j] += b[j] } }
+        }
+        self.injection = c
+    }
+
+    /// The same cell bound to other inputs.
+    public func binding(input newInput: Matrix) -> TanhCell {
+        TanhCell(weight: weight, inputWeight: inputWeight, bias: bias, input: newInput)
+    }
+
+    public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
+                         samples: UnsafeBufferPointer<Int>) {
+        let n = samples.count, d = dimension
+        weight.storage.withUnsafeBufferPointer { w in
+            // fz = z Wᵀ, i.e. row r of fz is W zᵣ.
+            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
+                      b: w.baseAddress!, ldb: d, beta: 0, c: fz, ldc: d)
+        }
+        injection.storage.withUnsafeBufferPointer { c in
+            for (r, sample) in samples.enumerated() {
+                let out = fz + r * d
+                let inj = c.baseAddress! + sample * d
+                for j in 0..<d { out[j] = tanh(out[j] + inj[j]) }
+            }
+        }
+    }
+}
+
+extension TanhCell {
+    /// Options of the synthetic tanh cell generator.
+    public struct Configuration: Sendable, Equatable {
+        /// d.
+        public var dimension: Int
+        /// B, the number of input samples.
+        public var batchSize: Int
+        /// ‖W‖₂, exactly.
+        public var spectralNorm: Double
+        /// Draw W symmetric (then ρ(W) = ‖W‖₂; with a small injection, J ≈ W at the fixed point).
+        public var symmetric: Bool
+        /// The inputs are x ~ N(0, s² I) with this s; U = I and b = 0.
+        public var injectionScale: Double
+        public var seed: UInt64
+
+        public init(dimension: Int = 64, batchSize: Int = 4, spectralNorm: Double = 0.9,
+                    symmetric: Bool = false, injectionScale: Double = 1, seed: UInt64 = 0) {
+            self.dimension = dimension
+            self.batchSize = batchSize
+            self.spectralNorm = spectralNorm
+            self.symmetric = symmetric
+            self.injectionScale = injectionScale
+            self.seed = seed
+        }
+    }
+
+    /// A synthetic cell: W Gaussian rescaled to ‖W‖₂ = ρ exactly (see
+    /// ``RandomMatrix/withSpectralNorm(_:dimension:symmetric:using:)``), then the inputs
+    /// x ~ N(0, s² I), both from one SplitMix64 stream seeded by `seed`.
+    public static func random(_ configuration: Configuration) throws(LinearAlgebraError) -> TanhCell {
+        var generator = SplitMix64(seed: configuration.seed)
+        let w = try RandomMatrix.withSpectralNorm(configuration.spectralNorm,
+                                                  dimension: configuration.dimension,
+                                                  symmetric: configuration.symmetric, using: &generator)
+        let x = Matrix.gaussian(rows: configuration.batchSize, columns: configuration.dimension,
+                                scale: configuration.injectionScale, using: &generator)
+        return TanhCell(weight: w, input: x)
+    }
+}
