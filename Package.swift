@@ -26,7 +26,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EquilibriumTests",
-            dependencies: ["Equilibrium", "deq"]
+            dependencies: ["Equilibrium", "deq"],
+            exclude: ["Fixtures"]
         ),
     ]
 )

@@ -369,7 +369,7 @@ import Equilibrium
     /// Random byte corruption in the preamble and header must throw or decode, never trap.
     @Test func corruptedHeadersNeverTrap() throws {
         let files = try [Self.sample(shape: [2, 3]).encoded(), Self.fixture("v2.npy"), Self.fixture("fortran_f4.npy")]
-        var random = NumPyFuzzRandom(seed: 0x5EED)
+        var random = SplitMix64(seed: 0x5EED)
         let interesting = Array("{}()[],:'\"-0123456789TrueFalseNone \n\\".utf8) + [0x00, 0x80, 0xFF]
         for file in files {
             let headerEnd = 64  // covers magic, version, length and most of the dict
@@ -388,29 +388,13 @@ import Equilibrium
         }
     }
 
-    // MARK: Performance
+    // MARK: Large arrays
 
-    @Test func decodesLargeFileQuickly() throws {
+    /// A 2048 × 2048 round trip (the size of the benchmark cells); its speed is measured in
+    /// `Benchmarks/`, not asserted here.
+    @Test func roundTripsLargeArray() throws {
         let side = 2048
         let array = NumPyArray(shape: [side, side], values: (0..<(side * side)).map(Double.init))
-        let data = array.encoded()
-        let clock = ContinuousClock()
-        var decoded: NumPyArray?
-        let elapsed = try clock.measure { decoded = try NumPyArray.decode(data, source: "large.npy") }
-        #expect(decoded == array)
-        #expect(elapsed < .seconds(1), "decoding 2048×2048 float64 took \(elapsed)")
-    }
-}
-
-/// A tiny deterministic generator so the fuzz test is reproducible.
-private struct NumPyFuzzRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        #expect(try NumPyArray.decode(array.encoded(), source: "large.npy") == array)
     }
 }
