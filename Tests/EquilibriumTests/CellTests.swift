@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+import Equilibrium
+
+@Suite struct CellTests {
+    @Test(arguments: [false, true])
+    func generatorHitsSpectralNormExactly(symmetric: Bool) throws {
+        let cell = try TanhCell.random(.init(dimension: 50, batchSize: 3, spectralNorm: 0.7, symmetric: symmetric, seed: 12))
+        #expect(abs(try LAPACK.spectralNorm(cell.weight) - 0.7) <= 1e-12)
+        if symmetric {
+            #expect(cell.weight == cell.weight.transposed())
+            #expect(abs(try LAPACK.spectralRadius(cell.weight) - 0.7) <= 1e-12)
+        }
+    }
+
+    @Test func sameSeedSameCellOtherSeedOtherCell() throws {
+        let configuration = TanhCell.Configuration(dimension: 16, batchSize: 2, spectralNorm: 0.9, injectionScale: 0.3, seed: 42)
+        let a = try TanhCell.random(configuration)
+        let b = try TanhCell.random(configuration)
+        var other = configuration
+        other.seed = 43
+        let c = try TanhCell.random(other)
+        #expect(a.weight == b.weight && a.input == b.input)
+        #expect(a.weight != c.weight)
+        // The injection scale is the standard deviation of the inputs.
+        let big = try TanhCell.random(.init(dimension: 200, batchSize: 50, injectionScale: 0.3, seed: 1))
+        let variance = big.input.storage.reduce(0) { $0 + $1 * $1 } / Double(big.input.count)
+        #expect(abs(variance.squareRoot() - 0.3) < 0.01)
+    }
+
+    @Test func tanhCellEvaluatesItsFormula() throws {
+        var generator = SplitMix64(seed: 5)
+        let w = Matrix.gaussian(rows: 4, columns: 4, scale: 0.3, using: &generator)
+        let u = Matrix.gaussian(rows: 4, columns: 3, using: &generator)
+        let b = generator.gaussians(count: 4)
+        let x = Matrix.gaussian(rows: 2, columns: 3, using: &generator)
+        let cell = TanhCell(weight: w, inputWeight: u, bias: b, input: x)
+        let z = Matrix.gaussian(rows: 2, columns: 4, using: &generator)
+        let fz = cell(z)
+        for s in 0..<2 {
+            let wz = BLAS.gemv(w, z.row(s)), ux = BLAS.gemv(u, x.row(s))
+            for i in 0..<4 {
+                #expect(abs(fz[s, i] - tanh(wz[i] + ux[i] + b[i])) <= 1e-15)
+            }
+        }
+    }
+
+    /// Evaluating a compacted subset of rows gives the same rows as the full batch.
+    @Test func compactedEvaluationMatchesFullBatch() throws {
+        let cell = try TanhCell.random(.init(dimension: 8, batchSize: 5, seed: 3))
+        var generator = SplitMix64(seed: 9)
+        let z = Matrix.gaussian(rows: 5, columns: 8, using: &generator)
+        let full = cell(z)
+        let rows = [1, 4]
+        let compact = rows.flatMap { z.row($0) }
+        var out = [Double](repeating: 0, count: 16)
+        compact.withUnsafeBufferPointer { pz in
+            out.withUnsafeMutableBufferPointer { po in
+                rows.withUnsafeBufferPointer { cell.evaluate(pz.baseAddress!, into: po.baseAddress!, samples: $0) }
+            }
+        }
+        // GEMM kernels may sum in another order for another row count: equal to rounding.
+        let compactRows = Matrix(rows: 2, columns: 8, storage: out)
+        let fullRows = Matrix(rows: 2, columns: 8, storage: full.row(1) + full.row(4))
+        #expect(maxRowRelativeError(compactRows, fullRows) <= 1e-14)
+    }
+
+    @Test func affineExactFixedPointSatisfiesTheEquation() throws {
+        let map = try AffineMap.random(dimension: 30, batchSize: 3, spectralNorm: 0.95, seed: 1)
+        let z = try map.exactFixedPoint()
+        #expect(maxRowRelativeError(map(z), z) <= 1e-12)
+    }
+}

@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+import Equilibrium
+
+/// A thread-unsafe call counter for closure maps (tests run each case on one thread).
+final class EvaluationCounter: @unchecked Sendable {
+    var callsPerSample: [Int]
+    init(batchSize: Int) { callsPerSample = Array(repeating: 0, count: batchSize) }
+}
+
+/// The contract of REFERENCE §2, checked for every solver in `solverZoo`.
+@Suite struct SolverContractTests {
+    /// A batch gives the same per-sample results as solving each sample alone.
+    @Test(arguments: solverZoo.indices)
+    func batchEqualsPerSample(index: Int) throws {
+        let (label, solver) = solverZoo[index]
+        let cell = try TanhCell.random(.init(dimension: 48, batchSize: 4, spectralNorm: 0.95, seed: 11))
+        let criteria = StoppingCriteria(tolerance: 1e-9, maxIterations: 3000)
+        let batch = solver.solve(cell, from: Matrix(rows: 4, columns: 48), criteria: criteria)
+        for i in 0..<4 {
+            let single = cell.binding(input: Matrix(rows: 1, columns: 48, storage: cell.input.row(i)))
+            let alone = solver.solve(single, from: Matrix(rows: 1, columns: 48), criteria: criteria)
+            #expect(alone.samples[0].outcome == batch.samples[i].outcome, "\(label) sample \(i)")
+            #expect(alone.samples[0].iterations == batch.samples[i].iterations, "\(label) sample \(i)")
+            #expect(alone.samples[0].evaluations == batch.samples[i].evaluations, "\(label) sample \(i)")
+            #expect(maxRowRelativeError(alone.solution, Matrix(rows: 1, columns: 48, storage: batch.solution.row(i))) <= 1e-12,
+                    "\(label) sample \(i)")
+        }
+    }
+
+    /// A converged sample costs no further evaluations: the map is called for a sample exactly
+    /// as often as the reported nfe, and samples converge after different counts.
+    @Test(arguments: solverZoo.indices)
+    func convergedSamplesCostNothing(index: Int) throws {
+        let (label, solver) = solverZoo[index]
+        let d = 10
+        // Sample i contracts at rate 0.1 (i + 1).
+        let counter = EvaluationCounter(batchSize: 4)
+        let map = ClosureMap(dimension: d, batchSize: 4) { sample, z, fz in
+            counter.callsPerSample[sample] += 1
+            let rate = 0.1 * Double(sample + 1)
+            for j in 0..<d { fz[j] = rate * z[j] + 1 }
+        }
+        // Sample 0 starts at its fixed point 1/(1 − 0.1); the others start at 0.
+        var start = Matrix(rows: 4, columns: d)
+        start.setRow(0, to: Array(repeating: 1 / 0.9, count: d))
+        let result = solver.solve(map, from: start,
+                                  criteria: StoppingCriteria(tolerance: 1e-10, maxIterations: 1000))
+        #expect(result.converged, "\(label)")
+        #expect(result.samples[0].evaluations == 1, "\(label)")
+        #expect(result.samples.map(\.evaluations) == counter.callsPerSample, "\(label)")
+        #expect(result.samples.map(\.history.count) == counter.callsPerSample, "\(label)")
+        #expect(Set(result.samples.map(\.evaluations)).count > 1, "\(label): samples should finish at different counts")
+    }
+
+    /// The reported residual is the true residual of the returned point, and a sample that did
+    /// not converge returns its lowest-residual evaluated point.
+    @Test(arguments: solverZoo.indices)
+    func nonConvergedSampleReturnsBestEvaluatedPoint(index: Int) throws {
+        let (label, solver) = solverZoo[index]
+        let cell = try TanhCell.random(.init(dimension: 32, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 5))
+        let criteria = StoppingCriteria(tolerance: 1e-14, measure: .absolute, maxIterations: 6)
+        let result = solver.solve(cell, from: Matrix(rows: 2, columns: 32), criteria: criteria)
+        let image = cell(result.solution)
+        for i in 0..<2 {
+            let report = result.samples[i]
+            #expect(report.outcome == .maxIterationsReached, "\(label)")
+            #expect(report.iterations == 6, "\(label)")
+            #expect(report.absoluteResidual == report.history.absolute.min(), "\(label)")
+            let trueResidual = BLAS.nrm2(zip(image.row(i), result.solution.row(i)).map { $0 - $1 })
+            #expect(abs(trueResidual - report.absoluteResidual) <= 1e-15 + 1e-12 * trueResidual, "\(label)")
+        }
+    }
+
+    @Test(arguments: solverZoo.indices)
+    func evaluationCapIsAnOutcome(index: Int) throws {
+        let (label, solver) = solverZoo[index]
+        let cell = try TanhCell.random(.init(dimension: 32, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 5))
+        let result = solver.solve(cell, from: Matrix(rows: 2, columns: 32),
+                                  criteria: StoppingCriteria(tolerance: 1e-14, maxIterations: 1000, maxEvaluations: 4))
+        for report in result.samples {
+            #expect(report.outcome == .maxEvaluationsReached, "\(label)")
+            #expect(report.evaluations == 4, "\(label)")
+        }
+    }
+
+    /// A map that returns NaN for one sample stops that sample as non-finite and returns its
+    /// last finite best point; the other samples are unaffected.
+    @Test(arguments: solverZoo.indices)
+    func nanEndsAsNonFinite(index: Int) throws {
+        let (label, solver) = solverZoo[index]
+        let d = 6
+        let counter = EvaluationCounter(batchSize: 3)
+        let map = ClosureMap(dimension: d, batchSize: 3) { sample, z, fz in
+            counter.callsPerSample[sample] += 1
+            for j in 0..<d { fz[j] = 0.5 * z[j] + 1 }
+            if sample == 1 && counter.callsPerSample[sample] >= 3 { fz[2] = .nan }
+        }
+        let result = solver.solve(map, from: Matrix(rows: 3, columns: d),
+                                  criteria: StoppingCriteria(tolerance: 1e-12, maxIterations: 500))
+        #expect(result.samples[1].outcome == .nonFinite, "\(label)")
+        #expect(result.samples[1].evaluations == 3, "\(label)")
+        #expect(result.samples[1].absoluteResidual.isFinite, "\(label)")
+        let finiteRow = result.solution.row(1).allSatisfy { $0.isFinite }
+        #expect(finiteRow, "\(label)")
+        #expect(result.samples[0].converged && result.samples[2].converged, "\(label)")
+        #expect(!result.converged, "\(label)")
+    }
+
+    @Test func nanAtTheStartIsReportedNotHidden() {
+        let map = ClosureMap(dimension: 3, batchSize: 1) { _, _, fz in
+            for j in 0..<3 { fz[j] = .nan }
+        }
+        for (label, solver) in solverZoo {
+            let result = solver.solve(map, from: Matrix(rows: 1, columns: 3), criteria: StoppingCriteria())
+            #expect(result.samples[0].outcome == .nonFinite, "\(label)")
+            #expect(!result.converged, "\(label)")
+            #expect(result.samples[0].evaluations == 1, "\(label)")
+        }
+    }
+
+    /// Forward iteration on an expanding affine map ends as diverged, with the documented rule
+    /// ‖r_k‖ > divergenceFactor · ‖r₀‖.
+    @Test func expandingAffineMapDiverges() throws {
+        let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 1.5, symmetric: true, seed: 4)
+        let criteria = StoppingCriteria(tolerance: 1e-10, maxIterations: 10_000, divergenceFactor: 1e4)
+        let result = ForwardIteration().solve(map, from: Matrix(rows: 2, columns: 20), criteria: criteria)
+        for report in result.samples {
+            #expect(report.outcome == .diverged)
+            #expect(report.iterations < 10_000)
+            let last = try #require(report.history.absolute.last)
+            #expect(last > 1e4 * report.history.absolute[0])
+        }
+    }
+
+    /// Anderson on an expanding affine map either diverges or genuinely finds the (repelling)
+    /// fixed point, like GMRES would; it never reports a false convergence.
+    @Test func andersonOnExpandingAffineMapIsHonest() throws {
+        let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 1.5, symmetric: true, seed: 4)
+        let exact = try map.exactFixedPoint()
+        for memory in [1, 5, 20] {
+            let result = AndersonAcceleration(memory: memory).solve(
+                map, from: Matrix(rows: 2, columns: 20), criteria: StoppingCriteria(tolerance: 1e-10, maxIterations: 2000))
+            for (i, report) in result.samples.enumerated() where report.converged {
+                let one = Matrix(rows: 1, columns: 20, storage: result.solution.row(i))
+                let truth = Matrix(rows: 1, columns: 20, storage: exact.row(i))
+                #expect(maxRowRelativeError(one, truth) < 1e-6, "m = \(memory)")
+            }
+            #expect(result.samples.allSatisfy { $0.outcome != .nonFinite }, "m = \(memory)")
+        }
+    }
+
+    /// The absolute and relative measures stop where they should.
+    @Test func stoppingMeasures() throws {
+        let map = try AffineMap.random(dimension: 16, batchSize: 1, spectralNorm: 0.5, seed: 2)
+        for measure in StoppingCriteria.Measure.allCases {
+            let result = ForwardIteration().solve(map, from: Matrix(rows: 1, columns: 16),
+                                                  criteria: StoppingCriteria(tolerance: 1e-6, measure: measure))
+            let report = result.samples[0]
+            let final = measure == .absolute ? report.absoluteResidual : report.relativeResidual
+            #expect(final <= 1e-6)
+            // The point before the last did not yet meet the tolerance.
+            let history = measure == .absolute ? report.history.absolute : report.history.relative
+            #expect(history.dropLast().allSatisfy { $0 > 1e-6 })
+        }
+    }
+
+    /// Anderson's λ is relative to the Gram matrix, so it reaches tolerances far below any
+    /// absolute regularisation without stalling.
+    @Test func andersonReachesTightTolerance() throws {
+        let cell = try TanhCell.random(.init(dimension: 128, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 9))
+        for memory in [5, 20] {
+            let result = AndersonAcceleration(memory: memory, regularization: 1e-4).solve(
+                cell, from: Matrix(rows: 2, columns: 128),
+                criteria: StoppingCriteria(tolerance: 1e-13, measure: .absolute, maxIterations: 3000))
+            #expect(result.converged, "m = \(memory): \(result.samples.map(\.outcome))")
+        }
+    }
+
+    @Test func initialisationsAreSeededAndChecked() throws {
+        let a = try Initialization.gaussian(scale: 2, seed: 3).makeBatch(batchSize: 2, dimension: 5)
+        let b = try Initialization.gaussian(scale: 2, seed: 3).makeBatch(batchSize: 2, dimension: 5)
+        let c = try Initialization.gaussian(scale: 2, seed: 4).makeBatch(batchSize: 2, dimension: 5)
+        #expect(a == b && a != c)
+        let u = try Initialization.uniform(low: -1, high: 3, seed: 1).makeBatch(batchSize: 3, dimension: 100)
+        #expect(u.storage.allSatisfy { $0 >= -1 && $0 < 3 })
+        let mixed = try Initialization.mixed(probability: 0.5, scale: 1, seed: 1).makeBatch(batchSize: 4, dimension: 100)
+        let zeros = mixed.storage.filter { $0 == 0 }.count
+        #expect(zeros > 100 && zeros < 300)
+        #expect(throws: InitializationError.self) {
+            try Initialization.explicit(Matrix(rows: 2, columns: 4)).makeBatch(batchSize: 2, dimension: 5)
+        }
+        #expect(throws: InitializationError.self) {
+            try Initialization.explicit(Matrix(rows: 1, columns: 2, storage: [1, .nan])).makeBatch(batchSize: 1, dimension: 2)
+        }
+        #expect(throws: InitializationError.self) {
+            try Initialization.uniform(low: 1, high: 1, seed: 0).makeBatch(batchSize: 1, dimension: 2)
+        }
+    }
+
+    /// A result can seed the next solve: starting from a fixed point costs one evaluation.
+    @Test func explicitStartFromEarlierResult() throws {
+        let cell = try TanhCell.random(.init(dimension: 32, batchSize: 3, spectralNorm: 0.9, seed: 8))
+        let criteria = StoppingCriteria(tolerance: 1e-10)
+        let first = try AndersonAcceleration().solve(cell, initialization: .gaussian(scale: 1, seed: 1), criteria: criteria)
+        let again = try ForwardIteration().solve(cell, initialization: .explicit(first.solution), criteria: criteria)
+        #expect(again.converged)
+        #expect(again.samples.allSatisfy { $0.evaluations == 1 && $0.iterations == 0 })
+    }
+}
