@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // OpenBLAS (CBLAS) and LAPACKE behind one system-library module; not API.
@@ -17,16 +18,22 @@ let package = Package(
             name: "Equilibrium",
             dependencies: ["COpenBLAS"]
         ),
+        // The experiments harness: experiment files, grids, runs, results, pictures.
+        .target(
+            name: "EquilibriumExperiments",
+            dependencies: ["Equilibrium", .product(name: "Yams", package: "Yams")]
+        ),
         .executableTarget(
             name: "deq",
             dependencies: [
                 "Equilibrium",
+                "EquilibriumExperiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "EquilibriumTests",
-            dependencies: ["Equilibrium", "deq"],
+            dependencies: ["Equilibrium", "EquilibriumExperiments", "deq"],
             exclude: ["Fixtures"]
         ),
     ]

@@ -1,0 +1,306 @@
+import Equilibrium
+import Foundation
+
+/// Rebuilds a results folder's tables, curves and pictures from its point files.
+///
+/// Used after a run, after `deq merge`, and by `deq plot`. Everything it writes derives from
+/// `points/*.json` and the spec, so a merged set of shards gives the same files as one run
+/// (times aside).
+public struct ResultsWriter {
+    public var spec: ExperimentSpec
+    public var directory: URL
+    public var renderPictures: Bool
+
+    public init(spec: ExperimentSpec, directory: URL, renderPictures: Bool = true) {
+        self.spec = spec
+        self.directory = directory
+        self.renderPictures = renderPictures
+    }
+
+    public struct Summary: Sendable {
+        public var pointsPresent: Int
+        public var pointsTotal: Int
+        public var complete: Bool { pointsPresent == pointsTotal }
+        /// The gnuplot scripts written (rendered when gnuplot is there).
+        public var scripts: [URL]
+        /// Why pictures were not rendered, if they were not.
+        public var renderingNote: String?
+    }
+
+    /// The point files present, keyed by grid id.
+    public func records() -> [String: PointRecord] {
+        let folder = directory.appendingPathComponent("points")
+        let files = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
+        var result: [String: PointRecord] = [:]
+        for file in files where file.pathExtension == "json" && !file.lastPathComponent.hasPrefix(".") {
+            if let record = PointRecord.read(from: file) { result[record.id] = record }
+        }
+        return result
+    }
+
+    @discardableResult
+    public func writeAll() throws -> Summary {
+        let records = records()
+        let grid = spec.grid
+        let present = grid.filter { records[$0.id] != nil }.count
+        var scripts: [URL] = []
+        try writeSummary(records: records, grid: grid, present: present)
+        if spec.measurements.contains(.convergence) {
+            scripts += try writeCurves(records: records, grid: grid)
+        }
+        if spec.measurements.contains(.pathIndependence) {
+            scripts += try writePathIndependence(records: records, grid: grid)
+        }
+        var note: String?
+        if renderPictures && !scripts.isEmpty {
+            if Gnuplot.isAvailable {
+                try Gnuplot.render(scripts, format: .png)
+            } else {
+                note = Gnuplot.Missing().description
+            }
+        }
+        return Summary(pointsPresent: present, pointsTotal: grid.count, scripts: scripts, renderingNote: note)
+    }
+
+    // MARK: Summary tables
+
+    struct Row {
+        var cell: String
+        var solver: String
+        var initialization: String
+        var samples: Int
+        var converged: Int
+        var nfe: [Int]
+        var wall: [Double]
+        var residual: [Double]
+    }
+
+    func rows(records: [String: PointRecord], grid: [GridPoint]) -> [Row] {
+        var order: [String] = []
+        var rows: [String: Row] = [:]
+        let rel = spec.stopping.measure == .relative
+        for point in grid {
+            let key = "\(point.cell.index)-\(point.solver.index)-\(point.initializationIndex)"
+            if rows[key] == nil {
+                order.append(key)
+                rows[key] = Row(cell: point.cell.label, solver: point.solver.label, initialization: point.initialization.label,
+                                samples: 0, converged: 0, nfe: [], wall: [], residual: [])
+            }
+            guard let record = records[point.id] else { continue }
+            rows[key]?.samples += record.samples.count
+            rows[key]?.converged += record.samples.filter(\.converged).count
+            rows[key]?.nfe += record.samples.map(\.nfe)
+            rows[key]?.wall.append(record.wallSeconds)
+            rows[key]?.residual += record.samples.map { rel ? $0.relResidual : $0.absResidual }
+        }
+        return order.compactMap { rows[$0] }
+    }
+
+    func writeSummary(records: [String: PointRecord], grid: [GridPoint], present: Int) throws {
+        let rows = rows(records: records, grid: grid)
+        let measure = spec.stopping.measure == .relative ? "relative" : "absolute"
+        var md = "# \(spec.name)\n\n"
+        if !spec.description.isEmpty { md += "\(spec.description)\n\n" }
+        if present < grid.count {
+            md += "**INCOMPLETE: \(present) of \(grid.count) grid points present.** Rerun to resume, or merge the other shards.\n\n"
+        } else {
+            md += "Complete: \(grid.count) grid points.\n\n"
+        }
+        md += "Stopping: \(measure) residual ≤ \(formatCompact(spec.stopping.tolerance)), at most \(spec.stopping.maxIterations) iterations"
+        md += spec.stopping.maxEvaluations.map { ", \($0) evaluations" } ?? ""
+        md += "; seed \(spec.seed), \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s").\n\n"
+        md += "| cell | solver | start | converged | nfe median [min–max] | wall median | final residual (max) |\n"
+        md += "|---|---|---|---|---|---|---|\n"
+        var tsv = "cell\tsolver\tinit\tsamples\tconverged_fraction\tnfe_median\tnfe_min\tnfe_max\twall_median_s\tresidual_median\tresidual_max\n"
+        for row in rows {
+            guard row.samples > 0 else {
+                md += "| \(row.cell) | \(row.solver) | \(row.initialization) | (missing) | | | |\n"
+                continue
+            }
+            let fraction = Double(row.converged) / Double(row.samples)
+            let nfe = row.nfe.sorted()
+            let nfeMedian = Statistics.median(nfe.map(Double.init))
+            let wall = Statistics.median(row.wall)
+            let residualMax = row.residual.max() ?? .nan
+            md += "| \(row.cell) | \(row.solver) | \(row.initialization) | \(row.converged)/\(row.samples) | "
+            md += "\(formatCompact(nfeMedian)) [\(nfe.first ?? 0)–\(nfe.last ?? 0)] | \(Statistics.seconds(wall)) | "
+            md += "\(String(format: "%.2e", residualMax)) |\n"
+            tsv += [row.cell, row.solver, row.initialization, String(row.samples), String(format: "%.4f", fraction),
+                    formatCompact(nfeMedian), String(nfe.first ?? 0), String(nfe.last ?? 0), String(format: "%.6f", wall),
+                    String(format: "%.6e", Statistics.median(row.residual)), String(format: "%.6e", residualMax)]
+                .joined(separator: "\t") + "\n"
+        }
+        if spec.measurements.contains(.pathIndependence) {
+            md += try pathIndependenceTable(records: records, grid: grid)
+        }
+        if spec.measurements.contains(.convergence) {
+            md += "\nResidual curves: `curves/` (`.dat` for gnuplot, `.gp` scripts, pictures).\n"
+        }
+        try AtomicFile.write(md, to: directory.appendingPathComponent("summary.md"))
+        try AtomicFile.write(tsv, to: directory.appendingPathComponent("summary.tsv"))
+    }
+
+    // MARK: Curves
+
+    /// The default start's sample with the most evaluations: the one that sets the batch's cost.
+    static func slowestSample(_ record: PointRecord) -> PointRecord.Sample? {
+        record.samples.max { $0.nfe < $1.nfe }
+    }
+
+    func writeCurves(records: [String: PointRecord], grid: [GridPoint]) throws -> [URL] {
+        let folder = directory.appendingPathComponent("curves")
+        var scripts: [URL] = []
+        let cells = spec.cellConfigurations
+        let rel = spec.stopping.measure == .relative
+        for cell in cells {
+            let points = grid.filter { $0.cell.index == cell.index && $0.repeatIndex == 0 && $0.initializationIndex == 0 }
+            let present = points.compactMap { point in records[point.id].map { (point, $0) } }
+            guard !present.isEmpty else { continue }
+            let stem = String(format: "c%03d", cell.index)
+            var dat = "# Residual curves: \(cell.label) (seed \(points[0].cellSeed), start \(points[0].initialization.label))\n"
+            dat += "# One index block per solver; each block is the batch's slowest sample (most f evaluations).\n"
+            dat += "# columns: iteration nfe seconds abs_residual rel_residual\n"
+            for (blockIndex, (point, record)) in present.enumerated() {
+                dat += "# block \(blockIndex): \(point.solver.label)\n"
+            }
+            for (blockIndex, (point, record)) in present.enumerated() {
+                if blockIndex > 0 { dat += "\n\n" }
+                dat += "# \(point.solver.label)\n"
+                guard let sample = Self.slowestSample(record) else { continue }
+                let h = sample.history
+                for k in 0..<h.nfe.count {
+                    dat += "\(h.iteration[k]) \(h.nfe[k]) \(String(format: "%.6e", h.seconds[k])) "
+                    dat += "\(String(format: "%.6e", h.absResidual[k])) \(String(format: "%.6e", h.relResidual[k]))\n"
+                }
+            }
+            try AtomicFile.write(dat, to: folder.appendingPathComponent("\(stem).dat"))
+
+            let column = rel ? 5 : 4
+            let yLabel = rel ? "relative residual ‖f(z)−z‖/‖f(z)‖" : "absolute residual ‖f(z)−z‖"
+            var gp = "# Residual against iterations, evaluations and time for \(cell.label).\n"
+            gp += "# Render: gnuplot -e \"fmt='svg'\" \(stem).gp   (png by default)\n"
+            gp += Gnuplot.preamble(output: stem, width: 1500, height: 460) + "\n"
+            gp += "set logscale y\nset format y \"10^{%L}\"\nset key top right font \",9\"\n"
+            gp += "set ylabel \(Gnuplot.quoted(yLabel))\n"
+            gp += "set multiplot layout 1,3 title \(Gnuplot.quoted("\(spec.name): \(cell.label)"))\n"
+            for (x, xLabel) in [(1, "iteration"), (2, "f evaluations (nfe)"), (3, "seconds")] {
+                gp += "set xlabel \(Gnuplot.quoted(xLabel))\n"
+                let plots = present.enumerated().map { blockIndex, pair in
+                    "\"\(stem).dat\" index \(blockIndex) using \(x):\(column) with lines lw 2 title \(Gnuplot.quoted(pair.0.solver.label))"
+                }
+                gp += "plot " + plots.joined(separator: ", \\\n     ")
+                gp += ", \\\n     \(formatCompact(spec.stopping.tolerance)) with lines dt 2 lc rgb \"gray40\" title \"tol\"\n"
+            }
+            gp += "unset multiplot\n"
+            let script = folder.appendingPathComponent("\(stem).gp")
+            try AtomicFile.write(gp, to: script)
+            scripts.append(script)
+        }
+        return scripts
+    }
+
+    // MARK: Path independence
+
+    func pathIndependenceTable(records: [String: PointRecord], grid: [GridPoint]) throws -> String {
+        var md = "\n## Path independence\n\n"
+        md += "AA = mean over (i, j) of cos(zᵢ, z_{i|j}), re-solving input i from input j's fixed point (REFERENCE §5).\n\n"
+        let budgets = spec.pathIndependence.budgets
+        let otherStarts = spec.initializations.dropFirst().map(\.label)
+        md += "| cell | solver | AA | min per-example | " + budgets.map { "AA@\($0)" }.joined(separator: " | ")
+        md += (budgets.isEmpty ? "" : " | ") + otherStarts.map { "cos vs \($0)" }.joined(separator: " | ")
+        md += (otherStarts.isEmpty ? "" : " |") + "\n"
+        md += "|---|---|---|---|" + String(repeating: "---|", count: budgets.count + otherStarts.count) + "\n"
+        for point in grid where point.initializationIndex == 0 && point.repeatIndex == 0 {
+            guard let alignment = records[point.id]?.pathIndependence else { continue }
+            var line = "| \(point.cell.label) | \(point.solver.label) | \(String(format: "%.4f", alignment.score)) | "
+            line += String(format: "%.4f", alignment.perExample.min() ?? .nan) + " | "
+            line += alignment.budgets.map { String(format: "%.4f", $0.score) }.joined(separator: " | ")
+            if !alignment.budgets.isEmpty { line += " | " }
+            line += alignment.starts.map { String(format: "%.4f", $0.meanCosine) }.joined(separator: " | ")
+            if !alignment.starts.isEmpty { line += " |" }
+            md += line + "\n"
+        }
+        var tsv = "cell\tsolver\trepeat\texample\taa\n"
+        for point in grid where point.initializationIndex == 0 {
+            guard let alignment = records[point.id]?.pathIndependence else { continue }
+            for (i, score) in alignment.perExample.enumerated() {
+                tsv += "\(point.cell.label)\t\(point.solver.label)\t\(point.repeatIndex)\t\(i)\t\(String(format: "%.8f", score))\n"
+            }
+        }
+        try AtomicFile.write(tsv, to: directory.appendingPathComponent("path-independence/per-example.tsv"))
+        return md
+    }
+
+    func writePathIndependence(records: [String: PointRecord], grid: [GridPoint]) throws -> [URL] {
+        let folder = directory.appendingPathComponent("path-independence")
+        let points = grid.filter { $0.initializationIndex == 0 && $0.repeatIndex == 0 }
+            .compactMap { point in records[point.id]?.pathIndependence.map { (point, $0) } }
+        guard !points.isEmpty else { return [] }
+        // AA against the iteration budget: one block per cell × solver.
+        var curve = "# AA score against the iteration budget; one index block per cell and solver.\n"
+        curve += "# columns: budget aa\n"
+        for (index, (point, _)) in points.enumerated() { curve += "# block \(index): \(point.cell.label) · \(point.solver.label)\n" }
+        for (index, (point, alignment)) in points.enumerated() {
+            if index > 0 { curve += "\n\n" }
+            curve += "# \(point.cell.label) · \(point.solver.label)\n"
+            for budget in alignment.budgets { curve += "\(budget.budget) \(String(format: "%.8f", budget.score))\n" }
+        }
+        try AtomicFile.write(curve, to: folder.appendingPathComponent("aa-budget.dat"))
+        var gp = "# AA score against the iteration budget.\n"
+        gp += Gnuplot.preamble(output: "aa-budget", width: 900, height: 560) + "\n"
+        gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score\"\nset key bottom right font \",9\"\n"
+        gp += "set title \(Gnuplot.quoted("\(spec.name): asymptotic alignment against budget"))\n"
+        gp += "plot " + points.enumerated().map { index, pair in
+            "\"aa-budget.dat\" index \(index) using 1:2 with linespoints lw 2 title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
+        }.joined(separator: ", \\\n     ") + "\n"
+        let budgetScript = folder.appendingPathComponent("aa-budget.gp")
+        try AtomicFile.write(gp, to: budgetScript)
+
+        // Histogram of per-example AA scores (all repeats), one block per cell × solver.
+        let bins = 20
+        var hist = "# Histogram of per-example AA scores over [lo, 1]; one index block per cell and solver.\n"
+        hist += "# columns: bin_center count\n"
+        let all = grid.filter { $0.initializationIndex == 0 }.compactMap { records[$0.id]?.pathIndependence?.perExample }.flatMap { $0 }
+        let lo = min(0, (all.min() ?? 0).rounded(.down))
+        let width = (1 - lo) / Double(bins)
+        for (index, (point, _)) in points.enumerated() {
+            if index > 0 { hist += "\n\n" }
+            hist += "# \(point.cell.label) · \(point.solver.label)\n"
+            let scores = grid.filter { $0.cell.index == point.cell.index && $0.solver.index == point.solver.index && $0.initializationIndex == 0 }
+                .compactMap { records[$0.id]?.pathIndependence?.perExample }.flatMap { $0 }
+            var counts = [Int](repeating: 0, count: bins)
+            for s in scores { counts[min(bins - 1, max(0, Int((s - lo) / width)))] += 1 }
+            for b in 0..<bins { hist += "\(String(format: "%.4f", lo + (Double(b) + 0.5) * width)) \(counts[b])\n" }
+        }
+        try AtomicFile.write(hist, to: folder.appendingPathComponent("aa-histogram.dat"))
+        var hgp = "# Histogram of per-example AA scores.\n"
+        hgp += Gnuplot.preamble(output: "aa-histogram", width: 900, height: 560) + "\n"
+        hgp += "set style fill transparent solid 0.5\nset boxwidth \(String(format: "%.4f", width * 0.9))\n"
+        hgp += "set xlabel \"per-example AA score\"\nset ylabel \"examples\"\nset key top left font \",9\"\n"
+        hgp += "set xrange [\(formatCompact(lo)):1.02]\n"
+        hgp += "set title \(Gnuplot.quoted("\(spec.name): per-example asymptotic alignment"))\n"
+        hgp += "plot " + points.enumerated().map { index, pair in
+            "\"aa-histogram.dat\" index \(index) using 1:2 with boxes title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
+        }.joined(separator: ", \\\n     ") + "\n"
+        let histogramScript = folder.appendingPathComponent("aa-histogram.gp")
+        try AtomicFile.write(hgp, to: histogramScript)
+        return [budgetScript, histogramScript]
+    }
+}
+
+/// Small statistics for tables.
+enum Statistics {
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid])
+    }
+
+    static func seconds(_ value: Double) -> String {
+        if value.isNaN { return "–" }
+        if value < 1e-3 { return String(format: "%.0f µs", value * 1e6) }
+        if value < 1 { return String(format: "%.1f ms", value * 1e3) }
+        return String(format: "%.2f s", value)
+    }
+}

@@ -1,0 +1,166 @@
+import Equilibrium
+import Foundation
+
+/// Runs an experiment's grid (or one shard of it) into a results folder.
+///
+/// Each grid point's result is its own file `points/<id>.json`, written atomically, so a
+/// rerun skips finished points (resume) and an interrupted run never leaves a result that
+/// looks complete. After the points, the summary, curves and pictures are rebuilt from every
+/// point file in the folder (``ResultsWriter``), saying plainly when points are missing.
+public struct ExperimentRunner {
+    public var spec: ExperimentSpec
+    public var outputDirectory: URL
+    public var shard: Shard?
+    /// Progress lines on stderr (done/total, elapsed, estimate); nil for none.
+    public var progress: ProgressReporter?
+    /// Render pictures with gnuplot when it is installed.
+    public var renderPictures: Bool
+
+    public init(spec: ExperimentSpec, outputDirectory: URL, shard: Shard? = nil,
+                progress: ProgressReporter? = nil, renderPictures: Bool = true) {
+        self.spec = spec
+        self.outputDirectory = outputDirectory
+        self.shard = shard
+        self.progress = progress
+        self.renderPictures = renderPictures
+    }
+
+    public struct Outcome: Sendable {
+        public var pointsRun: Int
+        public var pointsSkipped: Int
+        public var pointsTotal: Int
+        public var complete: Bool
+    }
+
+    public var pointsDirectory: URL { outputDirectory.appendingPathComponent("points") }
+
+    public func run() throws -> Outcome {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(at: pointsDirectory, withIntermediateDirectories: true)
+        let started = Date()
+        var manifest = RunManifest(spec: spec, shard: shard, started: started)
+        try manifest.write(to: outputDirectory)
+
+        let grid = spec.grid
+        let mine = grid.filter { shard?.contains($0) ?? true }
+        let pending = mine.filter { PointRecord.read(from: url(of: $0)) == nil }
+        let baseDirectory = URL(fileURLWithPath: spec.baseDirectory)
+        progress?.start(total: pending.count, skipped: mine.count - pending.count)
+
+        // Points sharing a cell run together so the cell is built once.
+        var order: [String] = []
+        var byCell: [String: [GridPoint]] = [:]
+        for point in pending {
+            if byCell[point.cellKey] == nil { order.append(point.cellKey) }
+            byCell[point.cellKey, default: []].append(point)
+        }
+        var done = 0
+        for key in order {
+            let points = byCell[key] ?? []
+            guard let first = points.first else { continue }
+            let map = try first.cell.family.makeMap(first.cell.assignment.dictionary, seed: first.cellSeed,
+                                                    baseDirectory: baseDirectory)
+            for point in points {
+                let record = try run(point, on: map, baseDirectory: baseDirectory)
+                try record.write(to: url(of: point))
+                done += 1
+                progress?.update(done: done, label: "\(point.cell.label) · \(point.solver.label)")
+            }
+        }
+        progress?.finish()
+
+        let writer = ResultsWriter(spec: spec, directory: outputDirectory, renderPictures: renderPictures)
+        let summary = try writer.writeAll()
+        if summary.complete { manifest.ended = Date() }
+        manifest.pointsPresent = summary.pointsPresent
+        try manifest.write(to: outputDirectory)
+        return Outcome(pointsRun: pending.count, pointsSkipped: mine.count - pending.count,
+                       pointsTotal: grid.count, complete: summary.complete)
+    }
+
+    func url(of point: GridPoint) -> URL {
+        pointsDirectory.appendingPathComponent("\(point.id).json")
+    }
+
+    func run(_ point: GridPoint, on map: any FixedPointMap, baseDirectory: URL) throws -> PointRecord {
+        let solver = point.solver.kind.makeSolver(point.solver.assignment.dictionary)
+        let criteria = spec.stopping.criteria
+        let initialization = try point.initialization.makeInitialization(seed: point.initializationSeed,
+                                                                          baseDirectory: baseDirectory)
+        let start = try initialization.makeBatch(batchSize: map.batchSize, dimension: map.dimension)
+        let result = solver.solve(map, from: start, criteria: criteria)
+        var alignment: PointRecord.Alignment?
+        if spec.measurements.contains(.pathIndependence), point.initializationIndex == 0 {
+            alignment = try measurePathIndependence(map: map, solver: solver, reference: result, start: start,
+                                                    point: point, baseDirectory: baseDirectory)
+        }
+        return PointRecord(point: point, result: result, pathIndependence: alignment)
+    }
+
+    /// AA with the full criteria, AA against the iteration budget, and the other starts'
+    /// agreement with the default start.
+    func measurePathIndependence(map: any FixedPointMap, solver: any FixedPointSolver, reference: SolveResult,
+                                 start: Matrix, point: GridPoint, baseDirectory: URL) throws -> PointRecord.Alignment {
+        var quiet = spec.stopping.criteria
+        quiet.recordHistory = false
+        let full = PathIndependence.alignment(of: map, solver: solver, reference: reference.solution, criteria: quiet)
+        var budgets: [PointRecord.Budget] = []
+        for budget in spec.pathIndependence.budgets {
+            var capped = quiet
+            capped.maxIterations = budget
+            let atBudget = solver.solve(map, from: start, criteria: capped)
+            let score = PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped).score
+            budgets.append(.init(budget: budget, score: score))
+        }
+        var starts: [PointRecord.Start] = []
+        for (index, other) in spec.initializations.enumerated() where index > 0 {
+            let seed = spec.grid.first { $0.initializationIndex == index && $0.repeatIndex == point.repeatIndex }?
+                .initializationSeed ?? UInt64(index)
+            let z0 = try other.makeInitialization(seed: seed, baseDirectory: baseDirectory)
+                .makeBatch(batchSize: map.batchSize, dimension: map.dimension)
+            let solved = solver.solve(map, from: z0, criteria: quiet)
+            let cosines = PathIndependence.rowCosines(reference.solution, solved.solution)
+            starts.append(.init(initialization: other.label, meanCosine: cosines.reduce(0, +) / Double(cosines.count),
+                                perExample: cosines))
+        }
+        return .init(score: full.score, perExample: full.perExample, convergedFraction: full.convergedFraction,
+                     budgets: budgets, starts: starts)
+    }
+}
+
+/// `manifest.json`: what was run, with what, where and when.
+struct RunManifest: Codable {
+    var experiment: String
+    var spec: ExperimentSpec
+    var seed: UInt64
+    var shard: String?
+    var toolkitVersion: String
+    var gitRevision: String?
+    var blasThreads: Int
+    var machine: MachineDescription
+    var started: Date
+    var ended: Date?
+    var pointsTotal: Int
+    var pointsPresent: Int?
+
+    init(spec: ExperimentSpec, shard: Shard?, started: Date) {
+        experiment = spec.name
+        self.spec = spec
+        seed = spec.seed
+        self.shard = shard?.description
+        toolkitVersion = EquilibriumVersion.string
+        gitRevision = MachineDescription.gitRevision()
+        blasThreads = BLAS.threadCount
+        machine = MachineDescription.current()
+        self.started = started
+        pointsTotal = spec.grid.count
+    }
+
+    func write(to directory: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        try AtomicFile.write(try encoder.encode(self), to: directory.appendingPathComponent("manifest.json"))
+    }
+}

@@ -1,0 +1,168 @@
+import Equilibrium
+import Foundation
+
+/// A named experiment: a grid of cells × solvers × initialisations × repeats, with stopping
+/// criteria and the measurements to take. Declared in YAML (`docs/EXPERIMENTS.md`), parsed and
+/// validated by ``ExperimentSpec/parse(yaml:file:baseDirectory:)``.
+public struct ExperimentSpec: Sendable, Codable, Equatable {
+    public var name: String
+    public var description: String
+    /// Seeds the cells (seed + repeat index) and the random initialisations.
+    public var seed: UInt64
+    public var repeats: Int
+    public var cells: [CellSweep]
+    public var solvers: [SolverSweep]
+    public var stopping: StoppingSpec
+    /// The starts; the first is the default one (used for the convergence table and AA).
+    public var initializations: [InitializationSpec]
+    public var measurements: [Measurement]
+    public var pathIndependence: PathIndependenceSpec
+    public var quick: QuickSpec
+    /// The folder that relative paths in the file are resolved against (not serialised).
+    public var baseDirectory: String
+
+    public enum Measurement: String, Sendable, Codable, CaseIterable {
+        /// Per cell × solver × start: converged fraction, evaluations, time, residual; curves.
+        case convergence
+        /// The asymptotic-alignment score and start comparison of REFERENCE §5.
+        case pathIndependence = "path-independence"
+    }
+}
+
+/// A named parameter with one value or a list of values (a sweep).
+public struct ParameterSweep: Sendable, Codable, Equatable {
+    public var name: String
+    public var values: [ParameterValue]
+}
+
+/// One `cells:` entry: a family with parameters, any of which may be swept.
+public struct CellSweep: Sendable, Codable, Equatable {
+    public var family: CellFamily
+    public var parameters: [ParameterSweep]
+}
+
+/// One `solvers:` entry: a kind with parameters, any of which may be swept.
+public struct SolverSweep: Sendable, Codable, Equatable {
+    public var kind: SolverKind
+    /// A display label; default: the kind and its swept values.
+    public var label: String?
+    public var parameters: [ParameterSweep]
+}
+
+/// The stopping criteria shared by every solve of the experiment.
+public struct StoppingSpec: Sendable, Codable, Equatable {
+    public var tolerance: Double = 1e-8
+    public var measure: StoppingCriteria.Measure = .relative
+    public var maxIterations: Int = 1000
+    public var maxEvaluations: Int? = nil
+    public var divergenceFactor: Double = 1e4
+
+    public var criteria: StoppingCriteria {
+        StoppingCriteria(tolerance: tolerance, measure: measure, maxIterations: maxIterations,
+                         maxEvaluations: maxEvaluations, divergenceFactor: divergenceFactor)
+    }
+}
+
+/// One start: zero, Gaussian, uniform, mixed (Bernoulli-masked Gaussian), or a `.npy` file.
+public struct InitializationSpec: Sendable, Codable, Equatable {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
+        case zero, gaussian, uniform, mixed, file
+    }
+
+    public var kind: Kind
+    public var scale: Double = 1
+    public var low: Double = -1
+    public var high: Double = 1
+    public var probability: Double = 0.5
+    public var path: String? = nil
+
+    public var label: String {
+        switch kind {
+        case .zero: return "zero"
+        case .gaussian: return "gaussian(\(formatCompact(scale)))"
+        case .uniform: return "uniform(\(formatCompact(low)),\(formatCompact(high)))"
+        case .mixed: return "mixed(\(formatCompact(probability)),\(formatCompact(scale)))"
+        case .file: return "file(\(path ?? ""))"
+        }
+    }
+
+    /// The initialisation for one grid point; random starts are seeded by `seed`.
+    public func makeInitialization(seed: UInt64, baseDirectory: URL) throws -> Initialization {
+        switch kind {
+        case .zero: return .zero
+        case .gaussian: return .gaussian(scale: scale, seed: seed)
+        case .uniform: return .uniform(low: low, high: high, seed: seed)
+        case .mixed: return .mixed(probability: probability, scale: scale, seed: seed)
+        case .file:
+            let file = path ?? ""
+            let array = try NumPyArray.read(contentsOf: baseDirectory.appendingPathComponent(file))
+            guard array.shape.count == 2 else {
+                throw ExperimentError(file: file, line: nil,
+                                      message: "shape \(array.shape) does not fit: expected (B, d), rows are samples")
+            }
+            return .explicit(Matrix(rows: array.shape[0], columns: array.shape[1], storage: array.values))
+        }
+    }
+}
+
+/// Options of the path-independence measurement.
+public struct PathIndependenceSpec: Sendable, Codable, Equatable {
+    /// Iteration budgets at which the AA score is also computed (AA against budget).
+    public var budgets: [Int] = [5, 10, 20, 50, 100, 200]
+}
+
+/// What `--quick` changes: caps that make every grid point small and fast.
+public struct QuickSpec: Sendable, Codable, Equatable {
+    public var maxDimension: Int = 32
+    public var maxBatch: Int = 4
+    public var repeats: Int = 1
+    public var maxIterations: Int = 2000
+}
+
+/// A mistake in an experiment file or its data, located by file and line.
+public struct ExperimentError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var line: Int?
+    public var message: String
+
+    public init(file: String, line: Int?, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String {
+        if let line { return "\(file) line \(line): \(message)" }
+        return "\(file): \(message)"
+    }
+}
+
+extension ExperimentSpec {
+    /// The spec as `--quick` runs it: dimensions, batches, repeats and iteration limits capped.
+    public func quickened() -> ExperimentSpec {
+        var copy = self
+        copy.repeats = min(repeats, quick.repeats)
+        copy.stopping.maxIterations = min(stopping.maxIterations, quick.maxIterations)
+        copy.pathIndependence.budgets = pathIndependence.budgets.filter { $0 <= copy.stopping.maxIterations }
+        func cap(_ sweep: ParameterSweep, _ limit: Int) -> ParameterSweep {
+            var seen: [ParameterValue] = []
+            for value in sweep.values {
+                let capped = value.intValue.map { ParameterValue.integer(min($0, limit)) } ?? value
+                if !seen.contains(capped) { seen.append(capped) }
+            }
+            return ParameterSweep(name: sweep.name, values: seen)
+        }
+        copy.cells = cells.map { cell in
+            var cell = cell
+            cell.parameters = cell.parameters.map { sweep in
+                switch sweep.name {
+                case "dim": return cap(sweep, quick.maxDimension)
+                case "batch": return cap(sweep, quick.maxBatch)
+                default: return sweep
+                }
+            }
+            return cell
+        }
+        return copy
+    }
+}
