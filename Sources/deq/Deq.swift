@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// The `deq` command: deep-equilibrium fixed-point solvers from the command line.
+///
+/// The executable parses and prints; every computation and file format lives in the
+/// `Equilibrium` library. Each subcommand is one file (`Solve.swift`, …); the option groups
+/// shared between subcommands live in their own files (`CellOptions.swift`,
+/// `SolverOptions.swift`, `StoppingOptions.swift`) so later subcommands reuse them.
+@main
+struct Deq: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deq",
+        abstract: "Solve deep-equilibrium fixed points z = f(z) and study the solvers.",
+        discussion: """
+            Exit status: 0 when the command ran (a solve that did not converge is a result, \
+            stated in the output), 1 for a file that cannot be read or written, 64 for invalid \
+            options, 3 with --strict when a sample did not converge.
+            """,
+        subcommands: [Solve.self]
+    )
+}
