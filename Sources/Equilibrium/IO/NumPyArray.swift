@@ -274,21 +274,10 @@ extension NumPyArray {
     /// Writes atomically (temporary file in the same directory, then rename), so a
     /// half-written file never looks complete: readers see either the old file or the new one.
     public func write(to url: URL, as type: DataType = .float64) throws(NumPyError) {
-        let path = url.path
-        let directory = url.deletingLastPathComponent()
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try encoded(as: type).write(to: temporary, options: .withoutOverwriting)
+            try AtomicFile.write(encoded(as: type), to: url)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw NumPyError(file: path, reason: "cannot write file (\(error.localizedDescription)); expected a writable directory")
-        }
-        // rename(2) replaces the destination atomically within one file system, which the
-        // temporary file shares by living in the same directory.
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw NumPyError(file: path, reason: "cannot move the written file into place (\(reason)); expected a writable destination")
+            throw NumPyError(file: error.path, reason: error.reason)
         }
     }
 

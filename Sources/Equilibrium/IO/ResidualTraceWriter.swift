@@ -73,21 +73,10 @@ public struct ResidualTraceWriter: Sendable {
 
     /// Writes the trace of `histories` to `url` atomically, replacing any existing file.
     public func write(histories: [ResidualHistory], to url: URL) throws(ResidualTraceError) {
-        let path = url.path
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         do {
-            try Data(text(histories: histories).utf8).write(to: temporary, options: .withoutOverwriting)
+            try AtomicFile.write(text(histories: histories), to: url)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw ResidualTraceError(file: path, reason: "cannot write file (\(error.localizedDescription)); expected a writable directory")
-        }
-        // rename(2) replaces the destination atomically within one file system, which the
-        // temporary file shares by living in the same directory.
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw ResidualTraceError(file: path, reason: "cannot move the written file into place (\(reason)); expected a writable destination")
+            throw ResidualTraceError(file: error.path, reason: error.reason)
         }
     }
 

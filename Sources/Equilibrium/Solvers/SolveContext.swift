@@ -86,7 +86,7 @@ final class SolveContext<Map: FixedPointMap> {
         histories = Array(repeating: ResidualHistory(), count: b)
         if criteria.recordHistory {
             // Enough for a typical solve; longer ones grow geometrically (amortised, not per step).
-            let expected = min(criteria.maxIterations + 1, criteria.maxEvaluations ?? Int.max, 4096) + 1
+            let expected = min(criteria.maxIterations, criteria.maxEvaluations ?? Int.max, 4096) + 2
             for s in 0..<b { histories[s].reserve(expected) }
         }
         startTime = DispatchTime.now().uptimeNanoseconds

@@ -136,8 +136,8 @@ public struct ResultsWriter {
         if spec.measurements.contains(.convergence) {
             md += "\nResidual curves: `curves/` (`.dat` for gnuplot, `.gp` scripts, pictures).\n"
         }
-        try AtomicFile.write(md, to: directory.appendingPathComponent("summary.md"))
-        try AtomicFile.write(tsv, to: directory.appendingPathComponent("summary.tsv"))
+        try AtomicFile.write(md, creatingFoldersFor: directory.appendingPathComponent("summary.md"))
+        try AtomicFile.write(tsv, creatingFoldersFor: directory.appendingPathComponent("summary.tsv"))
     }
 
     // MARK: Curves
@@ -173,7 +173,7 @@ public struct ResultsWriter {
                     dat += "\(String(format: "%.6e", h.absResidual[k])) \(String(format: "%.6e", h.relResidual[k]))\n"
                 }
             }
-            try AtomicFile.write(dat, to: folder.appendingPathComponent("\(stem).dat"))
+            try AtomicFile.write(dat, creatingFoldersFor: folder.appendingPathComponent("\(stem).dat"))
 
             let column = rel ? 5 : 4
             let yLabel = rel ? "relative residual ‖f(z)−z‖/‖f(z)‖" : "absolute residual ‖f(z)−z‖"
@@ -193,7 +193,7 @@ public struct ResultsWriter {
             }
             gp += "unset multiplot\n"
             let script = folder.appendingPathComponent("\(stem).gp")
-            try AtomicFile.write(gp, to: script)
+            try AtomicFile.write(gp, creatingFoldersFor: script)
             scripts.append(script)
         }
         return scripts
@@ -227,7 +227,7 @@ public struct ResultsWriter {
                 tsv += "\(point.cell.label)\t\(point.solver.label)\t\(point.repeatIndex)\t\(i)\t\(String(format: "%.8f", score))\n"
             }
         }
-        try AtomicFile.write(tsv, to: directory.appendingPathComponent("path-independence/per-example.tsv"))
+        try AtomicFile.write(tsv, creatingFoldersFor: directory.appendingPathComponent("path-independence/per-example.tsv"))
         return md
     }
 
@@ -245,7 +245,7 @@ public struct ResultsWriter {
             curve += "# \(point.cell.label) · \(point.solver.label)\n"
             for budget in alignment.budgets { curve += "\(budget.budget) \(String(format: "%.8f", budget.score))\n" }
         }
-        try AtomicFile.write(curve, to: folder.appendingPathComponent("aa-budget.dat"))
+        try AtomicFile.write(curve, creatingFoldersFor: folder.appendingPathComponent("aa-budget.dat"))
         var gp = "# AA score against the iteration budget.\n"
         gp += Gnuplot.preamble(output: "aa-budget", width: 900, height: 560) + "\n"
         gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score\"\nset key bottom right font \",9\"\n"
@@ -254,7 +254,7 @@ public struct ResultsWriter {
             "\"aa-budget.dat\" index \(index) using 1:2 with linespoints lw 2 title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
         }.joined(separator: ", \\\n     ") + "\n"
         let budgetScript = folder.appendingPathComponent("aa-budget.gp")
-        try AtomicFile.write(gp, to: budgetScript)
+        try AtomicFile.write(gp, creatingFoldersFor: budgetScript)
 
         // Histogram of per-example AA scores (all repeats), one block per cell × solver.
         let bins = 20
@@ -272,7 +272,7 @@ public struct ResultsWriter {
             for s in scores { counts[min(bins - 1, max(0, Int((s - lo) / width)))] += 1 }
             for b in 0..<bins { hist += "\(String(format: "%.4f", lo + (Double(b) + 0.5) * width)) \(counts[b])\n" }
         }
-        try AtomicFile.write(hist, to: folder.appendingPathComponent("aa-histogram.dat"))
+        try AtomicFile.write(hist, creatingFoldersFor: folder.appendingPathComponent("aa-histogram.dat"))
         var hgp = "# Histogram of per-example AA scores.\n"
         hgp += Gnuplot.preamble(output: "aa-histogram", width: 900, height: 560) + "\n"
         hgp += "set style fill transparent solid 0.5\nset boxwidth \(String(format: "%.4f", width * 0.9))\n"
@@ -283,7 +283,7 @@ public struct ResultsWriter {
             "\"aa-histogram.dat\" index \(index) using 1:2 with boxes title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
         }.joined(separator: ", \\\n     ") + "\n"
         let histogramScript = folder.appendingPathComponent("aa-histogram.gp")
-        try AtomicFile.write(hgp, to: histogramScript)
+        try AtomicFile.write(hgp, creatingFoldersFor: histogramScript)
         return [budgetScript, histogramScript]
     }
 }

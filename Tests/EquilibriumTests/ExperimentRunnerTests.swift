@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import Equilibrium
+import EquilibriumExperiments
+
+/// A fresh temporary folder per call.
+func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("\(name)-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+@Suite struct ExperimentRunnerTests {
+    static let yaml = """
+    name: small
+    description: A small grid for the runner tests.
+    seed: 5
+    repeats: 2
+    cells:
+      - family: tanh
+        dim: 12
+        batch: 3
+        rho: [0.5, 0.95]
+      - family: affine
+        dim: 10
+        batch: 2
+        rho: 0.8
+    solvers:
+      - forward
+      - kind: anderson
+        memory: [2, 5]
+    init: [zero, gaussian]
+    measurements: [convergence, path-independence]
+    path-independence:
+      budgets: [2, 20]
+    stopping:
+      tol: 1.0e-9
+      max-iter: 3000
+    """
+
+    func spec() throws -> ExperimentSpec {
+        try ExperimentSpec.parse(yaml: Self.yaml, file: "small.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+    }
+
+    /// Records compared without their timings.
+    func timeless(_ record: PointRecord) -> PointRecord {
+        var copy = record
+        copy.wallSeconds = 0
+        copy.samples = copy.samples.map { sample in
+            var sample = sample
+            sample.history.seconds = []
+            return sample
+        }
+        return copy
+    }
+
+    func records(in directory: URL, spec: ExperimentSpec) -> [String: PointRecord] {
+        ResultsWriter(spec: spec, directory: directory, renderPictures: false).records().mapValues(timeless)
+    }
+
+    @Test func runWritesEveryOutput() throws {
+        let spec = try spec()
+        let out = try temporaryDirectory()
+        let outcome = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: Gnuplot.isAvailable).run()
+        #expect(outcome.complete && outcome.pointsRun == spec.grid.count && outcome.pointsSkipped == 0)
+        for file in ["manifest.json", "summary.md", "summary.tsv", "curves/c000.dat", "curves/c000.gp",
+                     "path-independence/aa-budget.dat", "path-independence/aa-histogram.gp",
+                     "path-independence/per-example.tsv"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
+        let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("manifest.json"))) as? [String: Any]
+        for key in ["spec", "seed", "toolkitVersion", "blasThreads", "machine", "started", "ended"] {
+            #expect(manifest?[key] != nil, "manifest lacks \(key)")
+        }
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(summary.contains("Complete: \(spec.grid.count) grid points"))
+        #expect(summary.contains("## Path independence"))
+        // summary.tsv: a header and one row per cell × solver × start.
+        let tsv = try String(contentsOf: out.appendingPathComponent("summary.tsv"), encoding: .utf8)
+            .split(separator: "\n")
+        #expect(tsv.count == 1 + 3 * 3 * 2)
+        #expect(tsv[0].split(separator: "\t").count == 11)
+
+        // The .dat file: comment header naming the columns, one index block per solver.
+        let dat = try String(contentsOf: out.appendingPathComponent("curves/c000.dat"), encoding: .utf8)
+        #expect(dat.contains("# columns: iteration nfe seconds abs_residual rel_residual"))
+        let blocks = dat.components(separatedBy: "\n\n\n")
+        #expect(blocks.count == 3)
+        for block in blocks {
+            let rows = block.split(separator: "\n").filter { !$0.hasPrefix("#") }
+            #expect(!rows.isEmpty)
+            for row in rows {
+                let columns = row.split(separator: " ")
+                #expect(columns.count == 5 && columns.allSatisfy { Double($0) != nil })
+            }
+            // The last relative residual met the tolerance (contractive cell, converged).
+            let last = rows.last.map { Double($0.split(separator: " ")[4]) ?? 1 } ?? 1
+            #expect(last <= 1e-9)
+        }
+        let gp = try String(contentsOf: out.appendingPathComponent("curves/c000.gp"), encoding: .utf8)
+        #expect(gp.contains("set logscale y") && gp.contains("index 2 using 1:5") && gp.contains("using 3:5"))
+        if Gnuplot.isAvailable {
+            let png = try Data(contentsOf: out.appendingPathComponent("curves/c000.png"))
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]))
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("path-independence/aa-budget.png").path))
+        }
+
+        // AA on contractive cells is 1 to tolerance.
+        let records = ResultsWriter(spec: spec, directory: out, renderPictures: false).records()
+        for record in records.values where record.point.initializationIndex == 0 {
+            let alignment = try #require(record.pathIndependence)
+            #expect(abs(alignment.score - 1) < 1e-6, "\(record.point.cell.label)")
+            #expect(alignment.budgets.map(\.budget) == [2, 20])
+            #expect(alignment.starts.count == 1)
+        }
+    }
+
+    @Test func resumeSkipsFinishedPointsAndRecomputesMissingOnes() throws {
+        let spec = try spec()
+        let out = try temporaryDirectory()
+        _ = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: false).run()
+        let before = records(in: out, spec: spec)
+        // Simulate an interrupted run: two point files lost, one half-written temporary file.
+        let points = out.appendingPathComponent("points")
+        let ids = spec.grid.map(\.id)
+        try FileManager.default.removeItem(at: points.appendingPathComponent("\(ids[0]).json"))
+        try FileManager.default.removeItem(at: points.appendingPathComponent("\(ids[7]).json"))
+        try Data("{\"id\": \"trunc".utf8).write(to: points.appendingPathComponent("\(ids[3]).json"))
+        let partial = try ResultsWriter(spec: spec, directory: out, renderPictures: false).writeAll()
+        #expect(!partial.complete)
+        let summary = try String(contentsOf: out.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(summary.contains("INCOMPLETE: \(spec.grid.count - 3) of \(spec.grid.count)"))
+
+        let outcome = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: false).run()
+        #expect(outcome.pointsRun == 3 && outcome.pointsSkipped == spec.grid.count - 3 && outcome.complete)
+        #expect(records(in: out, spec: spec) == before)
+    }
+
+    @Test func mergedShardsEqualOneRun() throws {
+        let spec = try spec()
+        let whole = try temporaryDirectory()
+        _ = try ExperimentRunner(spec: spec, outputDirectory: whole, renderPictures: false).run()
+        var shardFolders: [URL] = []
+        for i in 0..<3 {
+            let folder = try temporaryDirectory()
+            let outcome = try ExperimentRunner(spec: spec, outputDirectory: folder, shard: try Shard(index: i, count: 3),
+                                               renderPictures: false).run()
+            #expect(!outcome.complete)
+            shardFolders.append(folder)
+        }
+        let merged = try temporaryDirectory()
+        let summary = try ResultsFolder.merge(shardFolders, into: merged, renderPictures: false)
+        #expect(summary.complete)
+        #expect(records(in: merged, spec: spec) == records(in: whole, spec: spec))
+        // The same tables, times aside (the wall-time column).
+        func table(_ folder: URL) throws -> [[Substring]] {
+            try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8)
+                .split(separator: "\n").map { line in
+                    var columns = line.split(separator: "\t", omittingEmptySubsequences: false)
+                    columns.remove(at: 8)
+                    return columns
+                }
+        }
+        #expect(try table(merged) == table(whole))
+    }
+
+    @Test func sameSeedSameNumbers() throws {
+        let spec = try spec()
+        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        _ = try ExperimentRunner(spec: spec, outputDirectory: a, renderPictures: false).run()
+        _ = try ExperimentRunner(spec: spec, outputDirectory: b, renderPictures: false).run()
+        #expect(records(in: a, spec: spec) == records(in: b, spec: spec))
+    }
+
+    @Test func mergeRefusesDifferentExperiments() throws {
+        let spec = try spec()
+        var other = spec
+        other.seed = 99
+        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        _ = try ExperimentRunner(spec: spec, outputDirectory: a, shard: try Shard(index: 0, count: 2), renderPictures: false).run()
+        _ = try ExperimentRunner(spec: other, outputDirectory: b, shard: try Shard(index: 1, count: 2), renderPictures: false).run()
+        #expect(throws: ExperimentError.self) { try ResultsFolder.merge([a, b], into: try temporaryDirectory(), renderPictures: false) }
+    }
+
+    @Test func badShardsAreErrors() {
+        for text in ["3/3", "-1/2", "1", "a/b", "0/0"] {
+            #expect(throws: ExperimentError.self) { try Shard(parsing: text) }
+        }
+    }
+}
