@@ -8,6 +8,7 @@ public enum Gnuplot {
     }
 
     public struct Missing: Error, CustomStringConvertible {
+        public init() {}
         public var description: String {
             "gnuplot is not installed; install it with: sudo apt-get install -y gnuplot-nox (the .dat and .gp files are written; render later with deq plot)"
         }

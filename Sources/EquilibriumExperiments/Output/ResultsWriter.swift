@@ -247,8 +247,8 @@ public struct ResultsWriter {
         }
         try AtomicFile.write(curve, creatingFoldersFor: folder.appendingPathComponent("aa-budget.dat"))
         var gp = "# AA score against the iteration budget.\n"
-        gp += Gnuplot.preamble(output: "aa-budget", width: 900, height: 560) + "\n"
-        gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score\"\nset key bottom right font \",9\"\n"
+        gp += Gnuplot.preamble(output: "aa-budget", width: 1200, height: 560) + "\n"
+        gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score\"\nset key outside right top font \",9\"\n"
         gp += "set title \(Gnuplot.quoted("\(spec.name): asymptotic alignment against budget"))\n"
         gp += "plot " + points.enumerated().map { index, pair in
             "\"aa-budget.dat\" index \(index) using 1:2 with linespoints lw 2 title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
@@ -274,9 +274,9 @@ public struct ResultsWriter {
         }
         try AtomicFile.write(hist, creatingFoldersFor: folder.appendingPathComponent("aa-histogram.dat"))
         var hgp = "# Histogram of per-example AA scores.\n"
-        hgp += Gnuplot.preamble(output: "aa-histogram", width: 900, height: 560) + "\n"
+        hgp += Gnuplot.preamble(output: "aa-histogram", width: 1200, height: 560) + "\n"
         hgp += "set style fill transparent solid 0.5\nset boxwidth \(String(format: "%.4f", width * 0.9))\n"
-        hgp += "set xlabel \"per-example AA score\"\nset ylabel \"examples\"\nset key top left font \",9\"\n"
+        hgp += "set xlabel \"per-example AA score\"\nset ylabel \"examples\"\nset key outside right top font \",9\"\n"
         hgp += "set xrange [\(formatCompact(lo)):1.02]\n"
         hgp += "set title \(Gnuplot.quoted("\(spec.name): per-example asymptotic alignment"))\n"
         hgp += "plot " + points.enumerated().map { index, pair in

@@ -36,6 +36,7 @@ public struct ExperimentRunner {
 
     public func run() throws -> Outcome {
         let fileManager = FileManager.default
+        try checkResumable()
         try fileManager.createDirectory(at: pointsDirectory, withIntermediateDirectories: true)
         let started = Date()
         var manifest = RunManifest(spec: spec, shard: shard, started: started)
@@ -76,6 +77,20 @@ public struct ExperimentRunner {
         try manifest.write(to: outputDirectory)
         return Outcome(pointsRun: pending.count, pointsSkipped: mine.count - pending.count,
                        pointsTotal: grid.count, complete: summary.complete)
+    }
+
+    /// A folder that already holds results must hold results of this very spec (then the run
+    /// resumes); mixing two specs' points would give tables that describe neither.
+    func checkResumable() throws {
+        guard FileManager.default.fileExists(atPath: outputDirectory.appendingPathComponent("manifest.json").path) else { return }
+        var existing = try ResultsFolder.spec(in: outputDirectory)
+        var mine = spec
+        existing.baseDirectory = ""
+        mine.baseDirectory = ""
+        guard existing == mine else {
+            throw ExperimentError(file: outputDirectory.appendingPathComponent("manifest.json").path, line: nil,
+                                  message: "this results folder holds a run of a different spec (seed, grid or options differ); choose another --out folder or delete this one")
+        }
     }
 
     func url(of point: GridPoint) -> URL {

@@ -28,7 +28,18 @@ public struct CellConfiguration: Sendable, Codable, Equatable {
     public var index: Int
     public var family: CellFamily
     public var assignment: Assignment
-    public var label: String { ([family.rawValue] + (assignment.label.isEmpty ? [] : [assignment.label])).joined(separator: " ") }
+    /// A compact label for tables and legends, e.g. `tanh d=512 B=8 ρ=0.999 sym s=0.05`.
+    public var label: String {
+        let short = ["dim": "d", "batch": "B", "rho": "ρ", "injection-scale": "s"]
+        var parts = [family.rawValue]
+        for (name, value) in zip(assignment.names, assignment.values) {
+            switch (name, value) {
+            case ("symmetric", .boolean(let on)): if on { parts.append("sym") }
+            default: parts.append("\(short[name] ?? name)=\(value)")
+            }
+        }
+        return parts.joined(separator: " ")
+    }
 }
 
 /// A solver configuration of the grid: a kind with concrete parameters and a display label.
