@@ -3,14 +3,6 @@ import Testing
 import Equilibrium
 import EquilibriumExperiments
 
-/// A fresh temporary folder per call.
-func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("\(name)-\(UUID().uuidString)", isDirectory: true)
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
-
 @Suite struct ExperimentRunnerTests {
     static let yaml = """
     name: small
@@ -61,7 +53,7 @@ func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
 
     @Test func runWritesEveryOutput() throws {
         let spec = try spec()
-        let out = try temporaryDirectory()
+        let out = try ScratchDirectory("runner").url
         let outcome = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: Gnuplot.isAvailable).run()
         #expect(outcome.complete && outcome.pointsRun == spec.grid.count && outcome.pointsSkipped == 0)
         for file in ["manifest.json", "summary.md", "summary.tsv", "curves/c000.dat", "curves/c000.gp",
@@ -118,7 +110,7 @@ func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
 
     @Test func resumeSkipsFinishedPointsAndRecomputesMissingOnes() throws {
         let spec = try spec()
-        let out = try temporaryDirectory()
+        let out = try ScratchDirectory("runner").url
         _ = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: false).run()
         let before = records(in: out, spec: spec)
         // Simulate an interrupted run: two point files lost, one half-written temporary file.
@@ -139,17 +131,17 @@ func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
 
     @Test func mergedShardsEqualOneRun() throws {
         let spec = try spec()
-        let whole = try temporaryDirectory()
+        let whole = try ScratchDirectory("runner").url
         _ = try ExperimentRunner(spec: spec, outputDirectory: whole, renderPictures: false).run()
         var shardFolders: [URL] = []
         for i in 0..<3 {
-            let folder = try temporaryDirectory()
+            let folder = try ScratchDirectory("runner").url
             let outcome = try ExperimentRunner(spec: spec, outputDirectory: folder, shard: try Shard(index: i, count: 3),
                                                renderPictures: false).run()
             #expect(!outcome.complete)
             shardFolders.append(folder)
         }
-        let merged = try temporaryDirectory()
+        let merged = try ScratchDirectory("runner").url
         let summary = try ResultsFolder.merge(shardFolders, into: merged, renderPictures: false)
         #expect(summary.complete)
         #expect(records(in: merged, spec: spec) == records(in: whole, spec: spec))
@@ -167,7 +159,8 @@ func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
 
     @Test func sameSeedSameNumbers() throws {
         let spec = try spec()
-        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        let a = try ScratchDirectory("runner").url
+        let b = try ScratchDirectory("runner").url
         _ = try ExperimentRunner(spec: spec, outputDirectory: a, renderPictures: false).run()
         _ = try ExperimentRunner(spec: spec, outputDirectory: b, renderPictures: false).run()
         #expect(records(in: a, spec: spec) == records(in: b, spec: spec))
@@ -177,10 +170,11 @@ func temporaryDirectory(_ name: String = "equilibrium") throws -> URL {
         let spec = try spec()
         var other = spec
         other.seed = 99
-        let a = try temporaryDirectory(), b = try temporaryDirectory()
+        let a = try ScratchDirectory("runner").url
+        let b = try ScratchDirectory("runner").url
         _ = try ExperimentRunner(spec: spec, outputDirectory: a, shard: try Shard(index: 0, count: 2), renderPictures: false).run()
         _ = try ExperimentRunner(spec: other, outputDirectory: b, shard: try Shard(index: 1, count: 2), renderPictures: false).run()
-        #expect(throws: ExperimentError.self) { try ResultsFolder.merge([a, b], into: try temporaryDirectory(), renderPictures: false) }
+        #expect(throws: ExperimentError.self) { try ResultsFolder.merge([a, b], into: try ScratchDirectory("runner").url, renderPictures: false) }
     }
 
     @Test func badShardsAreErrors() {

@@ -155,4 +155,20 @@ import EquilibriumExperiments
             #expect(!spec.description.isEmpty)
         }
     }
+
+    /// docs/EXPERIMENTS.md documents every family, kind and parameter the parser accepts.
+    @Test func schemaDocumentationCoversEveryParameter() throws {
+        let docs = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../docs/EXPERIMENTS.md"), encoding: .utf8)
+        for family in CellFamily.allCases {
+            #expect(docs.contains("`family: \(family.rawValue)`"), "\(family)")
+            for parameter in family.parameters { #expect(docs.contains("`\(parameter.name)`"), "\(family).\(parameter.name)") }
+        }
+        for kind in SolverKind.allCases {
+            #expect(docs.contains("`kind: \(kind.rawValue)`"), "\(kind)")
+            for parameter in kind.parameters { #expect(docs.contains("`\(parameter.name)`"), "\(kind).\(parameter.name)") }
+        }
+        for key in SpecReaderKeys.topLevel { #expect(docs.contains("`\(key)`"), "\(key)") }
+    }
 }
+

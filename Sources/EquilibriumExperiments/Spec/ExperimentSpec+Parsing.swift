@@ -37,12 +37,17 @@ extension ExperimentSpec {
     }
 }
 
+/// The keys an experiment file may use at its top level.
+public enum SpecReaderKeys {
+    public static let topLevel = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
+                                  "init", "measurements", "path-independence", "quick"]
+}
+
 /// Walks the YAML node tree of an experiment file, validating as it goes.
 struct SpecReader {
     let file: String
 
-    static let topLevelKeys = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
-                               "init", "measurements", "path-independence", "quick"]
+    static let topLevelKeys = SpecReaderKeys.topLevel
 
     func fail(_ node: Node?, _ message: String) -> ExperimentError {
         ExperimentError(file: file, line: node?.mark?.line, message: message)
