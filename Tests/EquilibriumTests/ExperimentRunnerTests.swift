@@ -182,4 +182,37 @@ import EquilibriumExperiments
             #expect(throws: ExperimentError.self) { try Shard(parsing: text) }
         }
     }
+
+    /// Cells and starts from `.npy` files next to the experiment file run exactly as the
+    /// library solves them; a mis-shaped file is an error naming it.
+    @Test func npyCellsAndStartsResolveAgainstTheExperimentFolder() throws {
+        let scratch = try ScratchDirectory("runner-npy")
+        let cell = try TanhCell.random(.init(dimension: 6, batchSize: 3, spectralNorm: 0.8, seed: 4))
+        try scratch.npy("W.npy", cell.weight)
+        try scratch.npy("X.npy", cell.input)
+        try scratch.npy("Z.npy", Matrix(rows: 3, columns: 6, repeating: 0.1))
+        let yaml = """
+        cells: [{family: tanh, weights: W.npy, injection: X.npy}]
+        solvers: [anderson]
+        init: [{kind: file, path: Z.npy}]
+        stopping: {tol: 1.0e-10}
+        """
+        let spec = try ExperimentSpec.parse(yaml: yaml, file: "npy.yaml", baseDirectory: scratch.url)
+        let out = scratch.file("out")
+        _ = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: false).run()
+        let record = try #require(ResultsWriter(spec: spec, directory: out).records().values.first)
+        let direct = AndersonAcceleration().solve(cell, from: Matrix(rows: 3, columns: 6, repeating: 0.1),
+                                                  criteria: StoppingCriteria(tolerance: 1e-10))
+        #expect(record.samples.map(\.nfe) == direct.samples.map(\.evaluations))
+        #expect(record.converged)
+
+        try scratch.npy("X.npy", Matrix(rows: 3, columns: 5))
+        let broken = try ExperimentSpec.parse(yaml: yaml, file: "npy.yaml", baseDirectory: scratch.url)
+        #expect {
+            try ExperimentRunner(spec: broken, outputDirectory: scratch.file("out2"), renderPictures: false).run()
+        } throws: { error in
+            "\(error)".contains("X.npy") && "\(error)".contains("expected")
+        }
+    }
 }
+

@@ -100,9 +100,8 @@ public struct ExperimentRunner {
     func run(_ point: GridPoint, on map: any FixedPointMap, baseDirectory: URL) throws -> PointRecord {
         let solver = point.solver.kind.makeSolver(point.solver.assignment.dictionary)
         let criteria = spec.stopping.criteria
-        let initialization = try point.initialization.makeInitialization(seed: point.initializationSeed,
-                                                                          baseDirectory: baseDirectory)
-        let start = try initialization.makeBatch(batchSize: map.batchSize, dimension: map.dimension)
+        let start = try point.initialization.makeBatch(seed: point.initializationSeed, baseDirectory: baseDirectory,
+                                                       batchSize: map.batchSize, dimension: map.dimension)
         let result = solver.solve(map, from: start, criteria: criteria)
         var alignment: PointRecord.Alignment?
         if spec.measurements.contains(.pathIndependence), point.initializationIndex == 0 {
@@ -131,8 +130,8 @@ public struct ExperimentRunner {
         for (index, other) in spec.initializations.enumerated() where index > 0 {
             let seed = spec.grid.first { $0.initializationIndex == index && $0.repeatIndex == point.repeatIndex }?
                 .initializationSeed ?? UInt64(index)
-            let z0 = try other.makeInitialization(seed: seed, baseDirectory: baseDirectory)
-                .makeBatch(batchSize: map.batchSize, dimension: map.dimension)
+            let z0 = try other.makeBatch(seed: seed, baseDirectory: baseDirectory,
+                                         batchSize: map.batchSize, dimension: map.dimension)
             let solved = solver.solve(map, from: z0, criteria: quiet)
             let cosines = PathIndependence.rowCosines(reference.solution, solved.solution)
             starts.append(.init(initialization: other.label, meanCosine: cosines.reduce(0, +) / Double(cosines.count),

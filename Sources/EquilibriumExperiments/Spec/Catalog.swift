@@ -29,7 +29,9 @@ public enum CellFamily: String, CaseIterable, Sendable, Codable {
                 .init("injection-scale", .real(minimum: 0, maximum: nil, exclusiveMinimum: false, exclusiveMaximum: false),
                       default: .real(1), "standard deviation s of the inputs"),
                 .init("weights", .path, default: nil, "W.npy (d × d); overrides dim, rho, symmetric"),
-                .init("injection", .path, default: nil, "X.npy, rows are samples; overrides batch, injection-scale"),
+                .init("input-weights", .path, default: nil, "U.npy (d × p), with weights; default U = I"),
+                .init("bias", .path, default: nil, "b.npy (d), with weights; default b = 0"),
+                .init("injection", .path, default: nil, "X.npy, rows are samples, with weights; default: B Gaussian rows of scale s"),
             ]
         case .affine:
             return common
@@ -46,26 +48,13 @@ public enum CellFamily: String, CaseIterable, Sendable, Codable {
         case .tanh:
             let scale = values["injection-scale"]?.doubleValue ?? 1
             if let weights = values["weights"]?.stringValue {
-                let w = try NumPyArray.read(contentsOf: baseDirectory.appendingPathComponent(weights))
-                guard w.shape.count == 2, w.shape[0] == w.shape[1], w.shape[0] > 0 else {
-                    throw ExperimentError(file: weights, line: nil,
-                                          message: "shape \(w.shape) does not fit: expected a square (d, d) weight matrix")
+                func file(_ key: String) -> URL? {
+                    values[key]?.stringValue.map { baseDirectory.appendingPathComponent($0) }
                 }
-                let d = w.shape[0]
-                let weightMatrix = Matrix(rows: d, columns: d, storage: w.values)
-                let input: Matrix
-                if let injection = values["injection"]?.stringValue {
-                    let x = try NumPyArray.read(contentsOf: baseDirectory.appendingPathComponent(injection))
-                    guard x.shape.count == 2, x.shape[1] == d, x.shape[0] > 0 else {
-                        throw ExperimentError(file: injection, line: nil,
-                                              message: "shape \(x.shape) does not fit: expected (B, \(d)), rows are samples")
-                    }
-                    input = Matrix(rows: x.shape[0], columns: d, storage: x.values)
-                } else {
-                    var generator = SplitMix64(seed: seed)
-                    input = .gaussian(rows: batch, columns: d, scale: scale, using: &generator)
-                }
-                return TanhCell(weight: weightMatrix, input: input)
+                let injection: InjectionSource = file("injection").map { .file($0) }
+                    ?? .gaussian(batchSize: batch, scale: scale, seed: seed)
+                return try TanhCell.load(weights: baseDirectory.appendingPathComponent(weights),
+                                         inputWeights: file("input-weights"), bias: file("bias"), injection: injection)
             }
             return try TanhCell.random(.init(dimension: dim, batchSize: batch, spectralNorm: rho,
                                              symmetric: symmetric, injectionScale: scale, seed: seed))

@@ -86,22 +86,20 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
         }
     }
 
-    /// The initialisation for one grid point; random starts are seeded by `seed`.
-    public func makeInitialization(seed: UInt64, baseDirectory: URL) throws -> Initialization {
+    /// The B × d initial batch of one grid point; random starts are seeded by `seed`, a file
+    /// start is read (and checked against B × d) relative to `baseDirectory`.
+    public func makeBatch(seed: UInt64, baseDirectory: URL, batchSize: Int, dimension: Int) throws -> Matrix {
+        let initialization: Initialization
         switch kind {
-        case .zero: return .zero
-        case .gaussian: return .gaussian(scale: scale, seed: seed)
-        case .uniform: return .uniform(low: low, high: high, seed: seed)
-        case .mixed: return .mixed(probability: probability, scale: scale, seed: seed)
+        case .zero: initialization = .zero
+        case .gaussian: initialization = .gaussian(scale: scale, seed: seed)
+        case .uniform: initialization = .uniform(low: low, high: high, seed: seed)
+        case .mixed: initialization = .mixed(probability: probability, scale: scale, seed: seed)
         case .file:
-            let file = path ?? ""
-            let array = try NumPyArray.read(contentsOf: baseDirectory.appendingPathComponent(file))
-            guard array.shape.count == 2 else {
-                throw ExperimentError(file: file, line: nil,
-                                      message: "shape \(array.shape) does not fit: expected (B, d), rows are samples")
-            }
-            return .explicit(Matrix(rows: array.shape[0], columns: array.shape[1], storage: array.values))
+            initialization = try Initialization.load(contentsOf: baseDirectory.appendingPathComponent(path ?? ""),
+                                                     batchSize: batchSize, dimension: dimension)
         }
+        return try initialization.makeBatch(batchSize: batchSize, dimension: dimension)
     }
 }
 
