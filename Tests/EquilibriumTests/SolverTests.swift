@@ -10,6 +10,12 @@ let solverZoo: [(label: String, solver: any FixedPointSolver)] = [
     ("anderson β=0.5", AndersonAcceleration(mixing: 0.5)),
     ("anderson β=1.5", AndersonAcceleration(mixing: 1.5)),
     ("anderson delay=3", AndersonAcceleration(memory: 10, delay: 3)),
+    ("broyden", Broyden()),
+    ("broyden line search", Broyden(lineSearch: true)),
+    ("broyden L=3 drop-oldest", Broyden(memory: 3, whenMemoryFull: .dropOldest)),
+    ("newton-krylov", NewtonKrylov()),
+    ("newton-krylov finite differences", NewtonKrylov(jacobianProducts: .finiteDifference)),
+    ("newton-krylov k=5 η=0.1 no line search", NewtonKrylov(krylovDimension: 5, forcing: .constant(0.1), lineSearch: false)),
 ]
 
 /// The largest relative 2-norm error between matching rows.

@@ -7,6 +7,9 @@ public enum SolveOutcome: String, Sendable, CaseIterable, Codable {
     case maxEvaluationsReached
     case diverged
     case nonFinite
+    /// The solver could not make progress: a line search found no acceptable step, or the
+    /// Newton/Broyden step vanished (a singular Jacobian of g = f − z along the way).
+    case stagnated
 
     /// A human sentence for tables and logs, with what to change.
     public var explanation: String {
@@ -21,11 +24,15 @@ public enum SolveOutcome: String, Sendable, CaseIterable, Codable {
             return "diverged: the residual grew past the divergence factor times its initial value; damp the iteration or check that the map contracts"
         case .nonFinite:
             return "non-finite: f returned NaN or infinity; the point returned is the last finite one with the lowest residual"
+        case .stagnated:
+            return "stagnated: no step decreased the residual (the Jacobian of f(z) − z is singular or ill-conditioned near this point); try another initialisation or another solver"
         }
     }
 }
 
-/// The residual history of one sample: one entry per f evaluation of that sample.
+/// The residual history of one sample: one entry per iterate (per f evaluation for forward
+/// and Anderson). Rejected line-search trials and finite-difference J·v probes have no entry of
+/// their own but are counted in the `evaluations` column of the next entry.
 public struct ResidualHistory: Sendable, Equatable {
     /// Solver iteration at which the evaluation happened.
     public var iterations: [Int] = []

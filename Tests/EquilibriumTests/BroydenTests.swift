@@ -1,0 +1,165 @@
+import Testing
+import Equilibrium
+
+/// Sample `i` of a tanh cell as a cell of its own (batch size 1).
+func singleSample(_ cell: TanhCell, _ i: Int) -> TanhCell {
+    cell.binding(input: Matrix(rows: 1, columns: cell.input.columns, storage: cell.input.row(i)))
+}
+
+/// ‖f(z) − z‖ for every row, re-evaluated independently of any solver.
+func trueResiduals(_ map: some FixedPointMap, _ z: Matrix) -> [Double] {
+    let image = map(z)
+    return (0..<z.rows).map { i in BLAS.nrm2(zip(image.row(i), z.row(i)).map { $0 - $1 }) }
+}
+
+/// f(z) = ½ z + 1 elementwise (fixed point 2), but NaN as soon as some |zⱼ| > 1.5.
+func nanBeyondOneAndAHalf() -> ClosureMap {
+    ClosureMap(dimension: 3, batchSize: 2) { _, z, fz in
+        let outside = z.contains { abs($0) > 1.5 }
+        for j in 0..<z.count { fz[j] = outside ? .nan : 0.5 * z[j] + 1 }
+    }
+}
+
+@Suite struct BroydenTests {
+    @Test(arguments: [0.9, 1.5, 3.0])
+    func gayTwoDimensionStepTermination(spectralNorm: Double) throws {
+        // Good Broyden with full steps and unlimited memory solves an affine problem in ≤ 2d
+        // steps (Gay 1979), contractive or not.
+        let d = 8
+        let map = try AffineMap.random(dimension: d, batchSize: 3, spectralNorm: spectralNorm, seed: 7)
+        let exact = try map.exactFixedPoint()
+        let result = Broyden(memory: 2 * d).solve(map, from: Matrix(rows: 3, columns: d),
+                                                  criteria: StoppingCriteria(tolerance: 1e-12))
+        #expect(result.converged, "\(result.samples.map(\.outcome))")
+        for report in result.samples {
+            #expect(report.iterations <= 2 * d)
+            #expect(report.evaluations == report.iterations + 1)
+        }
+        #expect(maxRowRelativeError(result.solution, exact) <= 1e-10)
+    }
+
+    @Test(arguments: [false, true])
+    func fixedPointOfHardTanhCell(lineSearch: Bool) throws {
+        let cell = try TanhCell.random(.init(dimension: 64, batchSize: 3, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 1))
+        let result = Broyden(lineSearch: lineSearch).solve(cell, from: Matrix(rows: 3, columns: 64),
+                                                           criteria: StoppingCriteria(tolerance: 1e-10, measure: .absolute))
+        #expect(result.converged)
+        let residuals = trueResiduals(cell, result.solution)
+        for (i, report) in result.samples.enumerated() {
+            #expect(residuals[i] <= 1e-10)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            #expect(report.evaluations >= report.iterations + 1)
+            #expect(report.krylovIterations == nil)
+        }
+    }
+
+    @Test func fewerEvaluationsThanForwardOnHardCell() throws {
+        let cell = try TanhCell.random(.init(dimension: 64, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 2))
+        let criteria = StoppingCriteria(tolerance: 1e-10, maxIterations: 5000)
+        let broyden = Broyden().solve(cell, from: Matrix(rows: 2, columns: 64), criteria: criteria)
+        let forward = ForwardIteration().solve(cell, from: Matrix(rows: 2, columns: 64), criteria: criteria)
+        #expect(broyden.converged && forward.converged)
+        #expect(3 * broyden.maxEvaluations < forward.maxEvaluations)
+    }
+
+    @Test(arguments: Broyden.MemoryPolicy.allCases)
+    func memoryPoliciesReachTheSolutionOfAnAffineMap(policy: Broyden.MemoryPolicy) throws {
+        // Memory 3 on d = 20: the policy is exercised many times.
+        let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 0.7, seed: 4)
+        let result = Broyden(memory: 3, whenMemoryFull: policy)
+            .solve(map, from: Matrix(rows: 2, columns: 20), criteria: StoppingCriteria(tolerance: 1e-11))
+        #expect(result.converged, "\(policy)")
+        #expect(result.samples.allSatisfy { $0.iterations > 3 }, "\(policy)")
+        #expect(maxRowRelativeError(result.solution, try map.exactFixedPoint()) <= 1e-9, "\(policy)")
+    }
+
+    @Test func batchEqualsSingleSampleSolves() throws {
+        let cell = try TanhCell.random(.init(dimension: 48, batchSize: 3, spectralNorm: 0.98, symmetric: true,
+                                             injectionScale: 0.1, seed: 6))
+        let criteria = StoppingCriteria(tolerance: 1e-11)
+        let batch = Broyden(memory: 10).solve(cell, from: Matrix(rows: 3, columns: 48), criteria: criteria)
+        #expect(batch.converged)
+        for i in 0..<3 {
+            let single = Broyden(memory: 10).solve(singleSample(cell, i), from: Matrix(rows: 1, columns: 48), criteria: criteria)
+            #expect(single.samples[0].iterations == batch.samples[i].iterations)
+            #expect(single.samples[0].evaluations == batch.samples[i].evaluations)
+            #expect(abs(single.samples[0].absoluteResidual - batch.samples[i].absoluteResidual) <= 1e-12)
+            let difference = zip(single.solution.row(0), batch.solution.row(i)).map { $0 - $1 }
+            #expect(BLAS.nrm2(difference) <= 1e-12)
+        }
+    }
+
+    @Test func lineSearchTrialsAreCounted() throws {
+        // f(z) = −1.5 z + b: the first (forward) step overshoots, ‖g‖ grows by 1.5, and the
+        // search halves it once. Every trial is an evaluation.
+        let map = AffineMap(matrix: -1.5 * Matrix.identity(4), offsets: gaussianBatch(2, 4, seed: 1))
+        let result = Broyden(lineSearch: true).solve(map, from: Matrix(rows: 2, columns: 4),
+                                                     criteria: StoppingCriteria(tolerance: 1e-12))
+        #expect(result.converged)
+        for report in result.samples {
+            #expect(report.evaluations > report.iterations + 1)
+            #expect(report.history.evaluations.last == report.evaluations)
+        }
+        #expect(maxRowRelativeError(result.solution, try map.exactFixedPoint()) <= 1e-10)
+    }
+
+    @Test(arguments: [false, true])
+    func singularMapStagnates(lineSearch: Bool) throws {
+        // f(z) = z + b has no fixed point: I − J = 0.
+        let map = AffineMap(matrix: .identity(5), offsets: gaussianBatch(2, 5, seed: 1))
+        let result = Broyden(lineSearch: lineSearch).solve(map, from: Matrix(rows: 2, columns: 5),
+                                                           criteria: StoppingCriteria(maxIterations: 50))
+        for (i, report) in result.samples.enumerated() {
+            #expect(report.outcome == .stagnated)
+            #expect(abs(report.absoluteResidual - BLAS.nrm2(map.offsets.row(i))) <= 1e-12)
+        }
+        #expect(result.solution.isFinite)
+    }
+
+    @Test func nonFiniteMapEndsNonFinite() throws {
+        let alwaysNaN = ClosureMap(dimension: 3, batchSize: 2) { _, _, fz in
+            for j in 0..<fz.count { fz[j] = .nan }
+        }
+        let result = Broyden().solve(alwaysNaN, from: Matrix(rows: 2, columns: 3), criteria: StoppingCriteria())
+        #expect(result.samples.allSatisfy { $0.outcome == .nonFinite && $0.evaluations == 1 })
+
+        // NaN met after a few steps: the returned point is the best finite one.
+        let later = Broyden().solve(nanBeyondOneAndAHalf(), from: Matrix(rows: 2, columns: 3), criteria: StoppingCriteria())
+        #expect(later.samples.allSatisfy { $0.outcome == .nonFinite })
+        #expect(later.solution.isFinite)
+        let residuals = trueResiduals(nanBeyondOneAndAHalf(), later.solution)
+        for (i, report) in later.samples.enumerated() {
+            #expect(report.absoluteResidual.isFinite)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+        }
+    }
+
+    @Test func divergenceIsAnOutcome() throws {
+        // Drop-oldest with a tiny memory on a hard cell: the residual runs away; the solve
+        // ends with an outcome and the best point, never a crash or a false convergence.
+        let cell = try TanhCell.random(.init(dimension: 64, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 1))
+        let result = Broyden(memory: 10, whenMemoryFull: .dropOldest)
+            .solve(cell, from: Matrix(rows: 2, columns: 64), criteria: StoppingCriteria(tolerance: 1e-12, maxIterations: 2000))
+        let residuals = trueResiduals(cell, result.solution)
+        for (i, report) in result.samples.enumerated() {
+            #expect(report.outcome == .diverged || report.outcome == .converged)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            if report.outcome == .diverged {
+                #expect(report.history.absolute.max()! > 1e4 * report.history.absolute[0])
+            }
+        }
+    }
+
+    @Test func evaluationBudgetIsRespected() throws {
+        let cell = try TanhCell.random(.init(dimension: 32, batchSize: 2, spectralNorm: 0.99, symmetric: true,
+                                             injectionScale: 0.05, seed: 3))
+        for lineSearch in [false, true] {
+            let result = Broyden(lineSearch: lineSearch).solve(cell, from: Matrix(rows: 2, columns: 32),
+                                                               criteria: StoppingCriteria(tolerance: 1e-14, maxEvaluations: 12))
+            #expect(result.samples.allSatisfy { $0.outcome == .maxEvaluationsReached && $0.evaluations <= 12 })
+        }
+    }
+}
