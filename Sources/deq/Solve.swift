@@ -1,5 +1,6 @@
 import ArgumentParser
 import Equilibrium
+import EquilibriumExperiments
 import Foundation
 
 /// `deq solve`: solve z = f(z) for every sample of one cell and report, per sample, how it ended.

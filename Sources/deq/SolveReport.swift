@@ -1,4 +1,5 @@
 import Equilibrium
+import EquilibriumExperiments
 
 /// A JSON number that is `null` when not finite: JSON has no NaN or infinity, and an invalid
 /// document is worse than a missing value.
@@ -30,7 +31,7 @@ struct SolveReport: Codable {
     var nfe: Int
     var totalNfe: Int
     var wallSeconds: JSONNumber
-    var options: SolverParameters
+    var options: [String: ParameterValue]
     var criteria: CriteriaReport
     var initialization: InitReport
     var cell: CellReport
@@ -42,7 +43,7 @@ struct SolveReport: Codable {
         case cell, samples
     }
 
-    init(result: SolveResult, options: SolverParameters, initialization: InitReport, cell: CellReport) {
+    init(result: SolveResult, options: [String: ParameterValue], initialization: InitReport, cell: CellReport) {
         solver = result.solverName
         converged = result.converged
         convergedSamples = result.samples.filter(\.converged).count
@@ -66,6 +67,11 @@ struct SampleRow: Codable {
     var nfe: Int
     var absResidual: JSONNumber
     var relResidual: JSONNumber
+    /// Newton–Krylov's inner GMRES iterations (absent for other solvers).
+    var krylovIterations: Int?
+    /// Analytic Jacobian–vector and vector–Jacobian products (absent when none were used).
+    var jvp: Int?
+    var vjp: Int?
 
     init(index: Int, _ report: SampleReport) {
         sample = index
@@ -75,26 +81,16 @@ struct SampleRow: Codable {
         nfe = report.evaluations
         absResidual = JSONNumber(report.absoluteResidual)
         relResidual = JSONNumber(report.relativeResidual)
+        krylovIterations = report.krylovIterations
+        jvp = report.jacobianVectorProducts > 0 || report.krylovIterations != nil ? report.jacobianVectorProducts : nil
+        vjp = report.vectorJacobianProducts > 0 ? report.vectorJacobianProducts : nil
     }
 }
 
-/// The solver's hyperparameters; those that do not apply to the solver are absent.
-struct SolverParameters: Codable {
-    var damping: Double?
-    var memory: Int?
-    var lambda: Double?
-    var beta: Double?
-    var delay: Int?
-    var maxConditionNumber: Double?
-
-    /// `name=value` pairs for comment lines, in declaration order.
+extension Dictionary where Key == String, Value == ParameterValue {
+    /// `name=value` pairs sorted by name, for comment lines.
     var summary: String {
-        let pairs: [(String, String?)] = [
-            ("damping", damping.map { "\($0)" }), ("memory", memory.map { "\($0)" }),
-            ("lambda", lambda.map { "\($0)" }), ("beta", beta.map { "\($0)" }),
-            ("delay", delay.map { "\($0)" }), ("maxConditionNumber", maxConditionNumber.map { "\($0)" }),
-        ]
-        return pairs.compactMap { name, value in value.map { "\(name)=\($0)" } }.joined(separator: " ")
+        keys.sorted().map { "\($0)=\(self[$0]!)" }.joined(separator: " ")
     }
 }
 

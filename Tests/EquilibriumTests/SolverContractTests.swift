@@ -49,7 +49,9 @@ final class EvaluationCounter: @unchecked Sendable {
         #expect(result.converged, "\(label)")
         #expect(result.samples[0].evaluations == 1, "\(label)")
         #expect(result.samples.map(\.evaluations) == counter.callsPerSample, "\(label)")
-        #expect(result.samples.map(\.history.count) == counter.callsPerSample, "\(label)")
+        // One history entry per iterate; its nfe column counts every evaluation, including
+        // line-search trials and finite-difference probes that have no entry of their own.
+        #expect(result.samples.map { $0.history.evaluations.last ?? 0 } == counter.callsPerSample, "\(label)")
         #expect(Set(result.samples.map(\.evaluations)).count > 1, "\(label): samples should finish at different counts")
     }
 
@@ -82,7 +84,9 @@ final class EvaluationCounter: @unchecked Sendable {
                                   criteria: StoppingCriteria(tolerance: 1e-14, maxIterations: 1000, maxEvaluations: 4))
         for report in result.samples {
             #expect(report.outcome == .maxEvaluationsReached, "\(label)")
-            #expect(report.evaluations == 4, "\(label)")
+            // A solver stops early when its next step needs more evaluations than remain
+            // (Newton–Krylov with finite differences needs a probe and the step).
+            #expect(report.evaluations <= 4 && report.evaluations >= 3, "\(label)")
         }
     }
 
@@ -101,7 +105,9 @@ final class EvaluationCounter: @unchecked Sendable {
         let result = solver.solve(map, from: Matrix(rows: 3, columns: d),
                                   criteria: StoppingCriteria(tolerance: 1e-12, maxIterations: 500))
         #expect(result.samples[1].outcome == .nonFinite, "\(label)")
-        #expect(result.samples[1].evaluations == 3, "\(label)")
+        // Line searches may backtrack from a non-finite trial before giving up.
+        #expect(result.samples[1].evaluations >= 3, "\(label)")
+        #expect(result.samples[1].evaluations == counter.callsPerSample[1], "\(label)")
         #expect(result.samples[1].absoluteResidual.isFinite, "\(label)")
         let finiteRow = result.solution.row(1).allSatisfy { $0.isFinite }
         #expect(finiteRow, "\(label)")

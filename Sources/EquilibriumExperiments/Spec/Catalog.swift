@@ -65,47 +65,108 @@ public enum CellFamily: String, CaseIterable, Sendable, Codable {
     }
 }
 
-/// The solver families an experiment can declare, with their parameters.
+/// The solver families, with their parameters and how to build them: one catalog for the
+/// experiment files and the `deq` command line.
 public enum SolverKind: String, CaseIterable, Sendable, Codable {
     case forward
     case anderson
+    case broyden
+    case newtonKrylov = "newton-krylov"
 
     public var summary: String {
         switch self {
         case .forward: return "forward (Picard) iteration z ← (1 − τ) z + τ f(z)"
         case .anderson: return "Anderson acceleration, memory m, relative regularisation λ, mixing β"
+        case .broyden: return "limited-memory good Broyden, H = −I + U Vᵀ"
+        case .newtonKrylov: return "Jacobian-free Newton–Krylov: GMRES with Eisenstat–Walker forcing"
         }
     }
 
     public var parameters: [ParameterDefinition] {
+        let nonNegative = ParameterDefinition.Kind.real(minimum: 0, maximum: nil, exclusiveMinimum: false, exclusiveMaximum: false)
         switch self {
         case .forward:
             return [.init("damping", .real(minimum: 0, maximum: 2, exclusiveMinimum: true, exclusiveMaximum: true),
-                          default: .real(1), "τ; 1 is the plain step")]
+                          default: .real(ForwardIteration().damping), "τ; 1 is the plain step")]
         case .anderson:
             let defaults = AndersonAcceleration()
             return [
                 .init("memory", .integer(minimum: 1), default: .integer(defaults.memory), "m, difference pairs kept"),
-                .init("lambda", .real(minimum: 0, maximum: nil, exclusiveMinimum: false, exclusiveMaximum: false),
-                      default: .real(defaults.regularization), "λ, relative to the mean Gram eigenvalue"),
+                .init("lambda", nonNegative, default: .real(defaults.regularization), "λ, relative to the mean Gram eigenvalue"),
                 .init("beta", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false),
                       default: .real(defaults.mixing), "β: < 1 damped, > 1 overprojected"),
                 .init("delay", .integer(minimum: 0), default: .integer(defaults.delay), "plain steps before mixing"),
             ]
+        case .broyden:
+            let defaults = Broyden()
+            return [
+                .init("memory", .integer(minimum: 1), default: .integer(defaults.memory), "L, rank-one updates kept"),
+                .init("line-search", .boolean, default: .boolean(defaults.lineSearch), "Armijo backtracking on ‖g‖²"),
+                .init("when-full", .choice(Broyden.MemoryPolicy.allCases.map(\.rawValue)),
+                      default: .text(defaults.whenMemoryFull.rawValue), "what happens when L updates are stored"),
+            ]
+        case .newtonKrylov:
+            let defaults = NewtonKrylov()
+            return [
+                .init("krylov-dim", .integer(minimum: 1), default: .integer(defaults.krylovDimension), "GMRES restart length k"),
+                .init("max-restarts", .integer(minimum: 0), default: .integer(defaults.maxRestarts), "GMRES restarts per Newton step"),
+                .init("forcing", .choice(["ew", "constant"]), default: .text("ew"),
+                      "Eisenstat–Walker choice 2 (ew) or a constant η"),
+                .init("eta", .real(minimum: 0, maximum: 1, exclusiveMinimum: false, exclusiveMaximum: true),
+                      default: .real(0.9), "η_max for ew, the fixed η for constant"),
+                .init("line-search", .boolean, default: .boolean(defaults.lineSearch), "backtracking on ‖g‖"),
+                .init("jvp", .choice(["analytic", "fd"]), default: .text("analytic"),
+                      "J·v from the cell's analytic product or by finite differences"),
+            ]
         }
     }
 
-    /// The solver for one grid point; `values` are validated against ``parameters``.
-    public func makeSolver(_ values: [String: ParameterValue]) -> any FixedPointSolver {
+    /// Every parameter's value: the given ones, the defaults for the rest.
+    public func resolved(_ values: [String: ParameterValue]) -> [String: ParameterValue] {
+        var result: [String: ParameterValue] = [:]
+        for definition in parameters {
+            if let value = values[definition.name] ?? definition.defaultValue { result[definition.name] = value }
+        }
+        return result
+    }
+
+    /// The solver for one configuration; `values` are validated against ``parameters``.
+    public func makeSolver(_ given: [String: ParameterValue]) -> any FixedPointSolver {
+        let values = resolved(given)
+        func real(_ name: String) -> Double { values[name]?.doubleValue ?? .nan }
+        func integer(_ name: String) -> Int { values[name]?.intValue ?? 0 }
+        func flag(_ name: String) -> Bool { values[name]?.boolValue ?? false }
+        func text(_ name: String) -> String { values[name]?.stringValue ?? "" }
         switch self {
         case .forward:
-            return ForwardIteration(damping: values["damping"]?.doubleValue ?? 1)
+            return ForwardIteration(damping: real("damping"))
         case .anderson:
-            let defaults = AndersonAcceleration()
-            return AndersonAcceleration(memory: values["memory"]?.intValue ?? defaults.memory,
-                                        regularization: values["lambda"]?.doubleValue ?? defaults.regularization,
-                                        mixing: values["beta"]?.doubleValue ?? defaults.mixing,
-                                        delay: values["delay"]?.intValue ?? defaults.delay)
+            return AndersonAcceleration(memory: integer("memory"), regularization: real("lambda"),
+                                        mixing: real("beta"), delay: integer("delay"))
+        case .broyden:
+            return Broyden(memory: integer("memory"),
+                           whenMemoryFull: Broyden.MemoryPolicy(rawValue: text("when-full")) ?? .restart,
+                           lineSearch: flag("line-search"))
+        case .newtonKrylov:
+            let forcing: NewtonKrylov.Forcing = text("forcing") == "constant"
+                ? .constant(real("eta")) : .eisenstatWalker(etaMax: real("eta"))
+            // Every built-in cell has analytic products; `automatic` uses them and falls back
+            // to finite differences only for maps without them.
+            return NewtonKrylov(krylovDimension: integer("krylov-dim"), maxRestarts: integer("max-restarts"),
+                                forcing: forcing, lineSearch: flag("line-search"),
+                                jacobianProducts: text("jvp") == "fd" ? .finiteDifference : .automatic)
+        }
+    }
+
+    /// Doubles of solver workspace per sample of dimension d (to refuse sizes that cannot be
+    /// allocated before trying).
+    public func workspacePerSample(dimension d: Int, _ given: [String: ParameterValue]) -> Int {
+        let values = resolved(given)
+        switch self {
+        case .forward: return 0
+        case .anderson: return 2 * (values["memory"]?.intValue ?? 0) * d + 2 * d
+        case .broyden: return 2 * (values["memory"]?.intValue ?? 0) * d + 4 * d
+        case .newtonKrylov: return ((values["krylov-dim"]?.intValue ?? 0) + 4) * d
         }
     }
 }
