@@ -106,4 +106,34 @@ import EquilibriumExperiments
         #expect(output.stderr.contains("broken.yaml line 4: solver 'anderson': memory is '-2'; expected an integer ≥ 1"), "\(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.file("o/summary.md").path))
     }
+
+    @Test func compareRunsEverySolverOnOneCellAndWritesCurves() throws {
+        let scratch = try ScratchDirectory("deq-compare")
+        let out = scratch.file("cmp").path
+        let arguments = ["compare", "--dim", "24", "--batch", "3", "--rho", "0.95", "--memory", "4", "--tol", "1e-9",
+                         "--out", out, "--quiet", "--no-plots"]
+        let output = try DeqProcess.run(arguments)
+        #expect(output.status == 0, "\(output.stderr)")
+        for label in ["forward", "anderson memory=4", "broyden memory=4", "newton-krylov"] {
+            #expect(output.stdout.contains("| tanh d=24 B=3 ρ=0.95 | \(label) | zero | 3/3 |"), "\(label): \(output.stdout)")
+        }
+        let dat = try String(contentsOf: scratch.file("cmp/curves/c000.dat"), encoding: .utf8)
+        #expect(dat.components(separatedBy: "\n\n\n").count == 4)
+        let again = try DeqProcess.run(arguments)
+        #expect(again.stdout.contains("0 points run, 4 already done"))
+    }
+
+    @Test(arguments: [
+        (["--solvers", "forward,andersen"], "--solvers: unknown solver 'andersen'; expected a comma-separated list of forward, anderson, broyden, newton-krylov"),
+        (["--solvers", "forward,newton-krylov", "--memory", "3"], "--memory does not apply to --solvers forward,newton-krylov; it is an option of anderson, broyden"),
+        (["--solvers", "anderson,anderson"], "--solvers lists anderson twice"),
+        (["--repeats", "0"], "--repeats must be at least 1"),
+        (["--beta", "-1"], "--beta must be positive"),
+    ])
+    func badCompareIsAClearError(arguments: [String], expected: String) throws {
+        let output = try DeqProcess.run(["compare", "--dim", "8"] + arguments)
+        #expect(output.exitedNormally && output.status != 0)
+        #expect(output.stderr.contains(expected), "stderr: \(output.stderr)")
+    }
 }
+

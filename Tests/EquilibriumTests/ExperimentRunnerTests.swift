@@ -72,7 +72,7 @@ import EquilibriumExperiments
         let tsv = try String(contentsOf: out.appendingPathComponent("summary.tsv"), encoding: .utf8)
             .split(separator: "\n")
         #expect(tsv.count == 1 + 3 * 3 * 2)
-        #expect(tsv[0].split(separator: "\t").count == 11)
+        #expect(tsv[0].split(separator: "\t").count == 12)
 
         // The .dat file: comment header naming the columns, one index block per solver.
         let dat = try String(contentsOf: out.appendingPathComponent("curves/c000.dat"), encoding: .utf8)

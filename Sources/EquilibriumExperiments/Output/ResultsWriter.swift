@@ -71,6 +71,8 @@ public struct ResultsWriter {
         var samples: Int
         var converged: Int
         var nfe: [Int]
+        /// Analytic J·v and vᵀJ products per sample.
+        var products: [Int]
         var wall: [Double]
         var residual: [Double]
     }
@@ -84,12 +86,13 @@ public struct ResultsWriter {
             if rows[key] == nil {
                 order.append(key)
                 rows[key] = Row(cell: point.cell.label, solver: point.solver.label, initialization: point.initialization.label,
-                                samples: 0, converged: 0, nfe: [], wall: [], residual: [])
+                                samples: 0, converged: 0, nfe: [], products: [], wall: [], residual: [])
             }
             guard let record = records[point.id] else { continue }
             rows[key]?.samples += record.samples.count
             rows[key]?.converged += record.samples.filter(\.converged).count
             rows[key]?.nfe += record.samples.map(\.nfe)
+            rows[key]?.products += record.samples.map { $0.jvp + $0.vjp }
             rows[key]?.wall.append(record.wallSeconds)
             rows[key]?.residual += record.samples.map { rel ? $0.relResidual : $0.absResidual }
         }
@@ -109,12 +112,12 @@ public struct ResultsWriter {
         md += "Stopping: \(measure) residual ≤ \(formatCompact(spec.stopping.tolerance)), at most \(spec.stopping.maxIterations) iterations"
         md += spec.stopping.maxEvaluations.map { ", \($0) evaluations" } ?? ""
         md += "; seed \(spec.seed), \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s").\n\n"
-        md += "| cell | solver | start | converged | nfe median [min–max] | wall median | final residual (max) |\n"
-        md += "|---|---|---|---|---|---|---|\n"
-        var tsv = "cell\tsolver\tinit\tsamples\tconverged_fraction\tnfe_median\tnfe_min\tnfe_max\twall_median_s\tresidual_median\tresidual_max\n"
+        md += "| cell | solver | start | converged | nfe median [min–max] | J·v, vᵀJ median | wall median | final residual (max) |\n"
+        md += "|---|---|---|---|---|---|---|---|\n"
+        var tsv = "cell\tsolver\tinit\tsamples\tconverged_fraction\tnfe_median\tnfe_min\tnfe_max\twall_median_s\tresidual_median\tresidual_max\tproducts_median\n"
         for row in rows {
             guard row.samples > 0 else {
-                md += "| \(row.cell) | \(row.solver) | \(row.initialization) | (missing) | | | |\n"
+                md += "| \(row.cell) | \(row.solver) | \(row.initialization) | (missing) | | | | |\n"
                 continue
             }
             let fraction = Double(row.converged) / Double(row.samples)
@@ -123,11 +126,13 @@ public struct ResultsWriter {
             let wall = Statistics.median(row.wall)
             let residualMax = row.residual.max() ?? .nan
             md += "| \(row.cell) | \(row.solver) | \(row.initialization) | \(row.converged)/\(row.samples) | "
-            md += "\(formatCompact(nfeMedian)) [\(nfe.first ?? 0)–\(nfe.last ?? 0)] | \(Statistics.seconds(wall)) | "
+            let products = Statistics.median(row.products.map(Double.init))
+            md += "\(formatCompact(nfeMedian)) [\(nfe.first ?? 0)–\(nfe.last ?? 0)] | \(formatCompact(products)) | \(Statistics.seconds(wall)) | "
             md += "\(String(format: "%.2e", residualMax)) |\n"
             tsv += [row.cell, row.solver, row.initialization, String(row.samples), String(format: "%.4f", fraction),
                     formatCompact(nfeMedian), String(nfe.first ?? 0), String(nfe.last ?? 0), String(format: "%.6f", wall),
-                    String(format: "%.6e", Statistics.median(row.residual)), String(format: "%.6e", residualMax)]
+                    String(format: "%.6e", Statistics.median(row.residual)), String(format: "%.6e", residualMax),
+                    formatCompact(products)]
                 .joined(separator: "\t") + "\n"
         }
         if spec.measurements.contains(.pathIndependence) {

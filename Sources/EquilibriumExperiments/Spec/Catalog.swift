@@ -34,7 +34,12 @@ public enum CellFamily: String, CaseIterable, Sendable, Codable {
                 .init("injection", .path, default: nil, "X.npy, rows are samples, with weights; default: B Gaussian rows of scale s"),
             ]
         case .affine:
-            return common
+            return common + [
+                .init("injection-scale", .real(minimum: 0, maximum: nil, exclusiveMinimum: false, exclusiveMaximum: false),
+                      default: .real(1), "standard deviation s of the offsets bᵢ"),
+                .init("weights", .path, default: nil, "A.npy (d × d); overrides dim, rho, symmetric"),
+                .init("injection", .path, default: nil, "B.npy, the offsets, rows are samples, with weights; default: B Gaussian rows of scale s"),
+            ]
         }
     }
 
@@ -59,8 +64,16 @@ public enum CellFamily: String, CaseIterable, Sendable, Codable {
             return try TanhCell.random(.init(dimension: dim, batchSize: batch, spectralNorm: rho,
                                              symmetric: symmetric, injectionScale: scale, seed: seed))
         case .affine:
-            return try AffineMap.random(dimension: dim, batchSize: batch, spectralNorm: rho,
-                                        symmetric: symmetric, seed: seed)
+            let scale = values["injection-scale"]?.doubleValue ?? 1
+            if let weights = values["weights"]?.stringValue {
+                let offsets: InjectionSource = values["injection"]?.stringValue
+                    .map { .file(baseDirectory.appendingPathComponent($0)) }
+                    ?? .gaussian(batchSize: batch, scale: scale, seed: seed)
+                return try AffineMap.load(matrix: baseDirectory.appendingPathComponent(weights), offsets: offsets)
+            }
+            let map = try AffineMap.random(dimension: dim, batchSize: batch, spectralNorm: rho,
+                                           symmetric: symmetric, seed: seed)
+            return scale == 1 ? map : AffineMap(matrix: map.matrix, offsets: scale * map.offsets)
         }
     }
 }

@@ -21,6 +21,24 @@ public struct ExperimentSpec: Sendable, Codable, Equatable {
     /// The folder that relative paths in the file are resolved against (not serialised).
     public var baseDirectory: String
 
+    public init(name: String, description: String, seed: UInt64, repeats: Int, cells: [CellSweep],
+                solvers: [SolverSweep], stopping: StoppingSpec, initializations: [InitializationSpec],
+                measurements: [Measurement], pathIndependence: PathIndependenceSpec, quick: QuickSpec,
+                baseDirectory: String) {
+        self.name = name
+        self.description = description
+        self.seed = seed
+        self.repeats = repeats
+        self.cells = cells
+        self.solvers = solvers
+        self.stopping = stopping
+        self.initializations = initializations
+        self.measurements = measurements
+        self.pathIndependence = pathIndependence
+        self.quick = quick
+        self.baseDirectory = baseDirectory
+    }
+
     public enum Measurement: String, Sendable, Codable, CaseIterable {
         /// Per cell × solver × start: converged fraction, evaluations, time, residual; curves.
         case convergence
@@ -33,12 +51,22 @@ public struct ExperimentSpec: Sendable, Codable, Equatable {
 public struct ParameterSweep: Sendable, Codable, Equatable {
     public var name: String
     public var values: [ParameterValue]
+
+    public init(name: String, values: [ParameterValue]) {
+        self.name = name
+        self.values = values
+    }
 }
 
 /// One `cells:` entry: a family with parameters, any of which may be swept.
 public struct CellSweep: Sendable, Codable, Equatable {
     public var family: CellFamily
     public var parameters: [ParameterSweep]
+
+    public init(family: CellFamily, parameters: [ParameterSweep]) {
+        self.family = family
+        self.parameters = parameters
+    }
 }
 
 /// One `solvers:` entry: a kind with parameters, any of which may be swept.
@@ -47,6 +75,12 @@ public struct SolverSweep: Sendable, Codable, Equatable {
     /// A display label; default: the kind and its swept values.
     public var label: String?
     public var parameters: [ParameterSweep]
+
+    public init(kind: SolverKind, label: String?, parameters: [ParameterSweep]) {
+        self.kind = kind
+        self.label = label
+        self.parameters = parameters
+    }
 }
 
 /// The stopping criteria shared by every solve of the experiment.
@@ -56,6 +90,8 @@ public struct StoppingSpec: Sendable, Codable, Equatable {
     public var maxIterations: Int = 1000
     public var maxEvaluations: Int? = nil
     public var divergenceFactor: Double = 1e4
+
+    public init() {}
 
     public var criteria: StoppingCriteria {
         StoppingCriteria(tolerance: tolerance, measure: measure, maxIterations: maxIterations,
@@ -75,6 +111,10 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
     public var high: Double = 1
     public var probability: Double = 0.5
     public var path: String? = nil
+
+    public init(kind: Kind) {
+        self.kind = kind
+    }
 
     public var label: String {
         switch kind {
@@ -107,6 +147,8 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
 public struct PathIndependenceSpec: Sendable, Codable, Equatable {
     /// Iteration budgets at which the AA score is also computed (AA against budget).
     public var budgets: [Int] = [5, 10, 20, 50, 100, 200]
+
+    public init() {}
 }
 
 /// What `--quick` changes: caps that make every grid point small and fast.
@@ -115,6 +157,8 @@ public struct QuickSpec: Sendable, Codable, Equatable {
     public var maxBatch: Int = 4
     public var repeats: Int = 1
     public var maxIterations: Int = 2000
+
+    public init() {}
 }
 
 /// A mistake in an experiment file or its data, located by file and line.
