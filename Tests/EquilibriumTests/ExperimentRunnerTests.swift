@@ -214,5 +214,20 @@ import EquilibriumExperiments
             "\(error)".contains("X.npy") && "\(error)".contains("expected")
         }
     }
+
+    /// Every bundled experiment runs in `--quick` mode to a complete results folder.
+    @Test(arguments: ["quickstart", "convergence", "path-independence"])
+    func bundledExperimentRunsQuick(name: String) throws {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Experiments/\(name).yaml").standardized
+        let spec = try ExperimentSpec.load(contentsOf: file).quickened()
+        let scratch = try ScratchDirectory("bundled-\(name)")
+        defer { scratch.cleanUp() }
+        let outcome = try ExperimentRunner(spec: spec, outputDirectory: scratch.url, renderPictures: false).run()
+        #expect(outcome.complete && outcome.pointsRun == spec.grid.count)
+        let summary = try String(contentsOf: scratch.file("summary.md"), encoding: .utf8)
+        #expect(summary.contains("Complete: \(spec.grid.count) grid points"))
+        #expect(FileManager.default.fileExists(atPath: scratch.file("curves/c000.gp").path))
+    }
 }
 
