@@ -39,11 +39,7 @@ import EquilibriumExperiments
     func timeless(_ record: PointRecord) -> PointRecord {
         var copy = record
         copy.wallSeconds = 0
-        copy.samples = copy.samples.map { sample in
-            var sample = sample
-            sample.history.seconds = []
-            return sample
-        }
+        copy.curve?.history.seconds = []
         return copy
     }
 
@@ -228,6 +224,25 @@ import EquilibriumExperiments
         let summary = try String(contentsOf: scratch.file("summary.md"), encoding: .utf8)
         #expect(summary.contains("Complete: \(spec.grid.count) grid points"))
         #expect(FileManager.default.fileExists(atPath: scratch.file("curves/c000.gp").path))
+    }
+
+    /// Long histories are thinned in point files, keeping the first and the last iterate.
+    @Test func longCurvesAreThinnedKeepingTheEnds() throws {
+        let yaml = """
+        cells: [{family: affine, dim: 4, batch: 1, rho: 0.9995, symmetric: true}]
+        solvers: [forward]
+        stopping: {tol: 1.0e-15, stop: abs, max-iter: 4500}
+        """
+        let spec = try ExperimentSpec.parse(yaml: yaml, file: "long.yaml", baseDirectory: URL(fileURLWithPath: "/tmp"))
+        let scratch = try ScratchDirectory("runner-long")
+        defer { scratch.cleanUp() }
+        _ = try ExperimentRunner(spec: spec, outputDirectory: scratch.url, renderPictures: false).run()
+        let record = try #require(ResultsWriter(spec: spec, directory: scratch.url).records().values.first)
+        let curve = try #require(record.curve)
+        #expect(record.samples[0].iterations == 4500)
+        #expect(curve.length == 4501)
+        #expect(curve.history.iteration.count <= PointRecord.maxCurvePoints + 1)
+        #expect(curve.history.iteration.first == 0 && curve.history.iteration.last == 4500)
     }
 }
 

@@ -147,11 +147,6 @@ public struct ResultsWriter {
 
     // MARK: Curves
 
-    /// The default start's sample with the most evaluations: the one that sets the batch's cost.
-    static func slowestSample(_ record: PointRecord) -> PointRecord.Sample? {
-        record.samples.max { $0.nfe < $1.nfe }
-    }
-
     func writeCurves(records: [String: PointRecord], grid: [GridPoint]) throws -> [URL] {
         let folder = directory.appendingPathComponent("curves")
         var scripts: [URL] = []
@@ -163,16 +158,18 @@ public struct ResultsWriter {
             guard !present.isEmpty else { continue }
             let stem = String(format: "c%03d", cell.index)
             var dat = "# Residual curves: \(cell.label) (seed \(points[0].cellSeed), start \(points[0].initialization.label))\n"
-            dat += "# One index block per solver; each block is the batch's slowest sample (most f evaluations).\n"
+            dat += "# One index block per solver; each block is the batch's slowest sample (most f evaluations),\n"
+            dat += "# thinned to at most \(PointRecord.maxCurvePoints) rows when longer (every k-th row, first and last kept).\n"
             dat += "# columns: iteration nfe seconds abs_residual rel_residual\n"
             for (blockIndex, (point, record)) in present.enumerated() {
                 dat += "# block \(blockIndex): \(point.solver.label)\n"
             }
             for (blockIndex, (point, record)) in present.enumerated() {
                 if blockIndex > 0 { dat += "\n\n" }
-                dat += "# \(point.solver.label)\n"
-                guard let sample = Self.slowestSample(record) else { continue }
-                let h = sample.history
+                guard let curve = record.curve else { continue }
+                dat += "# \(point.solver.label): sample \(curve.sample), \(curve.length) iterates"
+                dat += curve.stride > 1 ? ", every \(curve.stride)th kept\n" : "\n"
+                let h = curve.history
                 for k in 0..<h.nfe.count {
                     dat += "\(h.iteration[k]) \(h.nfe[k]) \(String(format: "%.6e", h.seconds[k])) "
                     dat += "\(String(format: "%.6e", h.absResidual[k])) \(String(format: "%.6e", h.relResidual[k]))\n"

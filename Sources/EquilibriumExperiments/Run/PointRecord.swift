@@ -12,12 +12,11 @@ public struct PointRecord: Sendable, Codable, Equatable {
         public var krylovIterations: Int?
         public var absResidual: Double
         public var relResidual: Double
-        public var history: History
 
         public var converged: Bool { outcome == .converged }
     }
 
-    /// A residual history in columns (one entry per evaluation).
+    /// A residual history in columns (one entry per iterate).
     public struct History: Sendable, Codable, Equatable {
         public var iteration: [Int]
         public var nfe: [Int]
@@ -53,7 +52,23 @@ public struct PointRecord: Sendable, Codable, Equatable {
     public var solverName: String
     public var wallSeconds: Double
     public var samples: [Sample]
+    /// The residual history of the slowest sample (most f evaluations), the one that sets the
+    /// batch's cost and the one the curves show; at most ``maxCurvePoints`` entries.
+    public var curve: Curve?
     public var pathIndependence: Alignment?
+
+    /// A sample's residual history, thinned for storage.
+    public struct Curve: Sendable, Codable, Equatable {
+        public var sample: Int
+        /// Entries in the full history; when more than ``PointRecord/maxCurvePoints``, every
+        /// `stride`-th entry is kept, and always the first and the last.
+        public var length: Int
+        public var stride: Int
+        public var history: History
+    }
+
+    /// Histories longer than this are thinned in point files (the curves need no more).
+    public static let maxCurvePoints = 2000
 
     public var converged: Bool { samples.allSatisfy(\.converged) }
 
@@ -66,12 +81,22 @@ public struct PointRecord: Sendable, Codable, Equatable {
             Sample(outcome: report.outcome, iterations: report.iterations, nfe: report.evaluations,
                    jvp: report.jacobianVectorProducts, vjp: report.vectorJacobianProducts,
                    krylovIterations: report.krylovIterations,
-                   absResidual: report.absoluteResidual, relResidual: report.relativeResidual,
-                   history: History(iteration: report.history.iterations, nfe: report.history.evaluations,
-                                    seconds: report.history.seconds, absResidual: report.history.absolute,
-                                    relResidual: report.history.relative))
+                   absResidual: report.absoluteResidual, relResidual: report.relativeResidual)
         }
+        curve = result.samples.indices.max { result.samples[$0].evaluations < result.samples[$1].evaluations }
+            .map { Self.curve(of: result.samples[$0].history, sample: $0) }
         self.pathIndependence = pathIndependence
+    }
+
+    static func curve(of history: ResidualHistory, sample: Int) -> Curve {
+        let n = history.count
+        let stride = max(1, (n + maxCurvePoints - 1) / maxCurvePoints)
+        var kept = Array(Swift.stride(from: 0, to: n, by: stride))
+        if let last = kept.last, last != n - 1 { kept.append(n - 1) }
+        return Curve(sample: sample, length: n, stride: stride,
+                     history: History(iteration: kept.map { history.iterations[$0] }, nfe: kept.map { history.evaluations[$0] },
+                                      seconds: kept.map { history.seconds[$0] }, absResidual: kept.map { history.absolute[$0] },
+                                      relResidual: kept.map { history.relative[$0] }))
     }
 
     // MARK: Storage
