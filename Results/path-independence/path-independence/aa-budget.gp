@@ -1,0 +1,18 @@
+# AA score against the iteration budget.
+if (!exists("fmt")) fmt = "png"
+if (fmt eq "svg") { set terminal svg size 1200,560 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 1200,560 enhanced font "sans,10" }
+set output "aa-budget.".fmt
+set grid
+set logscale x
+set xlabel "iteration budget"
+set ylabel "AA score"
+set key outside right top font ",9"
+set title "path-independence: asymptotic alignment against budget"
+plot "aa-budget.dat" index 0 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=0.9 · forward", \
+     "aa-budget.dat" index 1 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=0.9 · anderson", \
+     "aa-budget.dat" index 2 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=0.99 · forward", \
+     "aa-budget.dat" index 3 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=0.99 · anderson", \
+     "aa-budget.dat" index 4 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=1.5 sym s=0.05 · forward", \
+     "aa-budget.dat" index 5 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=1.5 sym s=0.05 · anderson", \
+     "aa-budget.dat" index 6 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=3 sym s=0.05 · forward", \
+     "aa-budget.dat" index 7 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=3 sym s=0.05 · anderson"
