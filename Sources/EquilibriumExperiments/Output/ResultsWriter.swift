@@ -181,14 +181,22 @@ public struct ResultsWriter {
             let yLabel = rel ? "relative residual ‖f(z)−z‖/‖f(z)‖" : "absolute residual ‖f(z)−z‖"
             var gp = "# Residual against iterations, evaluations and time for \(cell.label).\n"
             gp += "# Render: gnuplot -e \"fmt='svg'\" \(stem).gp   (png by default)\n"
-            gp += Gnuplot.preamble(output: stem, width: 1500, height: 460) + "\n"
-            gp += "set logscale y\nset format y \"10^{%L}\"\nset key top right font \",9\"\n"
+            // Few curves: a legend in each panel. Many: one legend outside, right of the last
+            // panel, and dash patterns so that the 8 colours of a cycle stay distinguishable.
+            let many = present.count > 6
+            gp += Gnuplot.preamble(output: stem, width: many ? 1800 : 1500, height: many ? 560 : 460) + "\n"
+            gp += "set logscale y\nset format y \"10^{%L}\"\n"
             gp += "set ylabel \(Gnuplot.quoted(yLabel))\n"
             gp += "set multiplot layout 1,3 title \(Gnuplot.quoted("\(spec.name): \(cell.label)"))\n"
-            for (x, xLabel) in [(1, "iteration"), (2, "f evaluations (nfe)"), (3, "seconds")] {
+            for (panel, (x, xLabel)) in [(1, "iteration"), (2, "f evaluations (nfe)"), (3, "seconds")].enumerated() {
+                if many {
+                    gp += panel == 2 ? "set key outside right top font \",8\"\n" : "unset key\n"
+                } else {
+                    gp += "set key top right font \",9\"\n"
+                }
                 gp += "set xlabel \(Gnuplot.quoted(xLabel))\n"
                 let plots = present.enumerated().map { blockIndex, pair in
-                    "\"\(stem).dat\" index \(blockIndex) using \(x):\(column) with lines lw 2 title \(Gnuplot.quoted(pair.0.solver.label))"
+                    "\"\(stem).dat\" index \(blockIndex) using \(x):\(column) with lines lw 2 lc \(blockIndex % 8 + 1) dt \(blockIndex / 8 + 1) title \(Gnuplot.quoted(pair.0.solver.label))"
                 }
                 gp += "plot " + plots.joined(separator: ", \\\n     ")
                 gp += ", \\\n     \(formatCompact(spec.stopping.tolerance)) with lines dt 2 lc rgb \"gray40\" title \"tol\"\n"
