@@ -254,6 +254,24 @@ func seriesAdjoint(jacobians: [Matrix], upstream c: Matrix, steps k: Int, dampin
         #expect(without.adjoint == c)
     }
 
+    /// With H = J_g⁻¹ exactly (built as −I + Σ uⱼ eⱼᵀ, uⱼ the columns of J_g⁻¹ + I), SHINE's
+    /// −Hᵀc is the exact adjoint (I − J)⁻ᵀ c: the sign and transposition of the estimate.
+    @Test func shineWithTheExactInverseIsTheExactGradient() throws {
+        let cell = try TanhCell.random(.init(dimension: 6, batchSize: 2, spectralNorm: 0.8, seed: 12))
+        let z = tightFixedPoint(cell), c = gaussianBatch(2, 6, seed: 3)
+        let jacobians = cell.denseJacobians(at: z)
+        var pairs: [[(u: [Double], v: [Double])]] = []
+        for j in jacobians {
+            let inverse = try LAPACK.solve(j - Matrix.identity(6), Matrix.identity(6)) + Matrix.identity(6)
+            pairs.append((0..<6).map { k in (u: (0..<6).map { inverse[$0, k] }, v: (0..<6).map { $0 == k ? 1.0 : 0.0 }) })
+        }
+        let byproducts = ForwardByproducts(broydenInverse: BroydenInverse(dimension: 6, pairs: pairs))
+        let shine = SHINEGradient(fallbackRatio: 1e6).estimate(cell: cell, solution: z, upstream: c, byproducts: byproducts)
+        let exact = ImplicitGradient.denseLU.estimate(cell: cell, solution: z, upstream: c)
+        #expect(shine.statistics.fallbackSamples == 0)
+        #expect(GradientComparison(shine, reference: exact).parameterRelativeError < 1e-12)
+    }
+
     /// With the forward Broyden's own inverse; refinement steps converge to the exact adjoint.
     @Test func shineFromTheForwardBroydenAndItsRefinement() throws {
         let cell = try TanhCell.random(.init(dimension: 24, batchSize: 3, spectralNorm: 0.6, seed: 5))

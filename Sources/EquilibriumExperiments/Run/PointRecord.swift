@@ -54,10 +54,15 @@ public struct PointRecord: Sendable, Codable, Equatable {
     public var wallSeconds: Double
     public var samples: [Sample]
     public var pathIndependence: Alignment?
+    /// The `gradients` measurement (default start only).
+    public var gradients: GradientStudyRecord?
+    /// The `jacobian-diagnostics` measurement (default start only).
+    public var jacobian: JacobianStudyRecord?
 
     public var converged: Bool { samples.allSatisfy(\.converged) }
 
-    init(point: GridPoint, result: SolveResult, pathIndependence: Alignment?) {
+    init(point: GridPoint, result: SolveResult, pathIndependence: Alignment?,
+         gradients: GradientStudyRecord? = nil, jacobian: JacobianStudyRecord? = nil) {
         id = point.id
         self.point = point
         solverName = result.solverName
@@ -72,6 +77,8 @@ public struct PointRecord: Sendable, Codable, Equatable {
                                     relResidual: report.history.relative))
         }
         self.pathIndependence = pathIndependence
+        self.gradients = gradients
+        self.jacobian = jacobian
     }
 
     // MARK: Storage
