@@ -11,8 +11,10 @@ import Foundation
 ///       a_k = c,   a_t = (1 − λ) a_{t+1} + λ J(h_t)ᵀ a_{t+1}
 ///       dL/dθ = λ Σ_{t<k} a_{t+1}ᵀ ∂f(h_t)/∂θ,   dL/dx likewise
 ///
-///   Costs k evaluations, k − 1 VJPs and k parameter products, and keeps the k states h_t with
-///   their images: 2kBd doubles (memory grows with k, as back-propagation through k layers).
+///   Costs k evaluations, k − 1 VJPs and k parameter products (made as one stacked product:
+///   the cell bound to the inputs repeated k times), and keeps the k states h_t, their images
+///   and the k covectors: 3kBd doubles (memory grows with k, as back-propagation through k
+///   layers does).
 ///   At an exact fixed point every h_t = z*, and UPG equals the Neumann form.
 /// - ``Mode/neumann`` (NPG): the same series with J frozen at z*:
 ///
@@ -93,53 +95,64 @@ public struct PhantomGradient: GradientEstimator {
     private func unrolled<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) -> GradientResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let b = cell.batchSize, d = cell.dimension, lambda = damping, k = steps
-        // Forward: h₀ = z*, F_t = f(h_t), h_{t+1} = λ F_t + (1 − λ) h_t; h_k is not needed.
-        var states = [solution]
-        var images: [Matrix] = []
-        states.reserveCapacity(k)
-        images.reserveCapacity(k)
-        for t in 0..<k {
-            let image = cell(states[t])
-            images.append(image)
-            if t + 1 < k {
-                var next = image
-                for i in 0..<next.storage.count {
-                    next.storage[i] = lambda * image.storage[i] + (1 - lambda) * states[t].storage[i]
+        let n = b * d
+        // The k states h_t and images f(h_t), stacked as k blocks of B rows: block t holds step t.
+        var states = Matrix(rows: k * b, columns: d)
+        var images = Matrix(rows: k * b, columns: d)
+        var covectors = Matrix(rows: k * b, columns: d)
+        states.storage.replaceSubrange(0..<n, with: solution.storage)
+        let all = Array(0..<b)
+        let workspace = cell.makeJacobianWorkspace(maxSamples: b)
+        var a = upstream.storage                      // ∂L/∂h_{t+1}, from a_k = c
+        var product = [Double](repeating: 0, count: n)
+        states.storage.withUnsafeMutableBufferPointer { h in
+            images.storage.withUnsafeMutableBufferPointer { f in
+                covectors.storage.withUnsafeMutableBufferPointer { u in
+                    all.withUnsafeBufferPointer { rows in
+                        let h = h.baseAddress!, f = f.baseAddress!, u = u.baseAddress!
+                        // Forward: F_t = f(h_t), h_{t+1} = λ F_t + (1 − λ) h_t (h_k is not needed).
+                        for t in 0..<k {
+                            cell.evaluate(h + t * n, into: f + t * n, samples: rows)
+                            if t + 1 < k {
+                                for i in 0..<n { h[(t + 1) * n + i] = lambda * f[t * n + i] + (1 - lambda) * h[t * n + i] }
+                            }
+                        }
+                        // Backward: step t contributes λ a_{t+1}ᵀ ∂f(h_t)/∂θ; a_t = (1 − λ) a_{t+1} + λ J(h_t)ᵀ a_{t+1}.
+                        for t in stride(from: k - 1, through: 0, by: -1) {
+                            for i in 0..<n { u[t * n + i] = lambda * a[i] }
+                            if t > 0 {
+                                cell.vectorJacobianProduct(at: h + t * n, image: f + t * n, covector: u + t * n,
+                                                           into: &product, samples: rows, workspace: workspace)
+                                // J(h_t)ᵀ (λ a) = λ J(h_t)ᵀ a.
+                                for i in 0..<n { a[i] = (1 - lambda) * a[i] + product[i] }
+                            }
+                        }
+                    }
                 }
-                states.append(next)
             }
         }
-        // Backward: a = ∂L/∂h_{t+1}, from a_k = c.
-        var a = upstream
-        var product = Matrix(rows: b, columns: d)
-        var parameters: [NamedArray] = []
-        var input = Matrix(rows: 0, columns: 0)
-        var vectorJacobianProducts = 0
-        for t in stride(from: k - 1, through: 0, by: -1) {
-            let (stepParameters, stepInput) = cell.parameterGradients(at: states[t], image: images[t],
-                                                                      covectors: lambda * a)
-            if parameters.isEmpty {
-                parameters = stepParameters
-                input = stepInput
-            } else {
-                for p in parameters.indices {
-                    for i in parameters[p].values.indices { parameters[p].values[i] += stepParameters[p].values[i] }
-                }
-                for i in input.storage.indices { input.storage[i] += stepInput.storage[i] }
-            }
-            if t > 0 {
-                let linearization = Linearization(map: cell, point: states[t], image: images[t])
-                linearization.transposedProduct(a, into: &product)
-                vectorJacobianProducts += 1
-                for i in a.storage.indices { a.storage[i] = (1 - lambda) * a.storage[i] + lambda * product.storage[i] }
+        // All k parameter products at once: the cell bound to the inputs repeated k times, so
+        // row t·B + i of every stacked matrix is sample i at step t. One GEMM per parameter
+        // instead of k, and no per-step gradient arrays.
+        var tiled = Matrix(rows: k * b, columns: cell.input.columns)
+        for t in 0..<k {
+            tiled.storage.replaceSubrange((t * cell.input.count)..<((t + 1) * cell.input.count), with: cell.input.storage)
+        }
+        let (parameters, stackedInput) = cell.binding(input: tiled)
+            .parameterGradients(at: states, image: images, covectors: covectors)
+        var input = Matrix(rows: b, columns: cell.input.columns)
+        let block = input.count
+        stackedInput.storage.withUnsafeBufferPointer { source in
+            input.storage.withUnsafeMutableBufferPointer { target in
+                for t in 0..<k { BLAS.axpy(count: block, alpha: 1, x: source.baseAddress! + t * block, y: target.baseAddress!) }
             }
         }
         var statistics = GradientStatistics()
         statistics.evaluations = k
-        statistics.vectorJacobianProducts = vectorJacobianProducts
-        statistics.totalVectorJacobianProducts = b * vectorJacobianProducts
+        statistics.vectorJacobianProducts = k - 1
+        statistics.totalVectorJacobianProducts = b * (k - 1)
         statistics.parameterProducts = k
-        statistics.floatsKept = 2 * k * b * d + 2 * b * d
+        statistics.floatsKept = 3 * k * b * d + 2 * b * d
         statistics.wallSeconds = secondsSince(start)
         return GradientResult(estimator: name, label: label, parameters: parameters, input: input,
                               adjoint: nil, statistics: statistics)

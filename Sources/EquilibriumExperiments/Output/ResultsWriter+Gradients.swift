@@ -144,22 +144,27 @@ extension ResultsWriter {
         try AtomicFile.write(dat, creatingFoldersFor: folder.appendingPathComponent("cosine-k.dat"))
         let columns = cells.count
         var gp = "# Phantom and Neumann gradients: cosine (top) and relative error (bottom) against k, per λ.\n"
-        gp += Gnuplot.preamble(output: "cosine-k", width: max(700, 480 * columns), height: 860) + "\n"
+        gp += Gnuplot.preamble(output: "cosine-k", width: max(700, 420 * columns), height: 820) + "\n"
         gp += "set multiplot layout 2,\(columns) title \(Gnuplot.quoted("\(spec.name): phantom gradients against the exact one (forward solver \(spec.solverConfigurations.first?.label ?? ""))"))\n"
-        gp += "set logscale x\nset xlabel \"k\"\nset key bottom right font \",8\"\n"
+        let maxK = Double(spec.gradientOptions.steps.max() ?? 1)
+        gp += "set logscale x\nset xlabel \"k\"\nset xrange [0.9:\(formatCompact(maxK * 1.15))]\nset key bottom right font \",8\"\n"
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
         func plotLines(column: Int) -> String {
             blocks.enumerated().filter { $0.element.cell == column }.map { index, block in
                 let color = colors[block.lambdaIndex % colors.count]
-                let dash = block.mode == "neumann" ? "dt 2" : "dt 1"
-                return "\"cosine-k.dat\" index \(index) using 1:COL with linespoints lw 2 \(dash) lc rgb \"\(color)\" title \(Gnuplot.quoted(block.title))"
+                let style = block.mode == "neumann" ? "dt 2 pt 6 ps 1.3" : "dt 1 pt 7 ps 0.8"
+                return "\"cosine-k.dat\" index \(index) using 1:COL with linespoints lw 2 \(style) lc rgb \"\(color)\" title \(Gnuplot.quoted(block.title))"
             }.joined(separator: ", \\\n     ")
         }
+        // The legend once, in the first panel; Neumann (dashed, open) lies on the unrolled
+        // phantom (solid) at an exact fixed point.
         for (c, cell) in cells.enumerated() {
+            gp += c == 0 ? "set key bottom right font \",8\"\n" : "unset key\n"
             gp += "set title \(Gnuplot.quoted(cell.label)) font \",9\"\nset ylabel \"cosine with the exact gradient\"\nunset logscale y\nset format y \"%g\"\n"
-            gp += "plot " + plotLines(column: c).replacingOccurrences(of: "1:COL", with: "1:2") + ", \\\n     0.99 with lines dt 3 lc rgb \"gray40\" title \"0.99\"\n"
+            gp += "plot " + plotLines(column: c).replacingOccurrences(of: "1:COL", with: "1:2") + ", \\\n     0.99 with lines dt 3 lc rgb \"gray40\" title \"cos = 0.99\"\n"
         }
         for (c, cell) in cells.enumerated() {
+            gp += c == 0 ? "set key bottom left font \",8\"\n" : "unset key\n"
             gp += "set title \(Gnuplot.quoted(cell.label)) font \",9\"\nset ylabel \"relative error ‖g − g*‖/‖g*‖\"\nset logscale y\nset format y \"10^{%L}\"\n"
             gp += "plot " + plotLines(column: c).replacingOccurrences(of: "1:COL", with: "1:3") + "\n"
         }
@@ -180,7 +185,10 @@ extension ResultsWriter {
                 first = false
                 pareto += "# \(cell.label) · \(family)\n"
                 let points = values.filter { $0.entry.estimator == (family == "exact" ? "implicit" : family) }
-                for p in points { pareto += "\(String(format: "%.6e", p.x)) \(String(format: "%.6e", max(p.y, floor))) \(Gnuplot.quoted(p.entry.label))\n" }
+                for p in points {
+                    let name = p.entry.backwardSolver ?? p.entry.label
+                    pareto += "\(String(format: "%.6e", p.x)) \(String(format: "%.6e", max(p.y, floor))) \(Gnuplot.quoted(name))\n"
+                }
                 if points.isEmpty { pareto += "nan nan \"\"\n" }
             }
             // The front: sorted by time, keep points that lower the error.
@@ -196,7 +204,7 @@ extension ResultsWriter {
         let rows = (cells.count + 2) / 3, perRow = min(3, cells.count)
         pgp += Gnuplot.preamble(output: "pareto", width: max(700, 560 * perRow), height: 480 * rows) + "\n"
         pgp += "set multiplot layout \(rows),\(perRow) title \(Gnuplot.quoted("\(spec.name): relative error against backward time (forward solver \(spec.solverConfigurations.first?.label ?? ""))"))\n"
-        pgp += "set logscale xy\nset format y \"10^{%L}\"\nset xlabel \"backward time (s)\"\nset ylabel \"relative error of dL/dθ\"\nset key outside bottom center horizontal font \",8\"\n"
+        pgp += "set logscale xy\nset format y \"10^{%L}\"\nset format x \"10^{%L}\"\nset xlabel \"backward time (s)\"\nset ylabel \"relative error of dL/dθ\"\nset key outside bottom center horizontal font \",8\"\n"
         let styles = ["pt 7 ps 1.4 lc rgb \"#000000\"", "pt 5 ps 1 lc rgb \"#1f77b4\"", "pt 9 ps 1 lc rgb \"#2ca02c\"",
                       "pt 13 ps 1.6 lc rgb \"#d62728\"", "pt 11 ps 1.6 lc rgb \"#ff7f0e\""]
         for (c, cell) in cells.enumerated() {

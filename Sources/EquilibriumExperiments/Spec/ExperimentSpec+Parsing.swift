@@ -41,6 +41,11 @@ extension ExperimentSpec {
 public enum SpecReaderKeys {
     public static let topLevel = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
                                   "init", "measurements", "path-independence", "gradients", "jacobian-diagnostics", "quick"]
+    /// The keys of the `gradients:` section.
+    public static let gradients = ["estimators", "k", "lambda", "backward-solvers", "backward-tol", "backward-max-iter",
+                                   "shine-refine", "shine-fallback", "dense-limit", "upstream-seed"]
+    /// The keys of the `jacobian-diagnostics:` section.
+    public static let jacobianDiagnostics = ["probes", "power-iterations", "window", "power-tol", "exact-limit"]
 }
 
 /// Walks the YAML node tree of an experiment file, validating as it goes.
@@ -324,9 +329,7 @@ struct SpecReader {
     func gradients(_ node: Node) throws(ExperimentError) -> GradientSpec {
         var spec = GradientSpec()
         let context = "gradients"
-        let keys = ["estimators", "k", "lambda", "backward-solvers", "backward-tol", "backward-max-iter",
-                    "shine-refine", "shine-fallback", "dense-limit", "upstream-seed"]
-        for (key, value) in try entries(node, of: context, allowed: keys) {
+        for (key, value) in try entries(node, of: context, allowed: SpecReaderKeys.gradients) {
             switch key {
             case "estimators":
                 spec.estimators = try choices(value, "estimators", GradientSpec.Estimator.allCases.map(\.rawValue), in: context)
@@ -360,7 +363,7 @@ struct SpecReader {
     func jacobianDiagnostics(_ node: Node) throws(ExperimentError) -> JacobianDiagnosticsSpec {
         var spec = JacobianDiagnosticsSpec()
         let context = "jacobian-diagnostics"
-        for (key, value) in try entries(node, of: context, allowed: ["probes", "power-iterations", "window", "power-tol", "exact-limit"]) {
+        for (key, value) in try entries(node, of: context, allowed: SpecReaderKeys.jacobianDiagnostics) {
             switch key {
             case "probes": spec.probes = try integer(value, "probes", minimum: 1, in: context)
             case "power-iterations": spec.powerIterations = try integer(value, "power-iterations", minimum: 2, in: context)
