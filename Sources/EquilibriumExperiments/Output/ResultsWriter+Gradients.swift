@@ -39,7 +39,7 @@ extension ResultsWriter {
         let options = spec.gradientOptions
         md += "Upstream ∂L/∂z* ~ N(0, I) (seed \(options.upstreamSeed) + cell seed). Reference: \(first.reference)"
         md += " (dense LU when d ≤ \(options.denseLimit), else the first iterative exact estimator). "
-        md += "Speedup = the exact baseline's backward time (\(first.exactBaseline)) / the estimator's. "
+        md += "Speedup = the backward time of the fastest converged exact estimator of the same point (`exact_baseline` in `gradients/entries.tsv`) / the estimator's. "
         md += "Iterative backward solves: relative residual ≤ \(formatCompact(options.backwardTolerance)), at most \(options.backwardMaxIterations) iterations. "
         md += "Medians over \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s"), minimum cosine in brackets.\n\n"
         let notConverged = studies.filter { !$0.referenceConverged }.count
@@ -80,7 +80,7 @@ extension ResultsWriter {
         let folder = directory.appendingPathComponent("gradients")
         var tsv = "cell\tsolver\trepeat\testimator\tlabel\tk\tlambda\tbackward_solver\trefine\tcosine\trel_error\t"
         tsv += "input_cosine\tinput_rel_error\tvjp\tjvp\tevaluations\tparameter_products\tfloats_kept\tseconds\t"
-        tsv += "speedup_over_exact\tratio_to_forward\tbackward_converged\tsamples\tfallback_samples\n"
+        tsv += "speedup_over_exact\texact_baseline\tratio_to_forward\tbackward_converged\tsamples\tfallback_samples\n"
         for point in grid where point.initializationIndex == 0 {
             guard let study = records[point.id]?.gradients else { continue }
             for e in study.entries {
@@ -90,7 +90,7 @@ extension ResultsWriter {
                     e.refine.map(String.init) ?? "", String(format: "%.12f", e.cosine), String(format: "%.6e", e.relativeError),
                     String(format: "%.12f", e.inputCosine), String(format: "%.6e", e.inputRelativeError),
                     String(e.vjp), String(e.jvp), String(e.evaluations), String(e.parameterProducts), String(e.floatsKept),
-                    String(format: "%.6e", e.seconds), String(format: "%.4f", e.speedupOverExact),
+                    String(format: "%.6e", e.seconds), String(format: "%.4f", e.speedupOverExact), study.exactBaseline,
                     String(format: "%.4f", e.ratioToForward), e.backward.map { String($0.convergedSamples) } ?? "",
                     e.backward.map { String($0.samples) } ?? "", e.fallbackSamples.map(String.init) ?? "",
                 ]
@@ -145,7 +145,7 @@ extension ResultsWriter {
         let columns = cells.count
         var gp = "# Phantom and Neumann gradients: cosine (top) and relative error (bottom) against k, per λ.\n"
         gp += Gnuplot.preamble(output: "cosine-k", width: max(700, 420 * columns), height: 820) + "\n"
-        gp += "set multiplot layout 2,\(columns) title \(Gnuplot.quoted("\(spec.name): phantom gradients against the exact one (forward solver \(spec.solverConfigurations.first?.label ?? ""))"))\n"
+        gp += "set multiplot layout 2,\(columns) title \(Gnuplot.quoted("\(spec.name): phantom gradients against the exact one (forward solver \(spec.solverConfigurations.first?.label ?? ""); Neumann, open circles, equals unrolled at a fixed point)"))\n"
         let maxK = Double(spec.gradientOptions.steps.max() ?? 1)
         gp += "set logscale x\nset xlabel \"k\"\nset xrange [0.9:\(formatCompact(maxK * 1.15))]\nset key bottom right font \",8\"\n"
         let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -231,7 +231,8 @@ extension ResultsWriter {
         md += "At the default start's fixed points, per sample: ρ(J) by power iteration on Jᵀ (at most \(options.powerIterations) VJPs, "
         md += "Krylov window \(options.window), tolerance \(formatCompact(options.powerTolerance))) and ‖J‖_F² by Hutchinson with "
         md += "\(options.probes) Gaussian probes, against exact values from the dense J (LAPACK) when d ≤ \(options.exactLimit). "
-        md += "Means over samples and repeats; errors are the worst sample.\n\n"
+        md += "Means over samples and repeats; errors are the worst sample. nfe counts f evaluations only "
+        md += "(Newton–Krylov's J·v products are counted apart, in the point files).\n\n"
         md += "| cell | solver | ρ(J) power | ρ(J) exact | max rel. err ρ | power converged | ‖J‖_F² Hutchinson | ‖J‖_F² exact | max |err|/s.e. | forward nfe median |\n"
         md += "|---|---|---|---|---|---|---|---|---|---|\n"
         var seen = Set<String>()
