@@ -33,6 +33,9 @@ public enum GradientStudy {
         let d = cell.dimension
         let solution = forward.solution
         var notes: [String] = []
+        if !forward.converged {
+            notes.append("the forward solve (\(forward.solverName)) did not converge on every sample: the gradients are taken at its returned points, which are not fixed points, so even the exact formula is only approximate there")
+        }
         var configurations = spec.configurations
         if byproducts.broydenInverse == nil, configurations.contains(where: { $0.kind == .shine }) {
             configurations.removeAll { $0.kind == .shine }
