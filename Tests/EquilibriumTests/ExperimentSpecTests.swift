@@ -169,6 +169,13 @@ import EquilibriumExperiments
             for parameter in kind.parameters { #expect(docs.contains("`\(parameter.name)`"), "\(kind).\(parameter.name)") }
         }
         for key in SpecReaderKeys.topLevel { #expect(docs.contains("`\(key)`"), "\(key)") }
+        for key in SpecReaderKeys.gradients + SpecReaderKeys.jacobianDiagnostics {
+            #expect(docs.contains("| `\(key)` |"), "\(key) has no row in a table")
+        }
+        for measurement in ExperimentSpec.Measurement.allCases { #expect(docs.contains("`\(measurement.rawValue)`"), "\(measurement)") }
+        for value in GradientSpec.Estimator.allCases.map(\.rawValue) + GradientSpec.BackwardSolver.allCases.map(\.rawValue) {
+            #expect(docs.contains("`\(value)`"), "\(value)")
+        }
     }
 }
 

@@ -138,6 +138,24 @@ extension Initialization {
     }
 }
 
+extension Matrix {
+    /// A batch of shape (B, d) read from a `.npy` file, rows are samples (a 1-D array of length
+    /// d when B = 1), checked like the initial batch; `array` names its meaning in errors (e.g.
+    /// "upstream gradient ∂L/∂z*").
+    ///
+    /// - Throws: ``CellLoadingError`` when the file is missing or malformed, its shape is not
+    ///   (B, d), or it holds NaN or infinity.
+    public static func loadBatch(contentsOf url: URL, batchSize: Int, dimension: Int,
+                                 array: String) throws(CellLoadingError) -> Matrix {
+        let file = ArrayFile(url, array)
+        let z = try file.batch(columns: .exactly(dimension, because: "d, the dimension of the cell"))
+        guard z.rows == batchSize else {
+            throw file.error("shape \(shapeText(z)) does not fit: expected (\(batchSize), \(dimension)) with \(batchSize) = B samples of the cell (rows are samples)")
+        }
+        return z
+    }
+}
+
 // MARK: - Reading and checking one array
 
 /// The shape as Python prints a tuple: `()`, `(5,)`, `(2, 3)`.

@@ -88,6 +88,12 @@ public struct Broyden: FixedPointSolver {
     public var name: String { "broyden" }
 
     public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
+        run(map, from: initial, criteria: criteria).result
+    }
+
+    /// The solve, returning its per-solve state too (for ``solveKeepingInverse(_:from:criteria:)``).
+    func run<Map: FixedPointMap>(_ map: Map, from initial: Matrix,
+                                 criteria: StoppingCriteria) -> (result: SolveResult, state: BroydenState) {
         let context = SolveContext(map: map, initial: initial, criteria: criteria)
         let state = BroydenState(batchSize: context.batchSize, dimension: context.dimension, memory: memory)
         let search = BacktrackingLineSearch(batchSize: context.batchSize, dimension: context.dimension)
@@ -122,7 +128,7 @@ public struct Broyden: FixedPointSolver {
                 if !progressing { context.stop(sample: s, outcome: .stagnated) }
             }
         }
-        return context.finish(solverName: name)
+        return (context.finish(solverName: name), state)
     }
 }
 
@@ -187,6 +193,14 @@ final class BroydenState {
     func direction(_ s: Int) -> UnsafeMutablePointer<Double> { directions + s * dimension }
 
     func pairCount(sample s: Int) -> Int { count[s] }
+
+    /// A copy of every sample's H = −I + Σ uᵢ vᵢᵀ (the pairs in use), made once after a solve.
+    func inverse() -> BroydenInverse {
+        let b = count.count, d = dimension, m = memory
+        let u = Array(UnsafeBufferPointer(start: self.u, count: b * m * d))
+        let v = Array(UnsafeBufferPointer(start: self.v, count: b * m * d))
+        return BroydenInverse(dimension: d, memory: m, pairCounts: count, u: u, v: v)
+    }
 
     /// H ← −I for sample `s`.
     func reset(sample s: Int) {

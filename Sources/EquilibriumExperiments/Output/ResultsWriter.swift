@@ -51,6 +51,12 @@ public struct ResultsWriter {
         if spec.measurements.contains(.pathIndependence) {
             scripts += try writePathIndependence(records: records, grid: grid)
         }
+        if spec.measurements.contains(.gradients) {
+            scripts += try writeGradients(records: records, grid: grid)
+        }
+        if spec.measurements.contains(.jacobianDiagnostics) {
+            scripts += try writeJacobian(records: records, grid: grid)
+        }
         var note: String?
         if renderPictures && !scripts.isEmpty {
             if Gnuplot.isAvailable {
@@ -137,6 +143,12 @@ public struct ResultsWriter {
         }
         if spec.measurements.contains(.pathIndependence) {
             md += try pathIndependenceTable(records: records, grid: grid)
+        }
+        if spec.measurements.contains(.gradients) {
+            md += try gradientTable(records: records, grid: grid)
+        }
+        if spec.measurements.contains(.jacobianDiagnostics) {
+            md += jacobianTable(records: records, grid: grid)
         }
         if spec.measurements.contains(.convergence) {
             md += "\nResidual curves: `curves/` (`.dat` for gnuplot, `.gp` scripts, pictures).\n"

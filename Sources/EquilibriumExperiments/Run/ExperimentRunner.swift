@@ -102,13 +102,43 @@ public struct ExperimentRunner {
         let criteria = spec.stopping.criteria
         let start = try point.initialization.makeBatch(seed: point.initializationSeed, baseDirectory: baseDirectory,
                                                        batchSize: map.batchSize, dimension: map.dimension)
-        let result = solver.solve(map, from: start, criteria: criteria)
+        let isDefaultStart = point.initializationIndex == 0
+        let wantsGradients = spec.measurements.contains(.gradients) && isDefaultStart
+        let result: SolveResult
+        var byproducts = ForwardByproducts()
+        if wantsGradients, let broyden = solver as? Broyden {
+            // The same solve, keeping Broyden's inverse estimate for SHINE.
+            let kept = broyden.solveKeepingInverse(map, from: start, criteria: criteria)
+            result = kept.result
+            byproducts.broydenInverse = kept.inverse
+        } else {
+            result = solver.solve(map, from: start, criteria: criteria)
+        }
         var alignment: PointRecord.Alignment?
-        if spec.measurements.contains(.pathIndependence), point.initializationIndex == 0 {
+        if spec.measurements.contains(.pathIndependence), isDefaultStart {
             alignment = try measurePathIndependence(map: map, solver: solver, reference: result, start: start,
                                                     point: point, baseDirectory: baseDirectory)
         }
-        return PointRecord(point: point, result: result, pathIndependence: alignment)
+        var gradients: GradientStudyRecord?
+        if wantsGradients, let cell = map as? any ParametricCell {
+            gradients = measureGradients(cell: cell, forward: result, byproducts: byproducts, point: point)
+        }
+        var jacobian: JacobianStudyRecord?
+        if spec.measurements.contains(.jacobianDiagnostics), isDefaultStart, let differentiable = map as? any DifferentiableMap {
+            jacobian = JacobianStudyRecord.measure(map: differentiable, at: result.solution, spec: spec.jacobianOptions,
+                                                   seed: point.cellSeed)
+        }
+        return PointRecord(point: point, result: result, pathIndependence: alignment, gradients: gradients, jacobian: jacobian)
+    }
+
+    /// The gradient estimators at the default start's fixed point, with a seeded Gaussian
+    /// upstream gradient (seed: `gradients.upstream-seed` plus the cell's seed).
+    func measureGradients<Cell: ParametricCell>(cell: Cell, forward: SolveResult, byproducts: ForwardByproducts,
+                                                point: GridPoint) -> GradientStudyRecord {
+        let options = spec.gradientOptions
+        let upstream = GradientStudy.gaussianUpstream(batchSize: cell.batchSize, dimension: cell.dimension,
+                                                      seed: options.upstreamSeed &+ point.cellSeed)
+        return GradientStudy.run(cell: cell, forward: forward, byproducts: byproducts, upstream: upstream, spec: options).record
     }
 
     /// AA with the full criteria, AA against the iteration budget, and the other starts'

@@ -56,6 +56,10 @@ public struct PointRecord: Sendable, Codable, Equatable {
     /// batch's cost and the one the curves show; at most ``maxCurvePoints`` entries.
     public var curve: Curve?
     public var pathIndependence: Alignment?
+    /// The `gradients` measurement (default start only).
+    public var gradients: GradientStudyRecord?
+    /// The `jacobian-diagnostics` measurement (default start only).
+    public var jacobian: JacobianStudyRecord?
 
     /// A sample's residual history, thinned for storage.
     public struct Curve: Sendable, Codable, Equatable {
@@ -72,7 +76,8 @@ public struct PointRecord: Sendable, Codable, Equatable {
 
     public var converged: Bool { samples.allSatisfy(\.converged) }
 
-    init(point: GridPoint, result: SolveResult, pathIndependence: Alignment?) {
+    init(point: GridPoint, result: SolveResult, pathIndependence: Alignment?,
+         gradients: GradientStudyRecord? = nil, jacobian: JacobianStudyRecord? = nil) {
         id = point.id
         self.point = point
         solverName = result.solverName
@@ -86,6 +91,8 @@ public struct PointRecord: Sendable, Codable, Equatable {
         curve = result.samples.indices.max { result.samples[$0].evaluations < result.samples[$1].evaluations }
             .map { Self.curve(of: result.samples[$0].history, sample: $0) }
         self.pathIndependence = pathIndependence
+        self.gradients = gradients
+        self.jacobian = jacobian
     }
 
     static func curve(of history: ResidualHistory, sample: Int) -> Curve {

@@ -40,7 +40,12 @@ extension ExperimentSpec {
 /// The keys an experiment file may use at its top level.
 public enum SpecReaderKeys {
     public static let topLevel = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
-                                  "init", "measurements", "path-independence", "quick"]
+                                  "init", "measurements", "path-independence", "gradients", "jacobian-diagnostics", "quick"]
+    /// The keys of the `gradients:` section.
+    public static let gradients = ["estimators", "k", "lambda", "backward-solvers", "backward-tol", "backward-max-iter",
+                                   "shine-refine", "shine-fallback", "dense-limit", "upstream-seed"]
+    /// The keys of the `jacobian-diagnostics:` section.
+    public static let jacobianDiagnostics = ["probes", "power-iterations", "window", "power-tol", "exact-limit"]
 }
 
 /// Walks the YAML node tree of an experiment file, validating as it goes.
@@ -178,6 +183,8 @@ struct SpecReader {
                     return ExperimentSpec.Measurement(rawValue: name) ?? .convergence
                 }
             case "path-independence": spec.pathIndependence = try pathIndependence(node)
+            case "gradients": spec.gradients = try gradients(node)
+            case "jacobian-diagnostics": spec.jacobianDiagnostics = try jacobianDiagnostics(node)
             case "quick": spec.quick = try quick(node)
             default: break
             }
@@ -303,6 +310,72 @@ struct SpecReader {
             spec.budgets = try items(value).map { (item: Node) throws(ExperimentError) in
                 try integer(item, "budgets", minimum: 1, in: "path-independence")
             }
+        }
+        return spec
+    }
+
+    /// A list of distinct choices (one value is a one-item list).
+    func choices(_ node: Node, _ name: String, _ allowed: [String], in context: String) throws(ExperimentError) -> [String] {
+        var result: [String] = []
+        for item in items(node) {
+            let value = try choice(item, name, allowed, in: context)
+            guard !result.contains(value) else { throw fail(item, "\(context): \(name) lists '\(value)' twice") }
+            result.append(value)
+        }
+        guard !result.isEmpty else { throw fail(node, "\(context): \(name) is an empty list; give at least one of \(allowed.joined(separator: ", "))") }
+        return result
+    }
+
+    func gradients(_ node: Node) throws(ExperimentError) -> GradientSpec {
+        var spec = GradientSpec()
+        let context = "gradients"
+        for (key, value) in try entries(node, of: context, allowed: SpecReaderKeys.gradients) {
+            switch key {
+            case "estimators":
+                spec.estimators = try choices(value, "estimators", GradientSpec.Estimator.allCases.map(\.rawValue), in: context)
+                    .compactMap(GradientSpec.Estimator.init(rawValue:))
+            case "backward-solvers":
+                spec.backwardSolvers = try choices(value, "backward-solvers", GradientSpec.BackwardSolver.allCases.map(\.rawValue), in: context)
+                    .compactMap(GradientSpec.BackwardSolver.init(rawValue:))
+            case "k":
+                spec.steps = try sweep(value, ParameterDefinition("k", .integer(minimum: 1), default: nil, ""), in: context)
+                    .values.compactMap(\.intValue)
+            case "lambda":
+                let definition = ParameterDefinition("lambda", .real(minimum: 0, maximum: 2, exclusiveMinimum: true, exclusiveMaximum: true),
+                                                     default: nil, "")
+                spec.dampings = try sweep(value, definition, in: context).values.compactMap(\.doubleValue)
+            case "shine-refine":
+                spec.shineRefine = try sweep(value, ParameterDefinition("shine-refine", .integer(minimum: 0), default: nil, ""), in: context)
+                    .values.compactMap(\.intValue)
+            case "shine-fallback":
+                spec.shineFallbackRatio = try real(value, "shine-fallback", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false), in: context)
+            case "backward-tol":
+                spec.backwardTolerance = try real(value, "backward-tol", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false), in: context)
+            case "backward-max-iter": spec.backwardMaxIterations = try integer(value, "backward-max-iter", minimum: 1, in: context)
+            case "dense-limit": spec.denseLimit = try integer(value, "dense-limit", minimum: 0, in: context)
+            case "upstream-seed": spec.upstreamSeed = UInt64(try integer(value, "upstream-seed", minimum: 0, in: context))
+            default: break
+            }
+        }
+        return spec
+    }
+
+    func jacobianDiagnostics(_ node: Node) throws(ExperimentError) -> JacobianDiagnosticsSpec {
+        var spec = JacobianDiagnosticsSpec()
+        let context = "jacobian-diagnostics"
+        for (key, value) in try entries(node, of: context, allowed: SpecReaderKeys.jacobianDiagnostics) {
+            switch key {
+            case "probes": spec.probes = try integer(value, "probes", minimum: 1, in: context)
+            case "power-iterations": spec.powerIterations = try integer(value, "power-iterations", minimum: 2, in: context)
+            case "window": spec.window = try integer(value, "window", minimum: 2, in: context)
+            case "power-tol":
+                spec.powerTolerance = try real(value, "power-tol", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false), in: context)
+            case "exact-limit": spec.exactLimit = try integer(value, "exact-limit", minimum: 0, in: context)
+            default: break
+            }
+        }
+        guard spec.powerIterations >= spec.window else {
+            throw fail(node, "\(context): power-iterations (\(spec.powerIterations)) must be at least window (\(spec.window)): one Krylov window of products")
         }
         return spec
     }

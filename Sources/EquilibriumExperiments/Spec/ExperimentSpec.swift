@@ -17,6 +17,11 @@ public struct ExperimentSpec: Sendable, Codable, Equatable {
     public var initializations: [InitializationSpec]
     public var measurements: [Measurement]
     public var pathIndependence: PathIndependenceSpec
+    /// Options of the `gradients` measurement; `nil` when the file has no `gradients:` section
+    /// (the defaults apply). Optional so that manifests written before it still read.
+    public var gradients: GradientSpec? = nil
+    /// Options of the `jacobian-diagnostics` measurement; `nil` for the defaults.
+    public var jacobianDiagnostics: JacobianDiagnosticsSpec? = nil
     public var quick: QuickSpec
     /// The folder that relative paths in the file are resolved against (not serialised).
     public var baseDirectory: String
@@ -44,7 +49,16 @@ public struct ExperimentSpec: Sendable, Codable, Equatable {
         case convergence
         /// The asymptotic-alignment score and start comparison of REFERENCE §5.
         case pathIndependence = "path-independence"
+        /// Gradient estimators at the default start's fixed point against the exact gradient.
+        case gradients
+        /// ρ(J) by power iteration and ‖J‖_F² by Hutchinson at the fixed point, against exact values.
+        case jacobianDiagnostics = "jacobian-diagnostics"
     }
+
+    /// The `gradients:` options in force.
+    public var gradientOptions: GradientSpec { gradients ?? GradientSpec() }
+    /// The `jacobian-diagnostics:` options in force.
+    public var jacobianOptions: JacobianDiagnosticsSpec { jacobianDiagnostics ?? JacobianDiagnosticsSpec() }
 }
 
 /// A named parameter with one value or a list of values (a sweep).

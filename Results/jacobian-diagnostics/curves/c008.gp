@@ -1,0 +1,30 @@
+# Residual against iterations, evaluations and time for tanh d=128 B=8 ρ=2.
+# Render: gnuplot -e "fmt='svg'" c008.gp   (png by default)
+if (!exists("fmt")) fmt = "png"
+if (fmt eq "svg") { set terminal svg size 1500,460 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 1500,460 enhanced font "sans,10" }
+set output "c008.".fmt
+set grid
+set logscale y
+set format y "10^{%L}"
+set key top right font ",9"
+set ylabel "relative residual ‖f(z)−z‖/‖f(z)‖"
+set multiplot layout 1,3 title "jacobian-diagnostics: tanh d=128 B=8 ρ=2"
+set xlabel "iteration"
+plot "c008.dat" index 0 using 1:5 with lines lw 2 title "forward", \
+     "c008.dat" index 1 using 1:5 with lines lw 2 title "anderson", \
+     "c008.dat" index 2 using 1:5 with lines lw 2 title "broyden", \
+     "c008.dat" index 3 using 1:5 with lines lw 2 title "newton-krylov", \
+     1e-08 with lines dt 2 lc rgb "gray40" title "tol"
+set xlabel "f evaluations (nfe)"
+plot "c008.dat" index 0 using 2:5 with lines lw 2 title "forward", \
+     "c008.dat" index 1 using 2:5 with lines lw 2 title "anderson", \
+     "c008.dat" index 2 using 2:5 with lines lw 2 title "broyden", \
+     "c008.dat" index 3 using 2:5 with lines lw 2 title "newton-krylov", \
+     1e-08 with lines dt 2 lc rgb "gray40" title "tol"
+set xlabel "seconds"
+plot "c008.dat" index 0 using 3:5 with lines lw 2 title "forward", \
+     "c008.dat" index 1 using 3:5 with lines lw 2 title "anderson", \
+     "c008.dat" index 2 using 3:5 with lines lw 2 title "broyden", \
+     "c008.dat" index 3 using 3:5 with lines lw 2 title "newton-krylov", \
+     1e-08 with lines dt 2 lc rgb "gray40" title "tol"
+unset multiplot

@@ -1,0 +1,121 @@
+import Foundation
+
+/// A way to compute dL/dθ and dL/dx through a fixed point z* = f(z*, x; θ) (REFERENCE §4).
+///
+/// With c = ∂L/∂z* (one row per sample) and J = ∂f/∂z at z*, the exact gradient is
+///
+///     dL/dθ = Σᵢ yᵢᵀ ∂f(zᵢ*, xᵢ; θ)/∂θ,    dL/dxᵢ = yᵢᵀ ∂f(zᵢ*, xᵢ; θ)/∂xᵢ,    (I − Jᵀ) yᵢ = cᵢ
+///
+/// and every estimator is a way to get yᵢ exactly (``ImplicitGradient``) or approximately
+/// (``PhantomGradient``, ``JacobianFreeGradient``, ``SHINEGradient``), each with its cost and
+/// outcome in ``GradientStatistics``.
+///
+/// Like a ``FixedPointSolver``, an estimator is an immutable `Sendable` value of options; the
+/// problem (cell, fixed point, upstream gradient) is passed to ``estimate(cell:solution:upstream:byproducts:)``.
+/// It is generic over the cell, so its products run on the concrete type.
+public protocol GradientEstimator: Sendable {
+    /// The family: `implicit`, `phantom`, `neumann`, `jfb` or `shine`.
+    var name: String { get }
+    /// The family with its options, for tables and file names' display.
+    var label: String { get }
+
+    /// The gradient for the fixed points `solution` (B × d, row i is zᵢ*) of `cell` and the
+    /// upstream gradient `upstream` (B × d, row i is ∂L/∂zᵢ*). `byproducts` are what the
+    /// forward solve left that an estimator may reuse (SHINE: the Broyden inverse).
+    func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
+                                        byproducts: ForwardByproducts) -> GradientResult
+}
+
+extension GradientEstimator {
+    /// The gradient without forward byproducts.
+    public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) -> GradientResult {
+        estimate(cell: cell, solution: solution, upstream: upstream, byproducts: ForwardByproducts())
+    }
+}
+
+/// What a forward solve leaves behind that a gradient estimator may reuse.
+public struct ForwardByproducts: Sendable {
+    /// The forward Broyden's final inverse estimate H ≈ J_g⁻¹ (g = f − z), for SHINE; from
+    /// ``Broyden/solveKeepingInverse(_:from:criteria:)``.
+    public var broydenInverse: BroydenInverse?
+
+    public init(broydenInverse: BroydenInverse? = nil) {
+        self.broydenInverse = broydenInverse
+    }
+}
+
+/// The products of a cell linearised at fixed points: J(zᵢ)ᵀ uᵢ and J(zᵢ) vᵢ for the whole batch,
+/// with the images f(zᵢ) computed once and one workspace for every product. Counts the
+/// products (each batched call is one product per sample). Internal to the estimators and
+/// diagnostics; not thread-safe.
+final class Linearization<Map: DifferentiableMap> {
+    let map: Map
+    let point: Matrix
+    let image: Matrix
+    private let workspace: Map.JacobianWorkspace
+    private let all: [Int]
+    private(set) var vectorJacobianProducts = 0
+    private(set) var jacobianVectorProducts = 0
+
+    /// Linearises at `point` (B × d), evaluating f there once (or taking `image` = f(point)).
+    init(map: Map, point: Matrix, image: Matrix? = nil) {
+        precondition(point.rows == map.batchSize && point.columns == map.dimension,
+                     "The fixed points are \(point.rows) × \(point.columns), the cell expects \(map.batchSize) × \(map.dimension).")
+        self.map = map
+        self.point = point
+        self.image = image ?? map(point)
+        workspace = map.makeJacobianWorkspace(maxSamples: map.batchSize)
+        all = Array(0..<map.batchSize)
+    }
+
+    /// out ← rows J(zᵢ)ᵀ uᵢ.
+    func transposedProduct(_ u: Matrix, into out: inout Matrix) {
+        product(u, into: &out, transposed: true)
+        vectorJacobianProducts += 1
+    }
+
+    /// out ← rows J(zᵢ) vᵢ.
+    func product(_ v: Matrix, into out: inout Matrix) {
+        product(v, into: &out, transposed: false)
+        jacobianVectorProducts += 1
+    }
+
+    private func product(_ v: Matrix, into out: inout Matrix, transposed: Bool) {
+        precondition(v.rows == point.rows && v.columns == point.columns && out.rows == point.rows
+                     && out.columns == point.columns, "Jacobian product shapes differ from the batch.")
+        point.storage.withUnsafeBufferPointer { pz in
+            image.storage.withUnsafeBufferPointer { pf in
+                v.storage.withUnsafeBufferPointer { pv in
+                    out.storage.withUnsafeMutableBufferPointer { po in
+                        all.withUnsafeBufferPointer { rows in
+                            if transposed {
+                                map.vectorJacobianProduct(at: pz.baseAddress!, image: pf.baseAddress!,
+                                                          covector: pv.baseAddress!, into: po.baseAddress!,
+                                                          samples: rows, workspace: workspace)
+                            } else {
+                                map.jacobianVectorProduct(at: pz.baseAddress!, image: pf.baseAddress!,
+                                                          vector: pv.baseAddress!, into: po.baseAddress!,
+                                                          samples: rows, workspace: workspace)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Wall-clock seconds since `start` (from `DispatchTime.now().uptimeNanoseconds`).
+@inline(__always)
+func secondsSince(_ start: UInt64) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+}
+
+/// Checks the shapes every estimator relies on.
+func checkGradientProblem<Cell: ParametricCell>(_ cell: Cell, _ solution: Matrix, _ upstream: Matrix) {
+    let b = cell.batchSize, d = cell.dimension
+    precondition(solution.rows == b && solution.columns == d,
+                 "The fixed points are \(solution.rows) × \(solution.columns), the cell expects \(b) × \(d).")
+    precondition(upstream.rows == b && upstream.columns == d,
+                 "The upstream gradient is \(upstream.rows) × \(upstream.columns), expected \(b) × \(d).")
+}

@@ -1,0 +1,184 @@
+import Equilibrium
+import Foundation
+
+/// Runs every configured gradient estimator at one fixed point and compares each with the
+/// exact gradient: the `gradients` measurement of experiments and the computation of `deq grad`.
+///
+/// - Reference: the dense-LU implicit gradient when d ≤ ``GradientSpec/denseLimit``, else the
+///   first iterative exact estimator (Anderson when none is configured). Its backward solve
+///   must converge for the comparisons to mean anything; ``GradientStudyRecord/referenceConverged``
+///   says whether it did.
+/// - Exact baseline (for "speedup over exact"): the fastest exact estimator with an iterative
+///   backward solve that converged on every sample (the hardest honest comparison); when none
+///   did, the reference.
+/// - SHINE runs only with a Broyden inverse from the forward solve; otherwise it is skipped and
+///   a note says so (falling back on every sample would only repeat JFB).
+public enum GradientStudy {
+    /// The record, the estimators' full results (in the order of the record's entries) and the
+    /// reference result.
+    public struct Outcome: Sendable {
+        public var record: GradientStudyRecord
+        public var results: [GradientResult]
+        public var reference: GradientResult
+    }
+
+    /// The upstream gradient of an experiment point: ∂L/∂z* ~ N(0, I), B × d, seeded.
+    public static func gaussianUpstream(batchSize: Int, dimension: Int, seed: UInt64) -> Matrix {
+        var generator = SplitMix64(seed: seed)
+        return .gaussian(rows: batchSize, columns: dimension, using: &generator)
+    }
+
+    public static func run<Cell: ParametricCell>(cell: Cell, forward: SolveResult, byproducts: ForwardByproducts,
+                                                 upstream: Matrix, spec: GradientSpec) -> Outcome {
+        let d = cell.dimension
+        let solution = forward.solution
+        var notes: [String] = []
+        if !forward.converged {
+            notes.append("the forward solve (\(forward.solverName)) did not converge on every sample: the gradients are taken at its returned points, which are not fixed points, so even the exact formula is only approximate there")
+        }
+        var configurations = spec.configurations
+        if byproducts.broydenInverse == nil, configurations.contains(where: { $0.kind == .shine }) {
+            configurations.removeAll { $0.kind == .shine }
+            notes.append("shine skipped: it needs the forward Broyden's inverse estimate, and the forward solver (\(forward.solverName)) is not Broyden")
+        }
+        func run(_ estimator: any GradientEstimator) -> GradientResult {
+            estimator.estimate(cell: cell, solution: solution, upstream: upstream, byproducts: byproducts)
+        }
+        // The reference first (its time is not any estimator's).
+        let firstIterative = configurations.first { $0.kind == .exact && $0.backwardSolver != .lu }
+        let reference: GradientResult
+        if d <= spec.denseLimit {
+            reference = run(ImplicitGradient.denseLU)
+        } else {
+            reference = run(firstIterative?.estimator ?? GradientSpec.BackwardSolver.anderson.estimator(criteria: spec.backwardCriteria))
+        }
+        if !reference.converged {
+            notes.append("the reference (\(reference.label)) did not converge on every sample; comparisons are against its best iterate")
+        }
+        let results = configurations.map { run($0.estimator) }
+        let candidates = zip(configurations, results).filter { configuration, result in
+            configuration.kind == .exact && configuration.backwardSolver != .lu && result.converged
+        }.map(\.1)
+        let baseline = candidates.min { $0.statistics.wallSeconds < $1.statistics.wallSeconds } ?? reference
+        let exactSeconds = baseline.statistics.wallSeconds
+        let entries = zip(configurations, results).map { configuration, result in
+            GradientEntry(configuration: configuration, result: result, reference: reference,
+                          exactSeconds: exactSeconds, forwardSeconds: forward.wallSeconds)
+        }
+        let record = GradientStudyRecord(
+            reference: reference.label, referenceConverged: reference.converged,
+            referenceSeconds: reference.statistics.wallSeconds, forwardSolver: forward.solverName,
+            forwardSeconds: forward.wallSeconds, forwardConverged: forward.converged,
+            exactBaseline: baseline.label, exactSeconds: exactSeconds, entries: entries, notes: notes)
+        return Outcome(record: record, results: results, reference: reference)
+    }
+}
+
+/// The `gradients` measurement of one grid point (stored in ``PointRecord``).
+public struct GradientStudyRecord: Sendable, Codable, Equatable {
+    /// The reference gradient's label (`implicit lu`, or an iterative exact one for large d).
+    public var reference: String
+    public var referenceConverged: Bool
+    public var referenceSeconds: Double
+    public var forwardSolver: String
+    public var forwardSeconds: Double
+    public var forwardConverged: Bool
+    /// The exact estimator whose time is the baseline of ``GradientEntry/speedupOverExact``.
+    public var exactBaseline: String
+    public var exactSeconds: Double
+    public var entries: [GradientEntry]
+    /// Estimators skipped and caveats, in sentences.
+    public var notes: [String]
+}
+
+/// One estimator's comparison with the reference and its cost.
+public struct GradientEntry: Sendable, Codable, Equatable {
+    public struct ParameterComparison: Sendable, Codable, Equatable {
+        public var name: String
+        public var cosine: Double
+        public var relativeError: Double
+    }
+
+    /// The outcome of a backward solve, summarised over the samples.
+    public struct BackwardSummary: Sendable, Codable, Equatable {
+        public var solver: String
+        public var converged: Bool
+        public var convergedSamples: Int
+        public var samples: Int
+        /// The first non-converged outcome, else `converged`.
+        public var outcome: SolveOutcome
+        public var maxIterations: Int
+        public var maxRelResidual: Double
+        public var maxAbsResidual: Double
+
+        init(_ report: BackwardSolveReport) {
+            solver = report.solver
+            converged = report.converged
+            convergedSamples = report.convergedSamples
+            samples = report.outcomes.count
+            outcome = report.worstOutcome
+            maxIterations = report.maxIterations
+            maxRelResidual = report.relativeResiduals.max() ?? .nan
+            maxAbsResidual = report.absoluteResiduals.max() ?? .nan
+        }
+    }
+
+    public var estimator: String
+    public var label: String
+    public var k: Int?
+    public var lambda: Double?
+    public var backwardSolver: String?
+    public var refine: Int?
+    /// cos(dL/dθ, reference) over all parameters concatenated.
+    public var cosine: Double
+    /// ‖dL/dθ − reference‖ / ‖reference‖.
+    public var relativeError: Double
+    public var inputCosine: Double
+    public var inputRelativeError: Double
+    public var perParameter: [ParameterComparison]
+    /// VJPs per sample (the largest over samples), over all samples, and JVPs per sample.
+    public var vjp: Int
+    public var totalVjp: Int
+    public var jvp: Int
+    public var evaluations: Int
+    public var parameterProducts: Int
+    public var floatsKept: Int
+    /// The backward pass's wall time.
+    public var seconds: Double
+    /// The exact baseline's time divided by this one (> 1: faster than exact).
+    public var speedupOverExact: Double
+    /// This time divided by the forward solve's.
+    public var ratioToForward: Double
+    public var backward: BackwardSummary?
+    public var fallbackSamples: Int?
+    public var note: String?
+
+    init(configuration: GradientSpec.Configuration, result: GradientResult, reference: GradientResult,
+         exactSeconds: Double, forwardSeconds: Double) {
+        let comparison = GradientComparison(result, reference: reference)
+        estimator = result.estimator
+        label = result.label
+        k = configuration.steps
+        lambda = configuration.damping
+        backwardSolver = configuration.backwardSolver?.rawValue
+        refine = configuration.refine
+        cosine = comparison.parameterCosine
+        relativeError = comparison.parameterRelativeError
+        inputCosine = comparison.inputCosine
+        inputRelativeError = comparison.inputRelativeError
+        perParameter = comparison.perParameter.map { .init(name: $0.name, cosine: $0.cosine, relativeError: $0.relativeError) }
+        let statistics = result.statistics
+        vjp = statistics.vectorJacobianProducts
+        totalVjp = statistics.totalVectorJacobianProducts
+        jvp = statistics.jacobianVectorProducts
+        evaluations = statistics.evaluations
+        parameterProducts = statistics.parameterProducts
+        floatsKept = statistics.floatsKept
+        seconds = statistics.wallSeconds
+        speedupOverExact = statistics.wallSeconds > 0 ? exactSeconds / statistics.wallSeconds : .nan
+        ratioToForward = forwardSeconds > 0 ? statistics.wallSeconds / forwardSeconds : .nan
+        backward = statistics.backward.map(BackwardSummary.init)
+        fallbackSamples = statistics.fallbackSamples
+        note = statistics.note
+    }
+}

@@ -1,0 +1,268 @@
+import ArgumentParser
+import Equilibrium
+import EquilibriumExperiments
+import Foundation
+
+extension GradientSpec.Estimator: ExpressibleByArgument {}
+extension GradientSpec.BackwardSolver: ExpressibleByArgument {}
+
+/// `deq grad`: solve one cell's fixed points, then compute dL/dθ and dL/dx with one or several
+/// gradient estimators and compare each with the exact gradient.
+struct Grad: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Gradients through the fixed point: exact, phantom, Neumann, Jacobian-free and SHINE, compared with the exact one.",
+        discussion: """
+            The forward solve uses --solver with its default hyperparameters (Broyden by default, \
+            whose inverse estimate SHINE needs). The loss is L = Σᵢ cᵢᵀ zᵢ*, with the upstream \
+            gradient c from --upstream (a (B, d) .npy file) or seeded Gaussian. The reference is \
+            the dense-LU exact gradient when d ≤ \(GradientSpec().denseLimit), else the first \
+            iterative exact estimator. A backward solve that does not converge is reported, not \
+            an error, unless --strict is given.
+            """
+    )
+
+    @OptionGroup(title: "Cell")
+    var cell: CellOptions
+
+    @Option(help: "The forward fixed-point solver, with its default hyperparameters.")
+    var solver: SolverKind = .broyden
+
+    @OptionGroup(title: "Forward stopping")
+    var stopping: StoppingOptions
+
+    @OptionGroup(title: "Forward starting point")
+    var start: InitOptions
+
+    @Option(help: ArgumentHelp("Comma-separated estimators: exact, phantom, neumann, jfb, shine.", valueName: "list"))
+    var estimators: String = "exact,phantom,neumann,jfb,shine"
+
+    @Option(name: .customLong("k"), help: ArgumentHelp("Comma-separated k (terms, unrolled steps) of phantom and neumann.", valueName: "list"))
+    var steps: String = "5"
+
+    @Option(name: .customLong("lambda"), help: ArgumentHelp("Comma-separated damping λ in (0, 2) of phantom and neumann.", valueName: "list"))
+    var dampings: String = "1"
+
+    @Option(name: .customLong("backward-solver"),
+            help: ArgumentHelp("Comma-separated backward solvers of exact: forward, anderson, broyden, newton-krylov, lu.", valueName: "list"))
+    var backwardSolvers: String = "anderson"
+
+    @Option(name: .customLong("backward-tol"), parsing: .unconditional,
+            help: "Relative residual tolerance of the iterative backward solves.")
+    var backwardTolerance: Double = GradientSpec().backwardTolerance
+
+    @Option(name: .customLong("backward-max-iter"), parsing: .unconditional, help: "Most iterations of a backward solve.")
+    var backwardMaxIterations: Int = GradientSpec().backwardMaxIterations
+
+    @Option(name: .customLong("shine-refine"), parsing: .unconditional,
+            help: "Adjoint fixed-point steps that refine the SHINE estimate.")
+    var shineRefine: Int = 0
+
+    @Option(name: .customLong("shine-fallback"), parsing: .unconditional,
+            help: "SHINE uses the upstream gradient instead when its estimate is longer than this times it.")
+    var shineFallback: Double = GradientSpec().shineFallbackRatio
+
+    @Option(help: ArgumentHelp("The upstream gradient ∂L/∂z* as a (B, d) .npy file, rows are samples.", valueName: "C.npy"),
+            completion: .file(extensions: ["npy"]))
+    var upstream: String?
+
+    @Option(name: .customLong("upstream-seed"), parsing: .unconditional,
+            help: "Seed of the Gaussian upstream gradient when --upstream is not given. (default: 1)")
+    var upstreamSeed: UInt64?
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    var json = false
+
+    @Option(help: ArgumentHelp("Write every estimator's gradients as .npy files into this folder (created if needed).", valueName: "DIR"),
+            completion: .directory)
+    var save: String?
+
+    @Flag(help: "Exit with status 3 when the forward solve or a backward solve did not converge.")
+    var strict = false
+
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    mutating func validate() throws {
+        let plan = try makePlan()
+        if plan.estimators.contains(.shine) && solver != .broyden {
+            throw ValidationError("--estimators shine needs the forward Broyden's inverse estimate: use --solver broyden (the default), or drop shine")
+        }
+        if upstream != nil && upstreamSeed != nil {
+            throw ValidationError("--upstream-seed conflicts with --upstream: the upstream gradient comes from the file; drop --upstream-seed")
+        }
+        if let upstream, !upstream.hasSuffix(".npy") {
+            throw ValidationError("--upstream \(upstream): expected a .npy file, shape (B, d), rows are samples")
+        }
+        if let save {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: save, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw ValidationError("--save \(save): this is a file; expected a folder (it is created if missing)")
+            }
+            let parent = URL(fileURLWithPath: save).deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--save \(save): the directory \(parent) does not exist; expected a folder in an existing directory")
+            }
+        }
+    }
+
+    /// The estimator plan from the list options, with messages for every invalid value.
+    func makePlan() throws -> GradientSpec {
+        var plan = GradientSpec()
+        func distinct<T: Equatable>(_ values: [T], _ option: String) throws -> [T] {
+            for (i, v) in values.enumerated() where values[..<i].contains(v) {
+                throw ValidationError("\(option) lists \(v) twice; give each value once")
+            }
+            return values
+        }
+        plan.estimators = try distinct(Self.list(estimators).map { name in
+            guard let kind = GradientSpec.Estimator(rawValue: name) else {
+                throw ValidationError("--estimators: unknown estimator '\(name)'; expected a comma-separated list of \(GradientSpec.Estimator.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
+        }, "--estimators")
+        plan.steps = try distinct(Self.list(steps).map { text in
+            guard let k = Int(text), (1...100_000).contains(k) else {
+                throw ValidationError("--k: '\(text)' is not an integer in 1…100000 (the number of phantom terms); expected e.g. --k 1,5,10")
+            }
+            return k
+        }, "--k")
+        plan.dampings = try distinct(Self.list(dampings).map { text in
+            guard let lambda = Double(text), lambda > 0, lambda < 2 else {
+                throw ValidationError("--lambda: '\(text)' is not a number in (0, 2) (the damping of the unrolled steps; 1 is undamped); expected e.g. --lambda 0.5,1")
+            }
+            return lambda
+        }, "--lambda")
+        plan.backwardSolvers = try distinct(Self.list(backwardSolvers).map { name in
+            guard let kind = GradientSpec.BackwardSolver(rawValue: name) else {
+                throw ValidationError("--backward-solver: unknown solver '\(name)'; expected a comma-separated list of \(GradientSpec.BackwardSolver.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return kind
+        }, "--backward-solver")
+        guard backwardTolerance > 0, backwardTolerance.isFinite else {
+            throw ValidationError("--backward-tol must be positive and finite (a relative residual such as 1e-10); got \(backwardTolerance)")
+        }
+        guard (1...StoppingOptions.iterationLimit).contains(backwardMaxIterations) else {
+            throw ValidationError("--backward-max-iter must lie in 1…\(StoppingOptions.iterationLimit); got \(backwardMaxIterations)")
+        }
+        guard (0...100_000).contains(shineRefine) else {
+            throw ValidationError("--shine-refine must lie in 0…100000 (adjoint steps after the SHINE estimate); got \(shineRefine)")
+        }
+        plan.backwardTolerance = backwardTolerance
+        plan.backwardMaxIterations = backwardMaxIterations
+        guard shineFallback > 0, shineFallback.isFinite else {
+            throw ValidationError("--shine-fallback must be positive and finite (the SHINE paper uses 1.8); got \(shineFallback)")
+        }
+        plan.shineRefine = [shineRefine]
+        plan.shineFallbackRatio = shineFallback
+        return plan
+    }
+
+    func run() throws {
+        let plan = try makePlan()
+        let loaded = try cell.makeCell()
+        let d = loaded.dimension, b = loaded.batchSize
+        // Files fix the sizes only now: refuse what cannot be allocated (the dense reference
+        // holds B d² doubles, the unrolled phantom 2kBd).
+        let perSample = 16 * d + solver.workspacePerSample(dimension: d, [:]) + 2 * (plan.steps.max() ?? 1) * d
+        guard perSample <= CellOptions.maxElements / b, d <= plan.denseLimit ? d * d <= CellOptions.maxElements / b : true else {
+            throw ValidationError("a batch of \(b) samples of dimension \(d) with these estimators needs more than \(CellOptions.maxElements) doubles; expected a smaller batch, dimension or --k")
+        }
+        let upstreamGradient: Matrix
+        if let upstream {
+            upstreamGradient = try Matrix.loadBatch(contentsOf: URL(fileURLWithPath: upstream), batchSize: b, dimension: d,
+                                                    array: "upstream gradient ∂L/∂z*")
+        } else {
+            upstreamGradient = GradientStudy.gaussianUpstream(batchSize: b, dimension: d, seed: upstreamSeed ?? 1)
+        }
+        let initial = try start.makeInitialization(batchSize: b, dimension: d).makeBatch(batchSize: b, dimension: d)
+        let (forward, outcome) = loaded.gradients(solver: solver.makeSolver([:]), from: initial, criteria: stopping.criteria,
+                                                  upstream: upstreamGradient, plan: plan)
+        var saved: [String: String] = [:]
+        if let save {
+            saved = try Self.save(outcome, upstream: upstreamGradient, to: URL(fileURLWithPath: save))
+        }
+        let report = GradReport(forward: forward, study: outcome.record, options: solver.resolved([:]),
+                                initialization: start.report, cell: cell.report(for: loaded),
+                                upstream: upstream.map { .init(source: "file", path: $0) }
+                                    ?? .init(source: "gaussian", seed: upstreamSeed ?? 1),
+                                saved: saved)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(GradTable.render(report))
+        }
+        let backwardFailed = outcome.record.entries.contains { $0.backward.map { !$0.converged } ?? false }
+        if strict && (!forward.converged || backwardFailed || !outcome.record.referenceConverged) { throw ExitCode(3) }
+    }
+
+    /// A file-safe folder name for an estimator configuration, e.g. `phantom-k5-lambda0.8`.
+    static func folderName(_ entry: GradientEntry) -> String {
+        var parts = [entry.estimator]
+        if let solver = entry.backwardSolver { parts.append(solver) }
+        if entry.estimator == "phantom" || entry.estimator == "neumann" {
+            if let k = entry.k { parts.append("k\(k)") }
+            if let lambda = entry.lambda { parts.append("lambda\(formatNumber(lambda))") }
+        }
+        if let refine = entry.refine, refine > 0 { parts.append("refine\(refine)") }
+        return parts.joined(separator: "-")
+    }
+
+    /// Writes `DIR/<estimator>/d<name>.npy` for every parameter and `dx.npy`, the reference
+    /// under `DIR/reference/`, and `DIR/upstream.npy`. Returns label → folder.
+    static func save(_ outcome: GradientStudy.Outcome, upstream: Matrix, to directory: URL) throws -> [String: String] {
+        func write(_ result: GradientResult, into folder: URL) throws {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            for parameter in result.parameters {
+                try NumPyArray(shape: parameter.shape, values: parameter.values)
+                    .write(to: folder.appendingPathComponent("d\(parameter.name).npy"))
+            }
+            try NumPyArray(shape: [result.input.rows, result.input.columns], values: result.input.storage)
+                .write(to: folder.appendingPathComponent("dx.npy"))
+        }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try NumPyArray(shape: [upstream.rows, upstream.columns], values: upstream.storage)
+            .write(to: directory.appendingPathComponent("upstream.npy"))
+        var folders: [String: String] = [:]
+        for (entry, result) in zip(outcome.record.entries, outcome.results) {
+            let folder = directory.appendingPathComponent(folderName(entry))
+            try write(result, into: folder)
+            folders[entry.label] = folder.path
+        }
+        let reference = directory.appendingPathComponent("reference")
+        try write(outcome.reference, into: reference)
+        folders["reference"] = reference.path
+        return folders
+    }
+}
+
+/// A number as it reads best in a name: `1`, `0.8`.
+private func formatNumber(_ x: Double) -> String {
+    x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
+}
+
+extension LoadedCell {
+    /// The forward solve (Broyden keeps its inverse for SHINE) and the gradient study, on the
+    /// concrete cell type.
+    func gradients(solver: any FixedPointSolver, from initial: Matrix, criteria: StoppingCriteria,
+                   upstream: Matrix, plan: GradientSpec) -> (SolveResult, GradientStudy.Outcome) {
+        func run<Cell: ParametricCell>(_ cell: Cell) -> (SolveResult, GradientStudy.Outcome) {
+            var byproducts = ForwardByproducts()
+            let forward: SolveResult
+            if let broyden = solver as? Broyden {
+                let kept = broyden.solveKeepingInverse(cell, from: initial, criteria: criteria)
+                forward = kept.result
+                byproducts.broydenInverse = kept.inverse
+            } else {
+                forward = solver.solve(cell, from: initial, criteria: criteria)
+            }
+            return (forward, GradientStudy.run(cell: cell, forward: forward, byproducts: byproducts, upstream: upstream, spec: plan))
+        }
+        switch self {
+        case let .tanh(cell): return run(cell)
+        case let .affine(map): return run(map)
+        }
+    }
+}
