@@ -6,25 +6,27 @@ set output "c001.".fmt
 set grid
 set logscale y
 set format y "10^{%L}"
-set key top right font ",9"
 set ylabel "relative residual ‖f(z)−z‖/‖f(z)‖"
 set multiplot layout 1,3 title "jacobian-diagnostics: tanh d=128 B=8 ρ=0.8 sym s=0.05"
+set key top right font ",9"
 set xlabel "iteration"
-plot "c001.dat" index 0 using 1:5 with lines lw 2 title "forward", \
-     "c001.dat" index 1 using 1:5 with lines lw 2 title "anderson", \
-     "c001.dat" index 2 using 1:5 with lines lw 2 title "broyden", \
-     "c001.dat" index 3 using 1:5 with lines lw 2 title "newton-krylov", \
+plot "c001.dat" index 0 using 1:5 with lines lw 2 lc 1 dt 1 title "forward", \
+     "c001.dat" index 1 using 1:5 with lines lw 2 lc 2 dt 1 title "anderson", \
+     "c001.dat" index 2 using 1:5 with lines lw 2 lc 3 dt 1 title "broyden", \
+     "c001.dat" index 3 using 1:5 with lines lw 2 lc 4 dt 1 title "newton-krylov", \
      1e-08 with lines dt 2 lc rgb "gray40" title "tol"
+set key top right font ",9"
 set xlabel "f evaluations (nfe)"
-plot "c001.dat" index 0 using 2:5 with lines lw 2 title "forward", \
-     "c001.dat" index 1 using 2:5 with lines lw 2 title "anderson", \
-     "c001.dat" index 2 using 2:5 with lines lw 2 title "broyden", \
-     "c001.dat" index 3 using 2:5 with lines lw 2 title "newton-krylov", \
+plot "c001.dat" index 0 using 2:5 with lines lw 2 lc 1 dt 1 title "forward", \
+     "c001.dat" index 1 using 2:5 with lines lw 2 lc 2 dt 1 title "anderson", \
+     "c001.dat" index 2 using 2:5 with lines lw 2 lc 3 dt 1 title "broyden", \
+     "c001.dat" index 3 using 2:5 with lines lw 2 lc 4 dt 1 title "newton-krylov", \
      1e-08 with lines dt 2 lc rgb "gray40" title "tol"
+set key top right font ",9"
 set xlabel "seconds"
-plot "c001.dat" index 0 using 3:5 with lines lw 2 title "forward", \
-     "c001.dat" index 1 using 3:5 with lines lw 2 title "anderson", \
-     "c001.dat" index 2 using 3:5 with lines lw 2 title "broyden", \
-     "c001.dat" index 3 using 3:5 with lines lw 2 title "newton-krylov", \
+plot "c001.dat" index 0 using 3:5 with lines lw 2 lc 1 dt 1 title "forward", \
+     "c001.dat" index 1 using 3:5 with lines lw 2 lc 2 dt 1 title "anderson", \
+     "c001.dat" index 2 using 3:5 with lines lw 2 lc 3 dt 1 title "broyden", \
+     "c001.dat" index 3 using 3:5 with lines lw 2 lc 4 dt 1 title "newton-krylov", \
      1e-08 with lines dt 2 lc rgb "gray40" title "tol"
 unset multiplot

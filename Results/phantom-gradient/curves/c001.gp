@@ -6,16 +6,18 @@ set output "c001.".fmt
 set grid
 set logscale y
 set format y "10^{%L}"
-set key top right font ",9"
 set ylabel "relative residual ‖f(z)−z‖/‖f(z)‖"
 set multiplot layout 1,3 title "phantom-gradient: tanh d=512 B=8 ρ=0.8 sym s=0.05"
+set key top right font ",9"
 set xlabel "iteration"
-plot "c001.dat" index 0 using 1:5 with lines lw 2 title "broyden", \
+plot "c001.dat" index 0 using 1:5 with lines lw 2 lc 1 dt 1 title "broyden", \
      1e-10 with lines dt 2 lc rgb "gray40" title "tol"
+set key top right font ",9"
 set xlabel "f evaluations (nfe)"
-plot "c001.dat" index 0 using 2:5 with lines lw 2 title "broyden", \
+plot "c001.dat" index 0 using 2:5 with lines lw 2 lc 1 dt 1 title "broyden", \
      1e-10 with lines dt 2 lc rgb "gray40" title "tol"
+set key top right font ",9"
 set xlabel "seconds"
-plot "c001.dat" index 0 using 3:5 with lines lw 2 title "broyden", \
+plot "c001.dat" index 0 using 3:5 with lines lw 2 lc 1 dt 1 title "broyden", \
      1e-10 with lines dt 2 lc rgb "gray40" title "tol"
 unset multiplot
