@@ -43,12 +43,12 @@ import Equilibrium
         let conv = convolution(shape, seed: 6)
         let x = gaussianBatch(3, conv.inputCount, seed: 7), gy = gaussianBatch(3, conv.outputCount, seed: 8)
         var gradient = [Double](repeating: 0, count: conv.weight.count)
-        let columns = ScratchBuffer(count: conv.columnsPerSample)
+        let scratch = ScratchBuffer(count: conv.scratchCount(samples: 3))
         x.storage.withUnsafeBufferPointer { px in
             gy.storage.withUnsafeBufferPointer { pg in
                 gradient.withUnsafeMutableBufferPointer { g in
                     conv.accumulateWeightGradient(input: px.baseAddress!, outputGradient: pg.baseAddress!, count: 3,
-                                                  into: g.baseAddress!, columns: columns.baseAddress)
+                                                  into: g.baseAddress!, scratch: scratch.baseAddress)
                 }
             }
         }
@@ -72,5 +72,46 @@ import Equilibrium
         // y[i, j] = x[1, i − 1, j + 1] (0 outside): channel 1 holds 9…17.
         #expect(y.storage == [0, 0, 0, 10, 11, 0, 13, 14, 0])
         #expect(conv.weightShape == [1, 2, 3, 3])
+    }
+
+    @Test func chunksOfSamplesGiveThePerSampleResults() {
+        // S = 400: three samples per GEMM, so 7 samples run as chunks of 3, 3 and 1.
+        let shape = SpatialShape.grid(height: 20, width: 20)
+        let conv = convolution(shape, inputs: 2, outputs: 3, seed: 9)
+        #expect(conv.samplesPerProduct(7) == 3)
+        let x = gaussianBatch(7, conv.inputCount, seed: 10), gy = gaussianBatch(7, conv.outputCount, seed: 11)
+        let y = conv(x), gx = conv.adjoint(gy)
+        var gradient = [Double](repeating: 0, count: conv.weight.count), perSample = gradient
+        let scratch = ScratchBuffer(count: conv.scratchCount(samples: 7))
+        x.storage.withUnsafeBufferPointer { px in
+            gy.storage.withUnsafeBufferPointer { pg in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    conv.accumulateWeightGradient(input: px.baseAddress!, outputGradient: pg.baseAddress!, count: 7,
+                                                  into: g.baseAddress!, scratch: scratch.baseAddress)
+                }
+                perSample.withUnsafeMutableBufferPointer { g in
+                    for i in 0..<7 {
+                        conv.accumulateWeightGradient(input: px.baseAddress! + i * conv.inputCount,
+                                                      outputGradient: pg.baseAddress! + i * conv.outputCount, count: 1,
+                                                      into: g.baseAddress!, scratch: scratch.baseAddress)
+                    }
+                }
+            }
+        }
+        for i in 0..<7 {
+            let single = Matrix(rows: 1, columns: conv.inputCount, storage: x.row(i))
+            #expect(CellChecks.relativeError(y.row(i), conv(single).storage) <= 1e-14, "sample \(i)")
+            let singleGradient = Matrix(rows: 1, columns: conv.outputCount, storage: gy.row(i))
+            #expect(CellChecks.relativeError(gx.row(i), conv.adjoint(singleGradient).storage) <= 1e-14, "sample \(i)")
+        }
+        #expect(CellChecks.relativeError(gradient, perSample) <= 1e-13)
+        // beta = 1 adds to the output.
+        var twice = y.storage
+        x.storage.withUnsafeBufferPointer { px in
+            twice.withUnsafeMutableBufferPointer { py in
+                conv.apply(px.baseAddress!, into: py.baseAddress!, count: 7, scratch: scratch.baseAddress, beta: 1)
+            }
+        }
+        #expect(CellChecks.relativeError(twice, y.storage.map { 2 * $0 }) <= 1e-15)
     }
 }

@@ -1,6 +1,19 @@
 import Equilibrium
 import Foundation
 
+// `deq-bench NAME` runs one named benchmark; without a name, the Anderson memory sweep below.
+let benchmarks: [String: () throws -> Void] = [
+    "convolution": ConvolutionBenchmark.run,
+]
+if let name = CommandLine.arguments.dropFirst().first {
+    guard let benchmark = benchmarks[name] else {
+        print("unknown benchmark '\(name)'; expected one of \(benchmarks.keys.sorted().joined(separator: ", "))")
+        exit(2)
+    }
+    try benchmark()
+    exit(0)
+}
+
 for rho in [0.99, 0.999] {
     let cell = try TanhCell.random(.init(dimension: 512, batchSize: 8, spectralNorm: rho, symmetric: true, injectionScale: 0.05, seed: 1))
     let criteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000)

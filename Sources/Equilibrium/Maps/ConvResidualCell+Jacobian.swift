@@ -76,12 +76,12 @@ extension ConvResidualCell: ParametricCell {
         // The injection x̃ = conv_U(x) + b.
         var injectionWeight = [Double](repeating: 0, count: injectionConvolution.weight.count)
         var injectionBias = [Double](repeating: 0, count: c)
-        let columns = ScratchBuffer(count: injectionConvolution.columnsPerSample)
+        let scratch = ScratchBuffer(count: injectionConvolution.scratchCount(samples: b))
         input.storage.withUnsafeBufferPointer { x in
             g.injection.storage.withUnsafeBufferPointer { gx in
                 injectionWeight.withUnsafeMutableBufferPointer { gu in
                     injectionConvolution.accumulateWeightGradient(input: x.baseAddress!, outputGradient: gx.baseAddress!,
-                                                                  count: b, into: gu.baseAddress!, columns: columns.baseAddress)
+                                                                  count: b, into: gu.baseAddress!, scratch: scratch.baseAddress)
                 }
             }
         }

@@ -62,9 +62,12 @@ public enum SpatialShape: Sendable, Hashable, Codable, CustomStringConvertible {
 ///     ∂/∂x:  x̄ = col2im(Wᵀ Ȳ)            col2im adds every column entry back where it came from
 ///     ∂/∂W:  W̄ += Ȳ · im2col(x)ᵀ
 ///
-/// The pointer functions process n samples (rows of row-major buffers), one GEMM per sample,
-/// with a caller-owned column buffer of ``columnsPerSample`` doubles, so they never allocate.
-/// Cost per sample: 2 C_out C_in K S flops in the GEMM plus C_in K S copies.
+/// The pointer functions process n samples (rows of row-major buffers) with caller-owned
+/// scratch of ``scratchCount(samples:)`` doubles, so they never allocate. Samples are taken in
+/// chunks whose columns sit side by side, one GEMM per chunk (``samplesPerProduct(_:)``): a
+/// 16 × 16 image alone makes a GEMM too narrow for OpenBLAS to reach its speed. Cost per
+/// sample: 2 C_out C_in K S flops in the GEMM plus C_in K S copies (and C_out S to permute a
+/// chunk's output back to rows).
 ///
 /// References: K. Chellapilla, S. Puri, P. Simard, "High performance convolutional neural
 /// networks for document processing", 2006 (im2col).
@@ -93,8 +96,19 @@ public struct Convolution: Sendable, Equatable {
     public var inputCount: Int { inputChannels * shape.size }
     /// C_out·S, the numbers of one output sample.
     public var outputCount: Int { outputChannels * shape.size }
-    /// C_in·K·S, the doubles of the column buffer of one sample.
-    public var columnsPerSample: Int { inputChannels * shape.kernelCount * shape.size }
+    /// Samples per GEMM when n are processed: enough for about 1024 GEMM columns (chunk·S), where
+    /// OpenBLAS runs near its peak on two cores, and one sample when S alone is that wide (then
+    /// the GEMM writes the sample's output in place and nothing is permuted).
+    public func samplesPerProduct(_ n: Int) -> Int {
+        max(1, min(n, (1024 + shape.size - 1) / shape.size))
+    }
+
+    /// The doubles of scratch the batched functions need for n samples: the column buffer
+    /// (C_in·K × chunk·S) and a channel-major output block (C_out × chunk·S).
+    public func scratchCount(samples n: Int) -> Int {
+        samplesPerProduct(n) * shape.size * (inputChannels * shape.kernelCount + outputChannels)
+    }
+
     /// PyTorch's weight shape, (C_out, C_in, 3) or (C_out, C_in, 3, 3).
     public var weightShape: [Int] { [outputChannels, inputChannels] + shape.kernelExtents }
 
@@ -106,8 +120,10 @@ public struct Convolution: Sendable, Equatable {
     // MARK: im2col and col2im (one sample)
 
     /// Writes im2col(x) of one sample: row c·K + kh·3 + kw, column i·W + j holds
-    /// x[c, i + kh − 1, j + kw − 1] (kh = 1 for a line), 0 outside the input.
-    public func im2col(_ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>) {
+    /// x[c, i + kh − 1, j + kw − 1] (kh = 1 for a line), 0 outside the input. Rows are
+    /// `rowStride` ≥ S doubles apart (a chunk of samples side by side).
+    public func im2col(_ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>, rowStride: Int? = nil) {
+        let stride = rowStride ?? shape.size
         let h = shape.height, w = shape.width, s = shape.size, kernelHeight = shape.kernelHeight
         let padding = kernelHeight / 2
         for c in 0..<inputChannels {
@@ -116,7 +132,7 @@ public struct Convolution: Sendable, Equatable {
                 let dh = kh - padding
                 for kw in 0..<3 {
                     let dw = kw - 1
-                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * s
+                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
                     let first = max(0, -dw), end = min(w, w - dw)
                     for i in 0..<h {
                         let destination = row + i * w
@@ -134,9 +150,10 @@ public struct Convolution: Sendable, Equatable {
         }
     }
 
-    /// The adjoint of ``im2col(_:into:)``: adds every entry of `columns` into the input position
-    /// it was copied from (entries that came from the padding are dropped).
-    public func col2im(_ columns: UnsafePointer<Double>, addingInto x: UnsafeMutablePointer<Double>) {
+    /// The adjoint of ``im2col(_:into:rowStride:)``: adds every entry of `columns` into the input
+    /// position it was copied from (entries that came from the padding are dropped).
+    public func col2im(_ columns: UnsafePointer<Double>, addingInto x: UnsafeMutablePointer<Double>, rowStride: Int? = nil) {
+        let stride = rowStride ?? shape.size
         let h = shape.height, w = shape.width, s = shape.size, kernelHeight = shape.kernelHeight
         let padding = kernelHeight / 2
         for c in 0..<inputChannels {
@@ -145,7 +162,7 @@ public struct Convolution: Sendable, Equatable {
                 let dh = kh - padding
                 for kw in 0..<3 {
                     let dw = kw - 1
-                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * s
+                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
                     let first = max(0, -dw), end = min(w, w - dw)
                     for i in 0..<h {
                         let si = i + dh
@@ -161,43 +178,105 @@ public struct Convolution: Sendable, Equatable {
 
     // MARK: Batched products (n samples)
 
+    /// Runs `body(first, count)` over chunks of ``samplesPerProduct(_:)`` samples.
+    private func forEachChunk(_ n: Int, _ body: (Int, Int) -> Void) {
+        let chunk = samplesPerProduct(n)
+        var first = 0
+        while first < n {
+            let count = min(chunk, n - first)
+            body(first, count)
+            first += count
+        }
+    }
+
     /// y = conv(x) for n samples (x: n × C_in·S, y: n × C_out·S); `beta = 1` adds to y.
+    /// `scratch` holds ``scratchCount(samples:)`` doubles.
     public func apply(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count n: Int,
-                      columns: UnsafeMutablePointer<Double>, beta: Double = 0) {
+                      scratch: UnsafeMutablePointer<Double>, beta: Double = 0) {
         let s = shape.size, k = inputChannels * shape.kernelCount
         weight.storage.withUnsafeBufferPointer { w in
-            for r in 0..<n {
-                im2col(x + r * inputCount, into: columns)
-                BLAS.gemm(.none, .none, m: outputChannels, n: s, k: k, alpha: 1, a: w.baseAddress!, lda: k,
-                          b: columns, ldb: s, beta: beta, c: y + r * outputCount, ldc: s)
+            forEachChunk(n) { first, count in
+                let width = count * s
+                let columns = scratch, block = scratch + k * width
+                for j in 0..<count { im2col(x + (first + j) * inputCount, into: columns + j * s, rowStride: width) }
+                if count == 1 {
+                    BLAS.gemm(.none, .none, m: outputChannels, n: s, k: k, alpha: 1, a: w.baseAddress!, lda: k,
+                              b: columns, ldb: s, beta: beta, c: y + first * outputCount, ldc: s)
+                    return
+                }
+                // One GEMM for the chunk, C_out × chunk·S (channel-major), then back to rows.
+                BLAS.gemm(.none, .none, m: outputChannels, n: width, k: k, alpha: 1, a: w.baseAddress!, lda: k,
+                          b: columns, ldb: width, beta: 0, c: block, ldc: width)
+                for j in 0..<count {
+                    for o in 0..<outputChannels {
+                        let source = block + o * width + j * s, target = y + (first + j) * outputCount + o * s
+                        if beta == 0 {
+                            target.update(from: source, count: s)
+                        } else {
+                            for p in 0..<s { target[p] = beta * target[p] + source[p] }
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// x̄ = convᵀ(ȳ), the input gradient, for n samples (ȳ: n × C_out·S, x̄: n × C_in·S, overwritten).
+    /// Copies the rows ȳ of a chunk into a channel-major block C_out × chunk·S.
+    private func gatherChannels(_ gy: UnsafePointer<Double>, count: Int, into block: UnsafeMutablePointer<Double>) {
+        let s = shape.size, width = count * s
+        for j in 0..<count {
+            for o in 0..<outputChannels {
+                (block + o * width + j * s).update(from: gy + j * outputCount + o * s, count: s)
+            }
+        }
+    }
+
+    /// x̄ = convᵀ(ȳ), the input gradient, for n samples (ȳ: n × C_out·S, x̄: n × C_in·S,
+    /// overwritten). `scratch` holds ``scratchCount(samples:)`` doubles.
     public func applyAdjoint(_ gy: UnsafePointer<Double>, into gx: UnsafeMutablePointer<Double>, count n: Int,
-                             columns: UnsafeMutablePointer<Double>) {
+                             scratch: UnsafeMutablePointer<Double>) {
         let s = shape.size, k = inputChannels * shape.kernelCount
         weight.storage.withUnsafeBufferPointer { w in
-            for r in 0..<n {
-                BLAS.gemm(.transpose, .none, m: k, n: s, k: outputChannels, alpha: 1, a: w.baseAddress!, lda: k,
-                          b: gy + r * outputCount, ldb: s, beta: 0, c: columns, ldc: s)
-                let out = gx + r * inputCount
-                out.update(repeating: 0, count: inputCount)
-                col2im(columns, addingInto: out)
+            forEachChunk(n) { first, count in
+                let width = count * s
+                let columns = scratch, block = scratch + k * width
+                let source: UnsafePointer<Double>
+                if count == 1 {
+                    source = gy + first * outputCount
+                } else {
+                    gatherChannels(gy + first * outputCount, count: count, into: block)
+                    source = UnsafePointer(block)
+                }
+                BLAS.gemm(.transpose, .none, m: k, n: width, k: outputChannels, alpha: 1, a: w.baseAddress!, lda: k,
+                          b: source, ldb: width, beta: 0, c: columns, ldc: width)
+                for j in 0..<count {
+                    let out = gx + (first + j) * inputCount
+                    out.update(repeating: 0, count: inputCount)
+                    col2im(columns + j * s, addingInto: out, rowStride: width)
+                }
             }
         }
     }
 
     /// W̄ += Σᵣ ȳᵣ · im2col(xᵣ)ᵀ over n samples (`weightGradient`: C_out × C_in·K, row-major).
+    /// `scratch` holds ``scratchCount(samples:)`` doubles.
     public func accumulateWeightGradient(input x: UnsafePointer<Double>, outputGradient gy: UnsafePointer<Double>,
                                          count n: Int, into weightGradient: UnsafeMutablePointer<Double>,
-                                         columns: UnsafeMutablePointer<Double>) {
+                                         scratch: UnsafeMutablePointer<Double>) {
         let s = shape.size, k = inputChannels * shape.kernelCount
-        for r in 0..<n {
-            im2col(x + r * inputCount, into: columns)
-            BLAS.gemm(.none, .transpose, m: outputChannels, n: k, k: s, alpha: 1, a: gy + r * outputCount, lda: s,
-                      b: columns, ldb: s, beta: 1, c: weightGradient, ldc: k)
+        forEachChunk(n) { first, count in
+            let width = count * s
+            let columns = scratch, block = scratch + k * width
+            for j in 0..<count { im2col(x + (first + j) * inputCount, into: columns + j * s, rowStride: width) }
+            let source: UnsafePointer<Double>
+            if count == 1 {
+                source = gy + first * outputCount
+            } else {
+                gatherChannels(gy + first * outputCount, count: count, into: block)
+                source = UnsafePointer(block)
+            }
+            BLAS.gemm(.none, .transpose, m: outputChannels, n: k, k: width, alpha: 1, a: source, lda: width,
+                      b: columns, ldb: width, beta: 1, c: weightGradient, ldc: k)
         }
     }
 
@@ -207,10 +286,10 @@ public struct Convolution: Sendable, Equatable {
     public func callAsFunction(_ x: Matrix) -> Matrix {
         precondition(x.columns == inputCount, "Convolution input has \(x.columns) columns, expected C_in·S = \(inputCount).")
         var y = Matrix(rows: x.rows, columns: outputCount)
-        let columns = ScratchBuffer(count: columnsPerSample)
+        let scratch = ScratchBuffer(count: scratchCount(samples: x.rows))
         x.storage.withUnsafeBufferPointer { px in
             y.storage.withUnsafeMutableBufferPointer { py in
-                apply(px.baseAddress!, into: py.baseAddress!, count: x.rows, columns: columns.baseAddress)
+                apply(px.baseAddress!, into: py.baseAddress!, count: x.rows, scratch: scratch.baseAddress)
             }
         }
         return y
@@ -220,10 +299,10 @@ public struct Convolution: Sendable, Equatable {
     public func adjoint(_ gy: Matrix) -> Matrix {
         precondition(gy.columns == outputCount, "Convolution output gradient has \(gy.columns) columns, expected C_out·S = \(outputCount).")
         var gx = Matrix(rows: gy.rows, columns: inputCount)
-        let columns = ScratchBuffer(count: columnsPerSample)
+        let scratch = ScratchBuffer(count: scratchCount(samples: gy.rows))
         gy.storage.withUnsafeBufferPointer { pg in
             gx.storage.withUnsafeMutableBufferPointer { px in
-                applyAdjoint(pg.baseAddress!, into: px.baseAddress!, count: gy.rows, columns: columns.baseAddress)
+                applyAdjoint(pg.baseAddress!, into: px.baseAddress!, count: gy.rows, scratch: scratch.baseAddress)
             }
         }
         return gx

@@ -81,15 +81,8 @@ public struct GroupNorm: Sendable, Equatable {
                     for g in 0..<groups {
                         let offset = sample * featureCount + g * groupSize
                         let input = x + offset
-                        var sum = 0.0
-                        for i in 0..<groupSize { sum += input[i] }
-                        let mean = sum * scale
-                        var squares = 0.0
-                        for i in 0..<groupSize {
-                            let centred = input[i] - mean
-                            squares += centred * centred
-                        }
-                        let r = 1 / (squares * scale + epsilon).squareRoot()
+                        let mean = reduceSum(input, groupSize) * scale
+                        let r = 1 / (reduceSquaredDeviation(input, groupSize, from: mean) * scale + epsilon).squareRoot()
                         inverseDeviation?[sample * groups + g] = r
                         let output = y + offset
                         for k in 0..<channelsPerGroup {
@@ -124,11 +117,7 @@ public struct GroupNorm: Sendable, Equatable {
                 for g in 0..<groups {
                     let offset = sample * featureCount + g * groupSize
                     let v = dx + offset, xhat = normalized + offset
-                    var sum = 0.0, projection = 0.0
-                    for i in 0..<groupSize {
-                        sum += v[i]
-                        projection += xhat[i] * v[i]
-                    }
+                    let (sum, projection) = reduceSumAndDot(v, xhat, groupSize)
                     let mean = sum * scale, meanProjection = projection * scale
                     let r = inverseDeviation[sample * groups + g]
                     let out = dy + offset
@@ -157,11 +146,7 @@ public struct GroupNorm: Sendable, Equatable {
                     var sum = 0.0, projection = 0.0
                     for k in 0..<channelsPerGroup {
                         let gc = gamma[g * channelsPerGroup + k]
-                        var channelSum = 0.0, channelProjection = 0.0
-                        for i in (k * s)..<((k + 1) * s) {
-                            channelSum += u[i]
-                            channelProjection += xhat[i] * u[i]
-                        }
+                        let (channelSum, channelProjection) = reduceSumAndDot(u + k * s, xhat + k * s, s)
                         sum += gc * channelSum
                         projection += gc * channelProjection
                     }
@@ -186,11 +171,7 @@ public struct GroupNorm: Sendable, Equatable {
         for sample in 0..<n {
             for c in 0..<channels {
                 let base = sample * featureCount + c * s
-                var scaled = 0.0, plain = 0.0
-                for i in base..<(base + s) {
-                    scaled += gy[i] * normalized[i]
-                    plain += gy[i]
-                }
+                let (plain, scaled) = reduceSumAndDot(gy + base, normalized + base, s)
                 weightGradient[c] += scaled
                 biasGradient[c] += plain
             }
@@ -271,4 +252,48 @@ public struct GroupNorm: Sendable, Equatable {
         }
         return out
     }
+}
+
+// Reductions with four independent accumulators: a single running sum is one dependent add per
+// element (its latency, not the adder's throughput, sets the speed); four halve to quarter the
+// time of the norms in a release build.
+
+@inline(__always)
+private func reduceSum(_ x: UnsafePointer<Double>, _ n: Int) -> Double {
+    var (a, b, c, d) = (0.0, 0.0, 0.0, 0.0)
+    var i = 0
+    while i + 4 <= n {
+        a += x[i]; b += x[i + 1]; c += x[i + 2]; d += x[i + 3]
+        i += 4
+    }
+    while i < n { a += x[i]; i += 1 }
+    return (a + b) + (c + d)
+}
+
+@inline(__always)
+private func reduceSquaredDeviation(_ x: UnsafePointer<Double>, _ n: Int, from mean: Double) -> Double {
+    var (a, b, c, d) = (0.0, 0.0, 0.0, 0.0)
+    var i = 0
+    while i + 4 <= n {
+        let (p, q, r, t) = (x[i] - mean, x[i + 1] - mean, x[i + 2] - mean, x[i + 3] - mean)
+        a += p * p; b += q * q; c += r * r; d += t * t
+        i += 4
+    }
+    while i < n { let p = x[i] - mean; a += p * p; i += 1 }
+    return (a + b) + (c + d)
+}
+
+/// (Σ v, Σ v ⊙ w).
+@inline(__always)
+private func reduceSumAndDot(_ v: UnsafePointer<Double>, _ w: UnsafePointer<Double>, _ n: Int) -> (Double, Double) {
+    var (a, b, c, d) = (0.0, 0.0, 0.0, 0.0)
+    var (e, f, g, h) = (0.0, 0.0, 0.0, 0.0)
+    var i = 0
+    while i + 4 <= n {
+        a += v[i]; b += v[i + 1]; c += v[i + 2]; d += v[i + 3]
+        e += v[i] * w[i]; f += v[i + 1] * w[i + 1]; g += v[i + 2] * w[i + 2]; h += v[i + 3] * w[i + 3]
+        i += 4
+    }
+    while i < n { a += v[i]; e += v[i] * w[i]; i += 1 }
+    return ((a + b) + (c + d), (e + f) + (g + h))
 }

@@ -7,18 +7,18 @@ protocol ResidualLinearLayer: Sendable {
     var inputCount: Int { get }
     /// Numbers per output sample.
     var outputCount: Int { get }
-    /// Doubles of scratch per call (im2col columns; 0 for a dense layer).
-    var columnsPerSample: Int { get }
+    /// Doubles of scratch a call on n samples needs (im2col columns; 0 for a dense layer).
+    func scratchCount(samples n: Int) -> Int
     /// y = L x for n samples (`beta = 1` adds to y).
     func apply(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count n: Int,
-               columns: UnsafeMutablePointer<Double>, beta: Double)
+               scratch: UnsafeMutablePointer<Double>, beta: Double)
     /// x̄ = Lᵀ ȳ for n samples (overwrites x̄).
     func applyAdjoint(_ gy: UnsafePointer<Double>, into gx: UnsafeMutablePointer<Double>, count n: Int,
-                      columns: UnsafeMutablePointer<Double>)
+                      scratch: UnsafeMutablePointer<Double>)
     /// W̄ += Σᵣ ∂(ȳᵣᵀ L xᵣ)/∂W.
     func accumulateWeightGradient(input x: UnsafePointer<Double>, outputGradient gy: UnsafePointer<Double>,
                                   count n: Int, into weightGradient: UnsafeMutablePointer<Double>,
-                                  columns: UnsafeMutablePointer<Double>)
+                                  scratch: UnsafeMutablePointer<Double>)
 }
 
 extension Convolution: ResidualLinearLayer {}
@@ -29,10 +29,10 @@ struct DenseLayer: ResidualLinearLayer {
 
     var inputCount: Int { weight.columns }
     var outputCount: Int { weight.rows }
-    var columnsPerSample: Int { 0 }
+    func scratchCount(samples n: Int) -> Int { 0 }
 
     func apply(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count n: Int,
-               columns: UnsafeMutablePointer<Double>, beta: Double) {
+               scratch: UnsafeMutablePointer<Double>, beta: Double) {
         weight.storage.withUnsafeBufferPointer { w in
             BLAS.gemm(.none, .transpose, m: n, n: outputCount, k: inputCount, alpha: 1, a: x, lda: inputCount,
                       b: w.baseAddress!, ldb: inputCount, beta: beta, c: y, ldc: outputCount)
@@ -40,7 +40,7 @@ struct DenseLayer: ResidualLinearLayer {
     }
 
     func applyAdjoint(_ gy: UnsafePointer<Double>, into gx: UnsafeMutablePointer<Double>, count n: Int,
-                      columns: UnsafeMutablePointer<Double>) {
+                      scratch: UnsafeMutablePointer<Double>) {
         weight.storage.withUnsafeBufferPointer { w in
             BLAS.gemm(.none, .none, m: n, n: inputCount, k: outputCount, alpha: 1, a: gy, lda: outputCount,
                       b: w.baseAddress!, ldb: inputCount, beta: 0, c: gx, ldc: inputCount)
@@ -49,7 +49,7 @@ struct DenseLayer: ResidualLinearLayer {
 
     func accumulateWeightGradient(input x: UnsafePointer<Double>, outputGradient gy: UnsafePointer<Double>,
                                   count n: Int, into weightGradient: UnsafeMutablePointer<Double>,
-                                  columns: UnsafeMutablePointer<Double>) {
+                                  scratch: UnsafeMutablePointer<Double>) {
         // W̄ += Ȳᵀ X.
         BLAS.gemm(.transpose, .none, m: outputCount, n: inputCount, k: n, alpha: 1, a: gy, lda: outputCount,
                   b: x, ldb: inputCount, beta: 1, c: weightGradient, ldc: inputCount)
@@ -90,13 +90,15 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         self.norm2 = norm2
         self.norm3 = norm3
         self.injection = injection
-        pool = ScratchPool(count: injection.rows * inner + max(layer1.columnsPerSample, layer2.columnsPerSample))
+        pool = ScratchPool(count: injection.rows * inner + max(layer1.scratchCount(samples: injection.rows),
+                                                               layer2.scratchCount(samples: injection.rows)))
     }
 
     var stateCount: Int { layer1.inputCount }
     var innerCount: Int { layer1.outputCount }
     var batchSize: Int { injection.rows }
-    var columnsPerSample: Int { max(layer1.columnsPerSample, layer2.columnsPerSample) }
+    /// Scratch for the layers on up to n samples.
+    func layerScratch(samples n: Int) -> Int { max(layer1.scratchCount(samples: n), layer2.scratchCount(samples: n)) }
 
     // MARK: Evaluation
 
@@ -105,10 +107,10 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         guard n > 0 else { return }
         pool.withBlock { block in
             let hidden = block, columns = block + batchSize * inner
-            layer1.apply(z, into: hidden, count: n, columns: columns, beta: 0)
+            layer1.apply(z, into: hidden, count: n, scratch: columns, beta: 0)
             relu(hidden, count: n * inner)
             norm1.forward(hidden, into: hidden, count: n)
-            layer2.apply(hidden, into: fz, count: n, columns: columns, beta: 0)
+            layer2.apply(hidden, into: fz, count: n, scratch: columns, beta: 0)
             addInjection(into: fz, samples: samples)
             norm2.forward(fz, into: fz, count: n)
             for i in 0..<(n * d) { fz[i] += z[i] }
@@ -132,7 +134,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
 
     func makeWorkspace(maxSamples: Int) -> ResidualCellWorkspace {
         ResidualCellWorkspace(owner: self, maxSamples: maxSamples, state: stateCount, inner: innerCount,
-                              groups: norm1.groups, columns: columnsPerSample)
+                              groups: norm1.groups, columns: layerScratch(samples: maxSamples))
     }
 
     /// Makes sure the workspace holds the intermediates at these rows: recomputed unless the
@@ -150,11 +152,11 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         w.cachedCount = -1
         let columns = w.columns.baseAddress
         let a1 = w.preActivation1.baseAddress, y = w.hidden.baseAddress
-        layer1.apply(z, into: a1, count: n, columns: columns, beta: 0)
+        layer1.apply(z, into: a1, count: n, scratch: columns, beta: 0)
         for i in 0..<(n * inner) { y[i] = a1[i] < 0 ? 0 : a1[i] }
         norm1.forward(y, into: y, count: n, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress)
         let s2 = w.stateScratch.baseAddress
-        layer2.apply(y, into: s2, count: n, columns: columns, beta: 0)
+        layer2.apply(y, into: s2, count: n, scratch: columns, beta: 0)
         addInjection(into: s2, samples: samples)
         let s3 = w.preActivation3.baseAddress
         norm2.forward(s2, into: s3, count: n, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress)
@@ -176,11 +178,11 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         prepare(z, samples: samples, w)
         let columns = w.columns.baseAddress, t = w.innerScratch.baseAddress, s = w.stateScratch.baseAddress
         let a1 = w.preActivation1.baseAddress, s3 = w.preActivation3.baseAddress
-        layer1.apply(v, into: t, count: n, columns: columns, beta: 0)
+        layer1.apply(v, into: t, count: n, scratch: columns, beta: 0)
         for i in 0..<(n * inner) where !(a1[i] > 0) { t[i] = 0 }
         norm1.jacobianVectorProduct(t, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: t, count: n)
-        layer2.apply(t, into: s, count: n, columns: columns, beta: 0)
+        layer2.apply(t, into: s, count: n, scratch: columns, beta: 0)
         norm2.jacobianVectorProduct(s, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: s, count: n)
         for i in 0..<(n * d) { s[i] = s3[i] > 0 ? s[i] + v[i] : 0 }
@@ -198,7 +200,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         backwardToInjection(u, count: n, w, gs3: gs3, gs2: gs2)
         let ga1 = w.innerScratch.baseAddress
         backwardToInner(gs2, count: n, w, into: ga1)
-        layer1.applyAdjoint(ga1, into: out, count: n, columns: w.columns.baseAddress)
+        layer1.applyAdjoint(ga1, into: out, count: n, scratch: w.columns.baseAddress)
         for i in 0..<(n * d) { out[i] += gs3[i] }
     }
 
@@ -217,7 +219,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
     private func backwardToInner(_ gs2: UnsafePointer<Double>, count n: Int, _ w: ResidualCellWorkspace,
                                  into ga1: UnsafeMutablePointer<Double>, gy: UnsafeMutablePointer<Double>? = nil) {
         let a1 = w.preActivation1.baseAddress
-        layer2.applyAdjoint(gs2, into: ga1, count: n, columns: w.columns.baseAddress)
+        layer2.applyAdjoint(gs2, into: ga1, count: n, scratch: w.columns.baseAddress)
         gy?.update(from: ga1, count: n * innerCount)
         norm1.vectorJacobianProduct(ga1, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: ga1, count: n)
@@ -261,12 +263,12 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
                     backwardToInner(gs2.baseAddress!, count: b, w, into: ga1, gy: gy.baseAddress)
                     result.layer2.withUnsafeMutableBufferPointer { g in
                         layer2.accumulateWeightGradient(input: w.hidden.baseAddress, outputGradient: gs2.baseAddress!,
-                                                        count: b, into: g.baseAddress!, columns: w.columns.baseAddress)
+                                                        count: b, into: g.baseAddress!, scratch: w.columns.baseAddress)
                     }
                 }
                 result.layer1.withUnsafeMutableBufferPointer { g in
                     layer1.accumulateWeightGradient(input: pz.baseAddress!, outputGradient: ga1, count: b,
-                                                    into: g.baseAddress!, columns: w.columns.baseAddress)
+                                                    into: g.baseAddress!, scratch: w.columns.baseAddress)
                 }
                 func affine(_ norm: GroupNorm, _ upstream: UnsafePointer<Double>, _ normalized: ScratchBuffer,
                             _ target: inout (weight: [Double], bias: [Double])) {
