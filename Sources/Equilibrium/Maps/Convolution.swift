@@ -124,26 +124,34 @@ public struct Convolution: Sendable, Equatable {
     /// `rowStride` ≥ S doubles apart (a chunk of samples side by side).
     public func im2col(_ x: UnsafePointer<Double>, into columns: UnsafeMutablePointer<Double>, rowStride: Int? = nil) {
         let stride = rowStride ?? shape.size
-        let h = shape.height, w = shape.width, s = shape.size, kernelHeight = shape.kernelHeight
+        let h = shape.height, w = shape.width, kernelHeight = shape.kernelHeight, s = shape.size
         let padding = kernelHeight / 2
         for c in 0..<inputChannels {
             let channel = x + c * s
             for kh in 0..<kernelHeight {
                 let dh = kh - padding
+                // Output rows whose source row i + dh exists; the others read the padding.
+                let firstRow = max(0, -dh), endRow = min(h, h - dh)
                 for kw in 0..<3 {
                     let dw = kw - 1
                     let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
-                    let first = max(0, -dw), end = min(w, w - dw)
-                    for i in 0..<h {
-                        let destination = row + i * w
-                        let si = i + dh
-                        guard si >= 0 && si < h else {
-                            destination.update(repeating: 0, count: w)
-                            continue
-                        }
-                        if first > 0 { destination.update(repeating: 0, count: first) }
-                        if end > first { (destination + first).update(from: channel + si * w + first + dw, count: end - first) }
-                        if end < w { (destination + end).update(repeating: 0, count: w - end) }
+                    if firstRow > 0 { row.update(repeating: 0, count: firstRow * w) }
+                    if endRow < h { (row + endRow * w).update(repeating: 0, count: (h - endRow) * w) }
+                    guard endRow > firstRow else { continue }
+                    // Flattened, the valid rows are one shifted copy: output p reads input p + dh·W + dw.
+                    // The shift by dw wraps one column across row ends; those entries are the
+                    // padding and are zeroed after the copy. The copy skips its first (dw < 0) or
+                    // last (dw > 0) element, which would read outside the channel.
+                    let start = firstRow * w, count = (endRow - firstRow) * w
+                    let source = channel + start + dh * w + dw
+                    switch dw {
+                    case -1: (row + start + 1).update(from: source + 1, count: count - 1)
+                    case 1: (row + start).update(from: source, count: count - 1)
+                    default: (row + start).update(from: source, count: count)
+                    }
+                    if dw != 0 {
+                        let wrapped = dw < 0 ? 0 : w - 1
+                        for i in firstRow..<endRow { row[i * w + wrapped] = 0 }
                     }
                 }
             }
