@@ -11,11 +11,13 @@
 ///
 /// Uniqueness does not make forward iteration converge: ‖W‖₂ may exceed 1 (the skew part is
 /// unbounded), and then z ← f(z) can diverge; monDEQ itself solves with operator splitting
-/// (forward–backward or Peaceman–Rachford). Measured here on the generator's default cells
-/// (d = 64, m = 0.05, s = 1/√3, where ‖W‖₂ ≈ 1.6–2): plain forward iteration does not converge,
-/// damped forward iteration does with a small τ (τ = 0.1), and Anderson acceleration, Broyden
-/// and Newton–Krylov converge (Newton–Krylov in about ten evaluations). With larger weights
-/// (s = 2, ‖W‖₂ ≈ 15) only Newton–Krylov and damped forward iteration with small τ still do.
+/// (forward–backward or Peaceman–Rachford). Measured here (the `convergence` experiment: d = 64,
+/// B = 8, two seeds, s = 1/√3, tolerance 1e-8, relative): at m = 0.05 plain forward iteration
+/// converges on no sample, damped forward iteration with τ = 0.5 on 15 of 16 (τ = 0.1 on every
+/// sample in the tests), Anderson with memory ≥ 5, Broyden and Newton–Krylov on all (Newton–
+/// Krylov in about ten evaluations), Anderson with memory 1 and β ≥ 1 on none. With much larger
+/// weights (s = 2, ‖W‖₂ ≈ 15) only Newton–Krylov and damped forward iteration with small τ still
+/// converged in a spot check.
 ///
 /// W and the injection c = U x + b are computed once at construction and binding, so an
 /// evaluation is one GEMM of the compacted batch with Wᵀ and a relu: O(n d²). relu′(0) = 0.

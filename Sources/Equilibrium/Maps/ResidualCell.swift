@@ -11,7 +11,12 @@
 /// The weights are small (N(0, σ²), σ = 0.01 by default, as in the tutorial), so f is nearly
 /// norm₃(relu(z + norm₂(x))): the normalisations, not the weights, set the contraction, and the
 /// fixed point is not guaranteed to exist or be unique. This is the cell researchers train,
-/// harder for the solvers than the tanh cell.
+/// harder for the solvers than the tanh cell. Measured in the `convergence` experiment (d = 64,
+/// h = 128, B = 8, two seeds, relative tolerance 1e-8): at σ = 0.01 every solver converges on
+/// every sample (forward iteration in about 85 evaluations, Anderson in 25, Newton–Krylov in 9);
+/// at σ = 0.1 forward iteration converges on half the samples within 20 000 iterations,
+/// Newton–Krylov on 2 of 16, and Broyden without line search and Anderson (m = 10, β = 1.5) on
+/// all.
 ///
 /// An evaluation of n samples costs two GEMMs (n × d × h each), O(n (d + h)) for the norms, and
 /// allocates nothing after the first call (scratch comes from a pool the cell owns).
