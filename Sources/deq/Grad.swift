@@ -263,6 +263,9 @@ extension LoadedCell {
         switch self {
         case let .tanh(cell): return run(cell)
         case let .affine(map): return run(map)
+        case let .residual(cell): return run(cell)
+        case let .convResidual(cell): return run(cell)
+        case let .monotone(cell): return run(cell)
         }
     }
 }

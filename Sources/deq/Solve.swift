@@ -9,7 +9,7 @@ struct Solve: ParsableCommand {
         abstract: "Solve z = f(z) for a batch of samples and report each sample's convergence.",
         discussion: """
             The cell is synthetic (--cell, --dim, --rho, …) or read from .npy files (--weights, \
-            --injection, …; rows are samples). A sample that does not converge is reported, \
+            --weights-dir, --injection, …; rows are samples). A sample that does not converge is reported, \
             not an error: the exit status is 0 unless --strict is given.
             """
     )

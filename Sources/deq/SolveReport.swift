@@ -147,6 +147,19 @@ struct CellReport: Codable {
     var inputWeights: String?
     var bias: String?
     var injection: String?
+    /// The residual cells: inner width or channels, GroupNorm groups, weight σ.
+    var inner: Int?
+    var groups: Int?
+    var sigma: Double?
+    /// The convolutional cells: C, C_in, and [L] or [H, W].
+    var channels: Int?
+    var inChannels: Int?
+    var spatial: [Int]?
+    /// The monotone cell: m and the scale of A and B.
+    var monotonicity: Double?
+    var weightScale: Double?
+    /// The directory the weights came from.
+    var weightsDir: String?
 
     init(kind: CellKind, dim: Int, batch: Int) {
         self.kind = kind
@@ -156,6 +169,15 @@ struct CellReport: Codable {
 
     var summary: String {
         var parts = ["\(kind.rawValue) dim=\(dim) batch=\(batch)"]
+        if let channels { parts.append("channels=\(channels)") }
+        if let inner { parts.append("inner=\(inner)") }
+        if let inChannels { parts.append("in-channels=\(inChannels)") }
+        if let spatial { parts.append("spatial=\(spatial.map(String.init).joined(separator: "x"))") }
+        if let groups { parts.append("groups=\(groups)") }
+        if let sigma { parts.append("sigma=\(sigma)") }
+        if let monotonicity { parts.append("monotonicity=\(monotonicity)") }
+        if let weightScale { parts.append("weight-scale=\(weightScale)") }
+        if let weightsDir { parts.append("weights-dir=\(weightsDir)") }
         if let rho { parts.append("rho=\(rho)") }
         if let symmetric { parts.append("symmetric=\(symmetric)") }
         if let weights { parts.append("weights=\(weights)") }

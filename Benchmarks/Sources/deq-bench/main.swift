@@ -4,6 +4,7 @@ import Foundation
 // `deq-bench NAME` runs a named benchmark; without a name, the Anderson memory sweep below.
 let namedBenchmarks: [String: () throws -> Void] = [
     "backward": BackwardBenchmark.run,
+    "convolution": ConvolutionBenchmark.run,
 ]
 if let name = CommandLine.arguments.dropFirst().first {
     guard let benchmark = namedBenchmarks[name] else {

@@ -159,20 +159,20 @@ extension Matrix {
 // MARK: - Reading and checking one array
 
 /// The shape as Python prints a tuple: `()`, `(5,)`, `(2, 3)`.
-private func shapeText(_ shape: [Int]) -> String {
+func shapeText(_ shape: [Int]) -> String {
     shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
 }
 
 private func shapeText(_ m: Matrix) -> String { shapeText([m.rows, m.columns]) }
 
 /// The columns a batch file must have.
-private enum BatchColumns {
+enum BatchColumns {
     case any
     case exactly(Int, because: String)
 }
 
 /// One `.npy` file and the array it should hold, with the checks shared by every loader.
-private struct ArrayFile {
+struct ArrayFile {
     let url: URL
     let array: String
 

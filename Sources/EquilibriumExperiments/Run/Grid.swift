@@ -30,7 +30,9 @@ public struct CellConfiguration: Sendable, Codable, Equatable {
     public var assignment: Assignment
     /// A compact label for tables and legends, e.g. `tanh d=512 B=8 ρ=0.999 sym s=0.05`.
     public var label: String {
-        let short = ["dim": "d", "batch": "B", "rho": "ρ", "injection-scale": "s"]
+        let short = ["dim": "d", "batch": "B", "rho": "ρ", "injection-scale": "s", "inner": "h", "channels": "C",
+                     "in-channels": "Cin", "length": "L", "height": "H", "width": "W", "groups": "G", "sigma": "σ",
+                     "monotonicity": "m", "weight-scale": "sw"]
         var parts = [family.rawValue]
         for (name, value) in zip(assignment.names, assignment.values) {
             switch (name, value) {

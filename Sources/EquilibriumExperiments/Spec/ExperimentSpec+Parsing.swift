@@ -215,6 +215,13 @@ struct SpecReader {
                 parameters.append(try sweep(field.node, definition, in: context))
             }
         }
+        // Checks across parameters (e.g. GroupNorm groups dividing the channels), per configuration.
+        for assignment in Assignment.product(of: parameters) {
+            if let problem = family.problem(with: assignment.dictionary) {
+                let swept = assignment.label.isEmpty ? "" : " (\(assignment.label))"
+                throw fail(node, "\(context)\(swept): \(problem)")
+            }
+        }
         return CellSweep(family: family, parameters: parameters)
     }
 
@@ -382,10 +389,13 @@ struct SpecReader {
 
     func quick(_ node: Node) throws(ExperimentError) -> QuickSpec {
         var spec = QuickSpec()
-        for (key, value) in try entries(node, of: "quick", allowed: ["dim", "batch", "repeats", "max-iter"]) {
+        for (key, value) in try entries(node, of: "quick", allowed: ["dim", "batch", "inner", "channels", "spatial", "repeats", "max-iter"]) {
             switch key {
             case "dim": spec.maxDimension = try integer(value, "dim", minimum: 1, in: "quick")
             case "batch": spec.maxBatch = try integer(value, "batch", minimum: 1, in: "quick")
+            case "inner": spec.maxInner = try integer(value, "inner", minimum: 1, in: "quick")
+            case "channels": spec.maxChannels = try integer(value, "channels", minimum: 1, in: "quick")
+            case "spatial": spec.maxSpatial = try integer(value, "spatial", minimum: 1, in: "quick")
             case "repeats": spec.repeats = try integer(value, "repeats", minimum: 1, in: "quick")
             case "max-iter": spec.maxIterations = try integer(value, "max-iter", minimum: 0, in: "quick")
             default: break

@@ -167,12 +167,33 @@ public struct PathIndependenceSpec: Sendable, Codable, Equatable {
 
 /// What `--quick` changes: caps that make every grid point small and fast.
 public struct QuickSpec: Sendable, Codable, Equatable {
+    /// Caps `dim`.
     public var maxDimension: Int = 32
+    /// Caps `batch`.
     public var maxBatch: Int = 4
+    /// Caps `inner` (the residual cells' inner width or channels).
+    public var maxInner: Int = 32
+    /// Caps `channels` and `in-channels` (the convolutional cells).
+    public var maxChannels: Int = 16
+    /// Caps `length`, `height` and `width` (the convolutional cells).
+    public var maxSpatial: Int = 8
     public var repeats: Int = 1
     public var maxIterations: Int = 2000
 
     public init() {}
+
+    // Files written before the convolutional caps existed decode with their defaults.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = QuickSpec()
+        maxDimension = try container.decodeIfPresent(Int.self, forKey: .maxDimension) ?? defaults.maxDimension
+        maxBatch = try container.decodeIfPresent(Int.self, forKey: .maxBatch) ?? defaults.maxBatch
+        maxInner = try container.decodeIfPresent(Int.self, forKey: .maxInner) ?? defaults.maxInner
+        maxChannels = try container.decodeIfPresent(Int.self, forKey: .maxChannels) ?? defaults.maxChannels
+        maxSpatial = try container.decodeIfPresent(Int.self, forKey: .maxSpatial) ?? defaults.maxSpatial
+        repeats = try container.decodeIfPresent(Int.self, forKey: .repeats) ?? defaults.repeats
+        maxIterations = try container.decodeIfPresent(Int.self, forKey: .maxIterations) ?? defaults.maxIterations
+    }
 }
 
 /// A mistake in an experiment file or its data, located by file and line.
@@ -194,7 +215,8 @@ public struct ExperimentError: Error, CustomStringConvertible, Equatable, Sendab
 }
 
 extension ExperimentSpec {
-    /// The spec as `--quick` runs it: dimensions, batches, repeats and iteration limits capped.
+    /// The spec as `--quick` runs it: dimensions, batches, channels, spatial sizes, repeats and
+    /// iteration limits capped.
     public func quickened() -> ExperimentSpec {
         var copy = self
         copy.repeats = min(repeats, quick.repeats)
@@ -214,6 +236,9 @@ extension ExperimentSpec {
                 switch sweep.name {
                 case "dim": return cap(sweep, quick.maxDimension)
                 case "batch": return cap(sweep, quick.maxBatch)
+                case "inner": return cap(sweep, quick.maxInner)
+                case "channels", "in-channels": return cap(sweep, quick.maxChannels)
+                case "length", "height", "width": return cap(sweep, quick.maxSpatial)
                 default: return sweep
                 }
             }

@@ -1,0 +1,222 @@
+import Foundation
+
+// Building the residual, convolutional residual and monotone cells from a directory of named
+// `.npy` files, one array per parameter, named as the cells' ``ParametricCell/parameters``
+// (PyTorch: `for k, v in model.state_dict().items(): np.save(f"{dir}/{k}.npy", v.numpy())`
+// for the convolutional cell's `ResNetLayer` names).
+//
+// | cell | files (shape) |
+// |---|---|
+// | ``ResidualCell`` | `W1` (h, d), `W2` (d, h), `norm1.weight`/`.bias` (h,), `norm2.*`, `norm3.*` (d,) |
+// | ``ConvResidualCell`` | `conv1.weight` (h, C, 3[, 3]), `conv2.weight` (C, h, 3[, 3]), `norm1.*` (h,), `norm2.*`, `norm3.*` (C,), `injection.weight` (C, C_in, 3[, 3]), `injection.bias` (C,) |
+// | ``MonotoneCell`` | `A` (d, d), `B` (d, d), `U` (d, p), `b` (d,) |
+//
+// Every file is required. The first file fixes the sizes (d and h from W1, h and C from
+// conv1.weight, d from A); every other array is checked against them, so a missing file or a
+// mis-shaped array is a ``CellLoadingError`` naming the file and the expected shape, e.g.
+// `w/W2.npy: weights W₂: shape (32, 60) does not fit: expected (32, 64) = (d, h), d and h from W1.npy`.
+// NaN and infinities are rejected. GroupNorm's group count is not stored in the weights (as in
+// PyTorch's state_dict) and is passed in; it must divide every normalised channel count.
+
+extension ResidualCell {
+    /// The residual cell with its weights read from `directory` (see the table above) and its
+    /// inputs x from `injection`: a `.npy` file of shape (B, d), rows are samples (a 1-D array of
+    /// length d is one sample), or B Gaussian samples.
+    ///
+    /// - Throws: ``CellLoadingError`` naming the file and the expected shape when a file is
+    ///   missing, malformed, mis-shaped or non-finite, or when `groups` does not divide d and h.
+    public static func load(directory: URL, groups: Int, injection: InjectionSource) throws(CellLoadingError) -> ResidualCell {
+        let files = try WeightsDirectory(directory, names: parameterNames)
+        let w1 = try files.read("W1", "weights W₁", [("h", nil), ("d", nil)])
+        let (h, d) = (w1.shape[0], w1.shape[1])
+        let fromW1 = ", d and h from W1.npy"
+        let w2 = try files.read("W2", "weights W₂", [("d", d), ("h", h)], because: fromW1)
+        var norms: [GroupNorm] = []
+        for (index, width, symbol) in [(1, h, "h"), (2, d, "d"), (3, d, "d")] {
+            let gamma = try files.read("norm\(index).weight", "norm\(index) scale γ", [(symbol, width)], because: fromW1)
+            let beta = try files.read("norm\(index).bias", "norm\(index) shift β", [(symbol, width)], because: fromW1)
+            try files.checkGroups(groups, divide: [("h", h), ("d", d)], from: "W1.npy")
+            norms.append(GroupNorm(channels: width, groups: groups, weight: gamma.values, bias: beta.values))
+        }
+        let x: Matrix
+        switch injection {
+        case let .file(url):
+            x = try ArrayFile(url, "injection x").batch(columns: .exactly(d, because: "d from \(files.path("W1"))"))
+        case let .gaussian(batchSize, scale, seed):
+            x = gaussianInputs(batchSize: batchSize, columns: d, scale: scale, seed: seed)
+        }
+        return ResidualCell(weight1: Matrix(rows: h, columns: d, storage: w1.values),
+                            weight2: Matrix(rows: d, columns: h, storage: w2.values),
+                            norm1: norms[0], norm2: norms[1], norm3: norms[2], input: x)
+    }
+}
+
+extension ConvResidualCell {
+    /// The convolutional residual cell with its weights read from `directory` (see the table
+    /// above) and its inputs x from `injection`.
+    ///
+    /// - Parameters:
+    ///   - rank: 1 (kernels (…, 3), states C × L) or 2 (kernels (…, 3, 3), states C × H × W).
+    ///   - groups: G of the three GroupNorms; divides h and C.
+    ///   - shape: the spatial shape; required for Gaussian inputs. With an injection file it may
+    ///     be nil (the file's trailing axes give it) or must equal the file's.
+    ///   - injection: a `.npy` file of shape (B, C_in, L) or (B, C_in, H, W), or B Gaussian samples.
+    /// - Throws: ``CellLoadingError`` naming the file and the expected shape.
+    public static func load(directory: URL, rank: Int, groups: Int, shape: SpatialShape?,
+                            injection: InjectionSource) throws(CellLoadingError) -> ConvResidualCell {
+        precondition(rank == 1 || rank == 2, "A convolutional cell is 1-D or 2-D, not \(rank)-D.")
+        precondition(shape.map { $0.rank == rank } ?? true, "The spatial shape \(shape!) is not \(rank)-D.")
+        let files = try WeightsDirectory(directory, names: parameterNames)
+        let kernel: [(String, Int?)] = Array(repeating: ("3", 3), count: rank)
+        let w1 = try files.read("conv1.weight", "convolution conv₁", [("h", nil), ("C", nil)] + kernel)
+        let (h, c) = (w1.shape[0], w1.shape[1])
+        let fromConv1 = ", h and C from conv1.weight.npy"
+        let w2 = try files.read("conv2.weight", "convolution conv₂", [("C", c), ("h", h)] + kernel, because: fromConv1)
+        var affine: [(gamma: [Double], beta: [Double])] = []
+        for (index, width, symbol) in [(1, h, "h"), (2, c, "C"), (3, c, "C")] {
+            let gamma = try files.read("norm\(index).weight", "norm\(index) scale γ", [(symbol, width)], because: fromConv1)
+            let beta = try files.read("norm\(index).bias", "norm\(index) shift β", [(symbol, width)], because: fromConv1)
+            affine.append((gamma.values, beta.values))
+        }
+        try files.checkGroups(groups, divide: [("h", h), ("C", c)], from: "conv1.weight.npy")
+        let u = try files.read("injection.weight", "input injection conv_U", [("C", c), ("C_in", nil)] + kernel, because: fromConv1)
+        let cin = u.shape[1]
+        let b = try files.read("injection.bias", "input injection bias b", [("C", c)], because: fromConv1)
+
+        let spatial: SpatialShape
+        let x: Matrix
+        switch injection {
+        case let .file(url):
+            let file = ArrayFile(url, "injection x")
+            let symbols = rank == 1 ? ["L"] : ["H", "W"]
+            let axes: [(String, Int?)] = [("B", nil), ("C_in", cin)]
+                + zip(symbols, shape?.extents ?? [Int](repeating: -1, count: rank)).map { ($0, $1 < 0 ? nil : $1) }
+            let a = try file.checked(axes, because: ", C_in from \(files.path("injection.weight")), rows are samples")
+            let extents = Array(a.shape.dropFirst(2))
+            spatial = rank == 1 ? .line(length: extents[0]) : .grid(height: extents[0], width: extents[1])
+            x = Matrix(rows: a.shape[0], columns: cin * spatial.size, storage: a.values)
+        case let .gaussian(batchSize, scale, seed):
+            guard let shape else { preconditionFailure("Gaussian inputs of a convolutional cell need its spatial shape.") }
+            spatial = shape
+            x = gaussianInputs(batchSize: batchSize, columns: cin * shape.size, scale: scale, seed: seed)
+        }
+        let s = spatial.size
+        func convolution(_ a: NumPyArray, _ inputs: Int, _ outputs: Int) -> Convolution {
+            Convolution(inputChannels: inputs, outputChannels: outputs, shape: spatial,
+                        weight: Matrix(rows: outputs, columns: inputs * spatial.kernelCount, storage: a.values))
+        }
+        return ConvResidualCell(
+            convolution1: convolution(w1, c, h), convolution2: convolution(w2, h, c),
+            norm1: GroupNorm(channels: h, groups: groups, spatialSize: s, weight: affine[0].gamma, bias: affine[0].beta),
+            norm2: GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[1].gamma, bias: affine[1].beta),
+            norm3: GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[2].gamma, bias: affine[2].beta),
+            injectionConvolution: convolution(u, cin, c), injectionBias: b.values, input: x)
+    }
+}
+
+extension MonotoneCell {
+    /// The monotone cell with A, B, U, b read from `directory` (see the table above), the
+    /// monotonicity m, and its inputs x from `injection`: a `.npy` file of shape (B, p), rows
+    /// are samples, or B Gaussian samples of dimension p (the columns of U).
+    ///
+    /// - Throws: ``CellLoadingError`` naming the file and the expected shape.
+    public static func load(directory: URL, monotonicity: Double, injection: InjectionSource) throws(CellLoadingError) -> MonotoneCell {
+        precondition(monotonicity > 0 && monotonicity.isFinite, "m must be positive and finite, got \(monotonicity).")
+        let files = try WeightsDirectory(directory, names: parameterNames)
+        let a = try files.read("A", "matrix A", [("d", nil), ("d", nil)])
+        let d = a.shape[0]
+        let fromA = ", d from A.npy"
+        let b = try files.read("B", "matrix B", [("d", d), ("d", d)], because: fromA)
+        let u = try files.read("U", "input weights U", [("d", d), ("p", nil)], because: fromA)
+        let p = u.shape[1]
+        let bias = try files.read("b", "bias b", [("d", d)], because: fromA)
+        let x: Matrix
+        switch injection {
+        case let .file(url):
+            x = try ArrayFile(url, "injection x").batch(columns: .exactly(p, because: "p, the columns of \(files.path("U"))"))
+        case let .gaussian(batchSize, scale, seed):
+            x = gaussianInputs(batchSize: batchSize, columns: p, scale: scale, seed: seed)
+        }
+        return MonotoneCell(a: Matrix(rows: d, columns: d, storage: a.values), b: Matrix(rows: d, columns: d, storage: b.values),
+                            inputWeight: Matrix(rows: d, columns: p, storage: u.values), bias: bias.values,
+                            monotonicity: monotonicity, input: x)
+    }
+}
+
+// MARK: - The directory and its arrays
+
+private func gaussianInputs(batchSize: Int, columns: Int, scale: Double, seed: UInt64) -> Matrix {
+    precondition(batchSize >= 1, "Gaussian inputs need at least one sample, got \(batchSize).")
+    precondition(scale >= 0 && scale.isFinite, "The input scale must be finite and ≥ 0, got \(scale).")
+    var generator = SplitMix64(seed: seed)
+    return Matrix.gaussian(rows: batchSize, columns: columns, scale: scale, using: &generator)
+}
+
+/// A directory of `name.npy` files.
+private struct WeightsDirectory {
+    let url: URL
+
+    init(_ url: URL, names: [String]) throws(CellLoadingError) {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CellLoadingError(file: url.path, array: "weights directory",
+                                   reason: "no such directory; expected a directory holding \(names.map { "\($0).npy" }.joined(separator: ", "))")
+        }
+        self.url = url
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent("\(name).npy").path }
+
+    /// `name.npy`, checked to exist and to have the expected shape (axes with a nil size may
+    /// take any extent ≥ 1; axes sharing a symbol must agree).
+    func read(_ name: String, _ array: String, _ axes: [(String, Int?)], because reason: String = "") throws(CellLoadingError) -> NumPyArray {
+        let file = ArrayFile(url.appendingPathComponent("\(name).npy"), array)
+        guard FileManager.default.fileExists(atPath: file.url.path) else {
+            throw file.error("no such file; expected a .npy array of shape \(expectedShape(axes))\(reason)")
+        }
+        return try file.checked(axes, because: reason)
+    }
+
+    /// `groups`, checked to divide every channel count.
+    func checkGroups(_ groups: Int, divide counts: [(String, Int)], from source: String) throws(CellLoadingError) {
+        for (symbol, count) in counts where groups < 1 || count % groups != 0 {
+            throw CellLoadingError(file: url.path, array: "GroupNorm groups",
+                                   reason: "\(groups) groups do not divide \(symbol) = \(count) channels of \(source); expected a divisor of \(counts.map { "\($0.0) = \($0.1)" }.joined(separator: " and "))")
+        }
+    }
+}
+
+/// `(64, 32) = (h, d)` when every size is known, else the symbols with the known sizes, `(h, d)`.
+private func expectedShape(_ axes: [(String, Int?)]) -> String {
+    let symbols = axes.map(\.0)
+    let known = axes.compactMap(\.1)
+    if known.count == axes.count {
+        let numbers = shapeText(known)
+        let named = axes.count == 1 ? "(\(symbols[0]),)" : "(" + symbols.joined(separator: ", ") + ")"
+        return numbers == named ? numbers : "\(numbers) = \(named)"
+    }
+    let mixed = axes.map { $0.1.map(String.init) ?? $0.0 }
+    return (axes.count == 1 ? "(\(mixed[0]),)" : "(" + mixed.joined(separator: ", ") + ")") + " with every size ≥ 1"
+}
+
+extension ArrayFile {
+    /// The array, checked to have the expected axes and finite values.
+    fileprivate func checked(_ axes: [(String, Int?)], because reason: String) throws(CellLoadingError) -> NumPyArray {
+        let a = try read()
+        var fits = a.shape.count == axes.count
+        if fits {
+            var seen: [String: Int] = [:]
+            for ((symbol, size), extent) in zip(axes, a.shape) {
+                if let size, extent != size { fits = false }
+                if extent < 1 { fits = false }
+                if let earlier = seen[symbol], earlier != extent { fits = false }
+                seen[symbol] = extent
+            }
+        }
+        guard fits else {
+            throw error("shape \(shapeText(a.shape)) does not fit: expected \(expectedShape(axes))\(reason)")
+        }
+        try checkFinite(a.values, shape: a.shape)
+        return a
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import Equilibrium
+
+/// `deq solve` with the residual, convolutional and monotone cells.
+@Suite struct CLICellTests {
+    /// The returned points are fixed points of the same cell built in-process.
+    func checkSolution(_ arguments: [String], cell: some FixedPointMap, kind: String) throws -> [String: Any] {
+        let dir = try ScratchDirectory("CLICellTests")
+        defer { dir.cleanUp() }
+        let z = dir.file("Z.npy")
+        let (output, json) = try DeqProcess.solveJSON(arguments + ["--tol", "1e-9", "--save-solution", z.path])
+        #expect(json["converged"] as? Bool == true, "\(arguments): \(output.stdout)")
+        let report = try #require(json["cell"] as? [String: Any])
+        #expect(report["kind"] as? String == kind)
+        let array = try NumPyArray.read(contentsOf: z)
+        #expect(array.shape == [cell.batchSize, cell.dimension])
+        let solution = Matrix(rows: cell.batchSize, columns: cell.dimension, storage: array.values)
+        #expect(maxRowRelativeError(cell(solution), solution) <= 1e-9 * (1 + 1e-6))
+        return report
+    }
+
+    @Test func residualCell() throws {
+        let cell = ResidualCell.random(.init(dimension: 16, innerDimension: 32, batchSize: 3, groups: 4, seed: 2))
+        let report = try checkSolution(["--cell", "residual", "--dim", "16", "--inner", "32", "--groups", "4", "--batch", "3",
+                                        "--seed", "2"], cell: cell, kind: "residual")
+        #expect(report["inner"] as? Int == 32 && report["groups"] as? Int == 4 && report["sigma"] as? Double == 0.01)
+    }
+
+    @Test func convolutionalCells() throws {
+        let line = ConvResidualCell.random(.init(channels: 8, innerChannels: 12, inputChannels: 2, shape: .line(length: 10),
+                                                 batchSize: 2, groups: 4, seed: 3))
+        let report = try checkSolution(["--cell", "conv1d", "--channels", "8", "--inner", "12", "--in-channels", "2",
+                                        "--length", "10", "--groups", "4", "--batch", "2", "--seed", "3", "--solver", "broyden"],
+                                       cell: line, kind: "conv1d")
+        #expect(report["spatial"] as? [Int] == [10] && report["channels"] as? Int == 8 && report["inChannels"] as? Int == 2)
+        let image = ConvResidualCell.random(.init(channels: 8, innerChannels: 8, shape: .grid(height: 5, width: 6),
+                                                  batchSize: 2, groups: 2, seed: 4))
+        _ = try checkSolution(["--cell", "conv2d", "--channels", "8", "--inner", "8", "--height", "5", "--width", "6",
+                               "--groups", "2", "--batch", "2", "--seed", "4", "--solver", "newton-krylov"], cell: image, kind: "conv2d")
+    }
+
+    @Test func monotoneCell() throws {
+        let cell = MonotoneCell.random(.init(dimension: 20, batchSize: 3, monotonicity: 0.1, seed: 5))
+        let report = try checkSolution(["--cell", "monotone", "--dim", "20", "--batch", "3", "--monotonicity", "0.1",
+                                        "--seed", "5", "--solver", "newton-krylov"], cell: cell, kind: "monotone")
+        #expect(report["monotonicity"] as? Double == 0.1)
+    }
+
+    @Test func weightsDirectory() throws {
+        let dir = try ScratchDirectory("CLICellTests")
+        defer { dir.cleanUp() }
+        let weights = dir.file("weights")
+        try FileManager.default.createDirectory(at: weights, withIntermediateDirectories: true)
+        let cell = ConvResidualCell.random(.init(channels: 4, innerChannels: 8, inputChannels: 1, shape: .line(length: 9),
+                                                 batchSize: 3, groups: 2, seed: 6))
+        for p in cell.parameters {
+            try NumPyArray(shape: p.shape, values: p.values).write(to: weights.appendingPathComponent("\(p.name).npy"))
+        }
+        let x = try dir.npy("X.npy", shape: [3, 1, 9], cell.input.storage)
+        let report = try checkSolution(["--cell", "conv1d", "--weights-dir", weights.path, "--injection", x.path, "--groups", "2"],
+                                       cell: cell, kind: "conv1d")
+        #expect(report["weightsDir"] as? String == weights.path && report["spatial"] as? [Int] == [9])
+
+        // A missing array: the error names the file and the shape it should have.
+        try FileManager.default.removeItem(at: weights.appendingPathComponent("norm3.weight.npy"))
+        let output = try DeqProcess.run(["solve", "--cell", "conv1d", "--weights-dir", weights.path, "--injection", x.path, "--groups", "2"])
+        #expect(output.exitedNormally && output.status != 0)
+        #expect(output.stderr.contains(weights.appendingPathComponent("norm3.weight.npy").path), "\(output.stderr)")
+        #expect(output.stderr.contains("no such file; expected a .npy array of shape (4,) = (C,)"), "\(output.stderr)")
+    }
+
+    @Test(arguments: [
+        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--rho", "0.5"], expected: ["--rho does not apply to --cell residual", "tanh, affine"]),
+        CLISolveTests.BadInput(arguments: ["--groups", "2"], expected: ["--groups does not apply to --cell tanh", "residual, conv1d, conv2d"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "conv2d", "--length", "8"], expected: ["--length does not apply to --cell conv2d", "conv1d"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "conv2d", "--groups", "5"], expected: ["--groups 5 must divide the channel counts (--channels 48 and --inner 64)"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--inner", "0"], expected: ["--inner must be positive"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--sigma", "-1"], expected: ["--sigma must be finite and ≥ 0"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--monotonicity", "0"], expected: ["--monotonicity must be positive"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--injection", "x.npy"], expected: ["--injection needs --weights-dir"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--weights-dir", "w", "--dim", "4"], expected: ["--dim conflicts with --weights-dir"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--weights-dir", "/nonexistent/w"],
+                               expected: ["/nonexistent/w: weights directory: no such directory", "A.npy, B.npy, U.npy, b.npy"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "conv2d", "--height", "100000", "--width", "100000"], expected: ["more than 268435456 doubles"]),
+    ])
+    func badInputIsAClearError(input: CLISolveTests.BadInput) throws {
+        let output = try DeqProcess.run(["solve"] + input.arguments)
+        #expect(output.exitedNormally, "deq crashed: \(output.stderr)")
+        #expect(output.status != 0)
+        for text in input.expected {
+            #expect(output.stderr.contains(text), "stderr lacks '\(text)': \(output.stderr)")
+        }
+    }
+
+    @Test func helpListsTheCellOptions() throws {
+        let output = try DeqProcess.run(["solve", "--help"])
+        for option in ["--inner", "--groups", "--sigma", "--channels", "--in-channels", "--length", "--height", "--width",
+                       "--monotonicity", "--weight-scale", "--weights-dir"] {
+            #expect(output.stdout.contains("  \(option) "), "help lacks \(option)")
+        }
+        let words = output.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")
+        #expect(words.contains("values: tanh, affine, residual, conv1d, conv2d, monotone"))
+    }
+}

@@ -1,0 +1,83 @@
+import Testing
+import Equilibrium
+
+@Suite struct ConvResidualCellTests {
+    static let configurations: [(label: String, configuration: ConvResidualCell.Configuration)] = [
+        ("1-D σ=0.3", .init(channels: 4, innerChannels: 6, inputChannels: 2, shape: .line(length: 7), batchSize: 3,
+                            groups: 2, weightScale: 0.3, seed: 1)),
+        ("2-D σ=0.3", .init(channels: 4, innerChannels: 6, inputChannels: 3, shape: .grid(height: 4, width: 5), batchSize: 2,
+                            groups: 2, weightScale: 0.3, seed: 2)),
+        ("2-D σ=0.01", .init(channels: 4, innerChannels: 8, inputChannels: 2, shape: .grid(height: 3, width: 3), batchSize: 2,
+                             groups: 2, weightScale: 0.01, seed: 3)),
+        ("1-D one group", .init(channels: 3, innerChannels: 5, inputChannels: 1, shape: .line(length: 4), batchSize: 2,
+                                groups: 1, weightScale: 0.5, seed: 4)),
+    ]
+
+    func cell(_ index: Int) -> ConvResidualCell {
+        CellChecks.perturbingNorms(ConvResidualCell.random(Self.configurations[index].configuration), seed: 200 + UInt64(index))
+    }
+
+    @Test(arguments: configurations.indices)
+    func evaluationEqualsTheDirectConvolutionCell(index: Int) {
+        let cell = cell(index)
+        let z = gaussianBatch(cell.batchSize, cell.dimension, seed: 10)
+        let fz = cell(z)
+        for i in 0..<cell.batchSize {
+            let expected = ReferenceCells.residual(cell, z: z, sample: i).f
+            #expect(CellChecks.relativeError(fz.row(i), expected) <= 1e-12, "\(Self.configurations[index].label) sample \(i)")
+        }
+    }
+
+    @Test(arguments: configurations.indices)
+    func everyDerivativeMatchesCentralDifferences(index: Int) throws {
+        let cell = cell(index)
+        // A point whose relu pre-activations all lie at least 1e-3 from the kink, far beyond
+        // what the difference steps (1e-5) move them.
+        let z = try #require((11..<61).lazy.map { gaussianBatch(cell.batchSize, cell.dimension, seed: $0) }.first { z in
+            ReferenceCells.kinkMargin((0..<cell.batchSize).map { ReferenceCells.residual(cell, z: z, sample: $0) }) > 1e-3
+        }, "no point among 50 keeps its pre-activations 1e-3 away from relu's kink")
+        for (what, error) in CellChecks.derivativeErrors(cell, at: z, seed: 12) {
+            #expect(error <= 1e-6, "\(Self.configurations[index].label) \(what): relative error \(error)")
+        }
+    }
+
+    @Test(arguments: configurations.indices)
+    func compactedRowsEqualTheWholeBatch(index: Int) {
+        let cell = cell(index)
+        let z = gaussianBatch(cell.batchSize, cell.dimension, seed: 13)
+        #expect(CellChecks.compactionError(cell, at: z, samples: [cell.batchSize - 1], seed: 14) <= 1e-13)
+        #expect(CellChecks.compactionError(cell, at: z, samples: [0], seed: 15) <= 1e-13)
+    }
+
+    @Test func workspaceFollowsThePoint() {
+        let cell = cell(0)
+        let points = (0..<3).map { gaussianBatch(cell.batchSize, cell.dimension, seed: 20 + UInt64($0)) }
+        #expect(CellChecks.workspaceReuseError(cell, points: points, seed: 30) == 0)
+    }
+
+    @Test func parametersHavePyTorchsNamesAndShapes() {
+        let one = ConvResidualCell.random(Self.configurations[0].configuration)
+        let two = ConvResidualCell.random(Self.configurations[1].configuration)
+        #expect(one.parameters.map(\.name) == ConvResidualCell.parameterNames)
+        #expect(one.parameters.map(\.shape) == [[6, 4, 3], [4, 6, 3], [6], [6], [4], [4], [4], [4], [4, 2, 3], [4]])
+        #expect(two.parameters.map(\.shape) == [[6, 4, 3, 3], [4, 6, 3, 3], [6], [6], [4], [4], [4], [4], [4, 3, 3, 3], [4]])
+        let z = gaussianBatch(two.batchSize, two.dimension, seed: 40)
+        #expect(two.replacingParameters(two.parameters)(z) == two(z))
+        let x = gaussianBatch(4, two.input.columns, seed: 41)
+        let rebound = two.binding(input: x)
+        #expect(rebound.batchSize == 4 && rebound.parameters == two.parameters)
+    }
+
+    @Test(arguments: [0, 1])
+    func solversReachTheFixedPoint(index: Int) {
+        // The tutorial's initialisation (σ = 0.01) at a small size.
+        var configuration = Self.configurations[index].configuration
+        configuration.weightScale = 0.01
+        configuration.channels = 8
+        configuration.innerChannels = 12
+        configuration.groups = 4
+        let cell = ConvResidualCell.random(configuration)
+        CellChecks.solversReachFixedPoint(cell, solvers: [AndersonAcceleration(), Broyden(), NewtonKrylov()],
+                                          label: Self.configurations[index].label)
+    }
+}
