@@ -15,4 +15,10 @@ plot "aa-budget.dat" index 0 using 1:2 with linespoints lw 2 title "tanh d=128 B
      "aa-budget.dat" index 4 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=1.5 sym s=0.05 · forward", \
      "aa-budget.dat" index 5 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=1.5 sym s=0.05 · anderson", \
      "aa-budget.dat" index 6 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=3 sym s=0.05 · forward", \
-     "aa-budget.dat" index 7 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=3 sym s=0.05 · anderson"
+     "aa-budget.dat" index 7 using 1:2 with linespoints lw 2 title "tanh d=128 B=16 ρ=3 sym s=0.05 · anderson", \
+     "aa-budget.dat" index 8 using 1:2 with linespoints lw 2 title "residual d=64 h=128 B=16 · forward", \
+     "aa-budget.dat" index 9 using 1:2 with linespoints lw 2 title "residual d=64 h=128 B=16 · anderson", \
+     "aa-budget.dat" index 10 using 1:2 with linespoints lw 2 title "conv2d C=16 h=32 H=8 W=8 B=8 · forward", \
+     "aa-budget.dat" index 11 using 1:2 with linespoints lw 2 title "conv2d C=16 h=32 H=8 W=8 B=8 · anderson", \
+     "aa-budget.dat" index 12 using 1:2 with linespoints lw 2 title "monotone d=64 B=16 · forward", \
+     "aa-budget.dat" index 13 using 1:2 with linespoints lw 2 title "monotone d=64 B=16 · anderson"

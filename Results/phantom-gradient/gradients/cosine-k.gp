@@ -1,9 +1,9 @@
 # Phantom and Neumann gradients: cosine (top) and relative error (bottom) against k, per λ.
 if (!exists("fmt")) fmt = "png"
-if (fmt eq "svg") { set terminal svg size 2520,820 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 2520,820 enhanced font "sans,10" }
+if (fmt eq "svg") { set terminal svg size 3780,820 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 3780,820 enhanced font "sans,10" }
 set output "cosine-k.".fmt
 set grid
-set multiplot layout 2,6 title "phantom-gradient: phantom gradients against the exact one (forward solver broyden; Neumann, open circles, equals unrolled at a fixed point)"
+set multiplot layout 2,9 title "phantom-gradient: phantom gradients against the exact one (forward solver broyden; Neumann, open circles, equals unrolled at a fixed point)"
 set logscale x
 set xlabel "k"
 set xrange [0.9:23]
@@ -80,6 +80,42 @@ plot "cosine-k.dat" index 30 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc
      "cosine-k.dat" index 34 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
      "cosine-k.dat" index 35 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1", \
      0.99 with lines dt 3 lc rgb "gray40" title "cos = 0.99"
+unset key
+set title "residual d=64 h=128 B=8 σ=0.1" font ",9"
+set ylabel "cosine with the exact gradient"
+unset logscale y
+set format y "%g"
+plot "cosine-k.dat" index 36 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 37 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 38 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 39 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 40 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 41 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1", \
+     0.99 with lines dt 3 lc rgb "gray40" title "cos = 0.99"
+unset key
+set title "conv1d C=16 h=32 L=32 B=8" font ",9"
+set ylabel "cosine with the exact gradient"
+unset logscale y
+set format y "%g"
+plot "cosine-k.dat" index 42 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 43 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 44 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 45 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 46 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 47 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1", \
+     0.99 with lines dt 3 lc rgb "gray40" title "cos = 0.99"
+unset key
+set title "monotone d=64 B=8 m=0.5" font ",9"
+set ylabel "cosine with the exact gradient"
+unset logscale y
+set format y "%g"
+plot "cosine-k.dat" index 48 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 49 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 50 using 1:2 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 51 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 52 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 53 using 1:2 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1", \
+     0.99 with lines dt 3 lc rgb "gray40" title "cos = 0.99"
 set key bottom left font ",8"
 set title "tanh d=512 B=8 ρ=0.5 sym s=0.05" font ",9"
 set ylabel "relative error ‖g − g*‖/‖g*‖"
@@ -146,4 +182,37 @@ plot "cosine-k.dat" index 30 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc
      "cosine-k.dat" index 33 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
      "cosine-k.dat" index 34 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
      "cosine-k.dat" index 35 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1"
+unset key
+set title "residual d=64 h=128 B=8 σ=0.1" font ",9"
+set ylabel "relative error ‖g − g*‖/‖g*‖"
+set logscale y
+set format y "10^{%L}"
+plot "cosine-k.dat" index 36 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 37 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 38 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 39 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 40 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 41 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1"
+unset key
+set title "conv1d C=16 h=32 L=32 B=8" font ",9"
+set ylabel "relative error ‖g − g*‖/‖g*‖"
+set logscale y
+set format y "10^{%L}"
+plot "cosine-k.dat" index 42 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 43 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 44 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 45 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 46 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 47 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1"
+unset key
+set title "monotone d=64 B=8 m=0.5" font ",9"
+set ylabel "relative error ‖g − g*‖/‖g*‖"
+set logscale y
+set format y "10^{%L}"
+plot "cosine-k.dat" index 48 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#1f77b4" title "phantom λ=0.5", \
+     "cosine-k.dat" index 49 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#d62728" title "phantom λ=0.8", \
+     "cosine-k.dat" index 50 using 1:3 with linespoints lw 2 dt 1 pt 7 ps 0.8 lc rgb "#2ca02c" title "phantom λ=1", \
+     "cosine-k.dat" index 51 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#1f77b4" title "neumann λ=0.5", \
+     "cosine-k.dat" index 52 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#d62728" title "neumann λ=0.8", \
+     "cosine-k.dat" index 53 using 1:3 with linespoints lw 2 dt 2 pt 6 ps 1.3 lc rgb "#2ca02c" title "neumann λ=1"
 unset multiplot
