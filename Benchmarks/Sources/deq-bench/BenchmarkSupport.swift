@@ -5,8 +5,8 @@ import Foundation
 struct BenchmarkOptions {
     /// Fewer repeats and the smaller cells only, for a smoke run.
     var quick = false
-    /// Timed repeats after one warm-up run; the median is reported.
-    var repeats = 7
+    /// Timed rounds of the overhead benchmark after one warm-up round; medians are reported.
+    var repeats = 15
     /// Where generated files go (`Benchmarks/out` by default, git-ignored).
     var outputDirectory: URL
 }

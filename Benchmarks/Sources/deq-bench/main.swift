@@ -14,7 +14,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|all> [--quick] [--repeats N] [--out 
   all       all of the above, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
-  --repeats N   timed repeats after one warm-up (default 7; 3 with --quick)
+  --repeats N   overhead rounds after one warm-up round (default 15; 3 with --quick)
   --out DIR     output directory (default: Benchmarks/out)
   --no-header   do not print the machine header (scripts/bench.sh prints it once)
 """
@@ -61,7 +61,7 @@ while let argument = arguments.popFirst() {
     }
 }
 guard let command else { fail("missing benchmark name") }
-options.repeats = repeatsGiven ?? (options.quick ? 3 : 7)
+options.repeats = repeatsGiven ?? (options.quick ? 3 : 15)
 
 if printsHeader {
     print("deq-bench \(command.rawValue)\(options.quick ? " --quick" : "")")
