@@ -2,16 +2,22 @@
 import PackageDescription
 
 // The benchmarks are a package of their own so that they stay out of the library's build.
-// Build and run them in release mode: `make bench` at the repository root.
+// Build and run them in release mode: `make bench` (scripts/bench.sh) at the repository root.
 let package = Package(
     name: "EquilibriumBenchmarks",
     dependencies: [
         .package(name: "Equilibrium", path: ".."),
     ],
     targets: [
+        // Replaces malloc and friends in the benchmark executable to count heap allocations
+        // (forwarding to glibc's own allocator); benchmark-only, never linked into the library.
+        .target(name: "CAllocationCounter"),
         .executableTarget(
             name: "deq-bench",
-            dependencies: [.product(name: "Equilibrium", package: "Equilibrium")],
+            dependencies: [
+                .product(name: "Equilibrium", package: "Equilibrium"),
+                "CAllocationCounter",
+            ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),
     ]

@@ -1,27 +1,90 @@
 import Equilibrium
 import Foundation
 
-// `deq-bench NAME` runs a named benchmark; without a name, the Anderson memory sweep below.
-let namedBenchmarks: [String: () throws -> Void] = [
-    "backward": BackwardBenchmark.run,
-    "convolution": ConvolutionBenchmark.run,
-]
-if let name = CommandLine.arguments.dropFirst().first {
-    guard let benchmark = namedBenchmarks[name] else {
-        print("unknown benchmark '\(name)'; expected one of \(namedBenchmarks.keys.sorted().joined(separator: ", "))")
-        exit(64)
-    }
-    try benchmark()
-    exit(0)
+// deq-bench: the benchmarks of the solvers (see Benchmarks/README.md). This file only parses
+// the command line and dispatches; each benchmark lives in its own file.
+
+let usage = """
+usage: deq-bench <overhead|alloc|scipy|hard|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
+
+  overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
+  alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
+  scipy     export cells + Swift nfe for Benchmarks/python/scipy_anderson.py
+  hard      hard symmetric cells: forward vs Anderson m ∈ {5, 10, 20, 40}
+  backward  backward cost of exact, phantom, Jacobian-free and SHINE gradients (issue 5)
+  convolution  convolution cell throughput against plain GEMM; solvers on the tutorial's 2-D cell (issue 6)
+  all       overhead, alloc, scipy and hard, in that order
+
+  --quick       fewer repeats (3), smaller cells only, fewer samples
+  --repeats N   overhead rounds after one warm-up round (default 15; 3 with --quick)
+  --out DIR     output directory (default: Benchmarks/out)
+  --no-header   do not print the machine header (scripts/bench.sh prints it once)
+"""
+
+enum Command: String, CaseIterable {
+    case overhead, alloc, scipy, hard, backward, convolution, all
 }
 
-for rho in [0.99, 0.999] {
-    let cell = try TanhCell.random(.init(dimension: 512, batchSize: 8, spectralNorm: rho, symmetric: true, injectionScale: 0.05, seed: 1))
-    let criteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000)
-    var solvers: [any FixedPointSolver] = [ForwardIteration()]
-    for m in [5, 10, 20, 40] { solvers.append(AndersonAcceleration(memory: m)) }
-    for solver in solvers {
-        let r = solver.solve(cell, from: Matrix(rows: 8, columns: 512), criteria: criteria)
-        print(rho, solver.name, (solver as? AndersonAcceleration)?.memory ?? 0, r.converged, r.maxEvaluations, r.samples.map(\.evaluations), String(format: "%.3f s", r.wallSeconds))
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data((message + "\n\n" + usage + "\n").utf8))
+    exit(2)
+}
+
+// Benchmarks/Sources/deq-bench/main.swift → Benchmarks/out
+let defaultOutput = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("out", isDirectory: true)
+var options = BenchmarkOptions(outputDirectory: defaultOutput)
+var command: Command?
+var repeatsGiven: Int?
+var printsHeader = true
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--quick":
+        options.quick = true
+    case "--no-header":
+        printsHeader = false
+    case "--repeats":
+        guard let value = arguments.popFirst().flatMap({ Int($0) }), value >= 1 else {
+            fail("--repeats expects a positive integer")
+        }
+        repeatsGiven = value
+    case "--out":
+        guard let value = arguments.popFirst() else { fail("--out expects a directory") }
+        options.outputDirectory = URL(fileURLWithPath: value, isDirectory: true)
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        guard command == nil, let parsed = Command(rawValue: argument) else {
+            fail("unknown argument '\(argument)'; expected one of \(Command.allCases.map(\.rawValue).joined(separator: ", ")) and options")
+        }
+        command = parsed
     }
+}
+guard let command else { fail("missing benchmark name") }
+options.repeats = repeatsGiven ?? (options.quick ? 3 : 15)
+
+if printsHeader {
+    print("deq-bench \(command.rawValue)\(options.quick ? " --quick" : "")")
+    for line in MachineDescription.lines { print(line) }
+}
+
+do {
+    switch command {
+    case .overhead: try OverheadBenchmark.run(options)
+    case .alloc: try AllocationBenchmark.run(options)
+    case .scipy: try SciPyExport.run(options)
+    case .hard: try HardCellsBenchmark.run(options)
+    case .backward: try BackwardBenchmark.run()
+    case .convolution: try ConvolutionBenchmark.run()
+    case .all:
+        try OverheadBenchmark.run(options)
+        try AllocationBenchmark.run(options)
+        try SciPyExport.run(options)
+        try HardCellsBenchmark.run(options)
+    }
+} catch {
+    FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
+    exit(1)
 }

@@ -1,0 +1,172 @@
+import Equilibrium
+import Foundation
+
+/// Settings shared by every benchmark, parsed from the command line by `main.swift`.
+struct BenchmarkOptions {
+    /// Fewer repeats and the smaller cells only, for a smoke run.
+    var quick = false
+    /// Timed rounds of the overhead benchmark after one warm-up round; medians are reported.
+    var repeats = 15
+    /// Where generated files go (`Benchmarks/out` by default, git-ignored).
+    var outputDirectory: URL
+}
+
+/// Seconds on the monotonic clock.
+@inline(__always)
+func monotonicSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
+
+/// The median of a non-empty list (the mean of the two middle values for an even count).
+func median(_ values: [Double]) -> Double {
+    precondition(!values.isEmpty, "median of an empty list")
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid])
+}
+
+/// `value` formatted with `digits` decimals.
+func fixed(_ value: Double, _ digits: Int) -> String {
+    String(format: "%.\(digits)f", value)
+}
+
+/// A plain-text table: a header, a rule and aligned rows. The first `leftColumns` columns are
+/// left-aligned (labels); the others right-aligned (numbers).
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+    var leftColumns = 1
+
+    mutating func add(_ row: [String]) {
+        precondition(row.count == header.count, "table row has \(row.count) cells, header \(header.count)")
+        rows.append(row)
+    }
+
+    func render() -> String {
+        var widths = header.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                let pad = String(repeating: " ", count: widths[i] - cell.count)
+                return i < leftColumns ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
+        return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
+    }
+}
+
+/// Prints a section title underlined.
+func printSection(_ title: String) {
+    print("")
+    print(title)
+    print(String(repeating: "=", count: title.count))
+}
+
+/// The machine and library settings that the figures depend on, printed at the top of a run.
+enum MachineDescription {
+    static var lines: [String] {
+        var lines: [String] = []
+        let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+            .split(separator: "\n")
+            .first { $0.hasPrefix("model name") }
+            .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" }
+            ?? "unknown CPU"
+        var system = utsname()
+        uname(&system)
+        func text<T>(_ field: T) -> String {
+            withUnsafeBytes(of: field) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+        }
+        let os = (try? String(contentsOfFile: "/etc/debian_version", encoding: .utf8))
+            .map { "Debian " + $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? text(system.sysname)
+        let memory = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
+        lines.append("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(fixed(memory, 1)) GiB; \(os), \(text(system.sysname)) \(text(system.release)) \(text(system.machine))")
+        lines.append("OpenBLAS threads (BLAS.threadCount): \(BLAS.threadCount)")
+        let environment = ProcessInfo.processInfo.environment
+        let keys = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
+        let set = keys.map { key in "\(key)=\(environment[key] ?? "(unset)")" }
+        lines.append("environment: " + set.joined(separator: " "))
+        #if DEBUG
+        lines.append("build: DEBUG — timings are meaningless; build with -c release")
+        #else
+        lines.append("build: release (library -O, benchmark -Ounchecked)")
+        #endif
+        if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+            let fields = load.split(separator: " ").prefix(3).joined(separator: " ")
+            lines.append("load average at start (1, 5, 15 min): \(fields)  (other jobs on these cores inflate and scatter timings)")
+        }
+        let date = ISO8601DateFormatter().string(from: Date())
+        lines.append("date: \(date)")
+        return lines
+    }
+}
+
+/// Accumulated time spent inside a map's evaluations.
+final class EvaluationClock {
+    var seconds = 0.0
+    var calls = 0
+}
+
+/// A map that times every evaluation of the map it wraps (two clock reads per batched call,
+/// about 50 ns, against ≥ 0.1 ms for the cells timed here).
+struct TimedMap<Base: FixedPointMap>: FixedPointMap {
+    let base: Base
+    let clock: EvaluationClock
+
+    var dimension: Int { base.dimension }
+    var batchSize: Int { base.batchSize }
+
+    func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
+                  samples: UnsafeBufferPointer<Int>) {
+        let start = monotonicSeconds()
+        base.evaluate(z, into: fz, samples: samples)
+        clock.seconds += monotonicSeconds() - start
+        clock.calls += 1
+    }
+}
+
+/// The solvers the benchmarks compare, by value so that `solve` is called on a concrete type.
+enum BenchmarkSolver: CustomStringConvertible {
+    case forward
+    case anderson(memory: Int)
+
+    var description: String {
+        switch self {
+        case .forward: return "forward"
+        case .anderson(let m): return "anderson m=\(m)"
+        }
+    }
+
+    /// A short label for file names and JSON keys.
+    var label: String {
+        switch self {
+        case .forward: return "forward"
+        case .anderson(let m): return "anderson-m\(m)"
+        }
+    }
+
+    func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
+        switch self {
+        case .forward:
+            return ForwardIteration().solve(map, from: initial, criteria: criteria)
+        case .anderson(let m):
+            return AndersonAcceleration(memory: m).solve(map, from: initial, criteria: criteria)
+        }
+    }
+}
+
+extension SolveResult {
+    /// "k/B" converged samples.
+    var convergedFraction: String {
+        "\(samples.filter(\.converged).count)/\(samples.count)"
+    }
+
+    /// The mean nfe over the samples.
+    var meanEvaluations: Double {
+        Double(totalEvaluations) / Double(max(1, samples.count))
+    }
+}
