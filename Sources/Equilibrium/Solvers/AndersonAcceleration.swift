@@ -129,40 +129,31 @@ final class AndersonHistory {
     private let conditionIWork: UnsafeMutablePointer<Int32>
     /// R⁻¹ for the cheap condition bound, m × m.
     private let inverseFactor: UnsafeMutablePointer<Double>
-    private let allocations: [UnsafeMutablePointer<Double>]
+    /// Owns every buffer above.
+    private let arena: BufferArena
 
     init(batchSize b: Int, dimension d: Int, memory m: Int) {
         dimension = d
         memory = m
-        func zeros(_ n: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n))
-            p.initialize(repeating: 0, count: max(1, n))
-            return p
-        }
-        deltaX = zeros(b * m * d)
-        deltaG = zeros(b * m * d)
-        gram = zeros(b * m * m)
-        previousX = zeros(b * d)
-        previousG = zeros(b * d)
-        system = zeros(m * m)
-        rhs = zeros(m)
-        slotValues = zeros(m)
-        coefficients = zeros(m)
-        conditionWork = zeros(3 * m)
-        inverseFactor = zeros(m * m)
-        conditionIWork = .allocate(capacity: m)
-        conditionIWork.initialize(repeating: 0, count: m)
-        allocations = [deltaX, deltaG, gram, previousX, previousG, system, rhs, slotValues, coefficients, conditionWork,
-                       inverseFactor]
+        let arena = BufferArena()
+        self.arena = arena
+        deltaX = arena.doubles(b * m * d)
+        deltaG = arena.doubles(b * m * d)
+        gram = arena.doubles(b * m * m)
+        previousX = arena.doubles(b * d)
+        previousG = arena.doubles(b * d)
+        system = arena.doubles(m * m)
+        rhs = arena.doubles(m)
+        slotValues = arena.doubles(m)
+        coefficients = arena.doubles(m)
+        conditionWork = arena.doubles(3 * m)
+        inverseFactor = arena.doubles(m * m)
+        conditionIWork = arena.int32s(m)
         hasPrevious = Array(repeating: false, count: b)
         oldest = Array(repeating: 0, count: b)
         count = Array(repeating: 0, count: b)
     }
 
-    deinit {
-        for p in allocations { p.deallocate() }
-        conditionIWork.deallocate()
-    }
 
     /// The number of difference pairs sample `s` holds.
     func pairCount(sample s: Int) -> Int { count[s] }

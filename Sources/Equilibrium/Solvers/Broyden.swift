@@ -155,36 +155,30 @@ final class BroydenState {
     private let vt: UnsafeMutablePointer<Double>
     private let newHg: UnsafeMutablePointer<Double>
     private let newU: UnsafeMutablePointer<Double>
-    private let allocations: [UnsafeMutablePointer<Double>]
+    /// Owns every buffer above.
+    private let arena: BufferArena
 
     init(batchSize b: Int, dimension d: Int, memory m: Int) {
         dimension = d
         memory = m
-        func zeros(_ n: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n))
-            p.initialize(repeating: 0, count: max(1, n))
-            return p
-        }
-        u = zeros(b * m * d)
-        v = zeros(b * m * d)
-        directions = zeros(b * d)
-        previousZ = zeros(b * d)
-        previousG = zeros(b * d)
-        coefficients = zeros(m)
-        dz = zeros(d)
-        dg = zeros(d)
-        hg = zeros(d)
-        vt = zeros(d)
-        newHg = zeros(d)
-        newU = zeros(d)
-        allocations = [u, v, directions, previousZ, previousG, coefficients, dz, dg, hg, vt, newHg, newU]
+        let arena = BufferArena()
+        self.arena = arena
+        u = arena.doubles(b * m * d)
+        v = arena.doubles(b * m * d)
+        directions = arena.doubles(b * d)
+        previousZ = arena.doubles(b * d)
+        previousG = arena.doubles(b * d)
+        coefficients = arena.doubles(m)
+        dz = arena.doubles(d)
+        dg = arena.doubles(d)
+        hg = arena.doubles(d)
+        vt = arena.doubles(d)
+        newHg = arena.doubles(d)
+        newU = arena.doubles(d)
         count = Array(repeating: 0, count: b)
         oldest = Array(repeating: 0, count: b)
     }
 
-    deinit {
-        for p in allocations { p.deallocate() }
-    }
 
     /// √ε: the update is skipped when ‖Δg‖ ≤ √ε max(‖g‖, ‖g_prev‖).
     static var relativeChangeFloor: Double { Double.ulpOfOne.squareRoot() }

@@ -63,7 +63,8 @@ final class GMRESWorkspace {
     private var columns: [Int]
     private var targets: [Double]
     private(set) var restarts: [Int]
-    private let allocations: [UnsafeMutablePointer<Double>]
+    /// Owns every buffer above.
+    private let arena: BufferArena
 
     /// |Rⱼⱼ| below this times the size of A vⱼ's ingredients marks A as singular on the
     /// Krylov space: about 64 ε for exact products, more for noisy (finite-difference) ones.
@@ -76,29 +77,22 @@ final class GMRESWorkspace {
         dimension = d
         self.singularityTolerance = singularityTolerance
         restartLength = k
-        func zeros(_ n: Int) -> UnsafeMutablePointer<Double> {
-            let p = UnsafeMutablePointer<Double>.allocate(capacity: max(1, n))
-            p.initialize(repeating: 0, count: max(1, n))
-            return p
-        }
-        basis = zeros(b * (k + 1) * d)
-        hessenberg = zeros(b * (k + 1) * k)
-        cosines = zeros(b * k)
-        sines = zeros(b * k)
-        gammas = zeros(b * (k + 1))
-        solutions = zeros(b * d)
-        column = zeros(k + 1)
-        correction = zeros(k + 1)
-        residual = zeros(d)
-        allocations = [basis, hessenberg, cosines, sines, gammas, solutions, column, correction, residual]
+        let arena = BufferArena()
+        self.arena = arena
+        basis = arena.doubles(b * (k + 1) * d)
+        hessenberg = arena.doubles(b * (k + 1) * k)
+        cosines = arena.doubles(b * k)
+        sines = arena.doubles(b * k)
+        gammas = arena.doubles(b * (k + 1))
+        solutions = arena.doubles(b * d)
+        column = arena.doubles(k + 1)
+        correction = arena.doubles(k + 1)
+        residual = arena.doubles(d)
         columns = Array(repeating: 0, count: b)
         targets = Array(repeating: 0, count: b)
         restarts = Array(repeating: 0, count: b)
     }
 
-    deinit {
-        for p in allocations { p.deallocate() }
-    }
 
     @inline(__always)
     private func basisVector(_ s: Int, _ j: Int) -> UnsafeMutablePointer<Double> {

@@ -33,6 +33,8 @@ final class SolveContext<Map: FixedPointMap> {
     private let bestZ: UnsafeMutablePointer<Double>
     private let compactZ: UnsafeMutablePointer<Double>
     private let compactF: UnsafeMutablePointer<Double>
+    /// Owns every buffer above.
+    private let arena: BufferArena
 
     /// The samples still iterating, in increasing order.
     private(set) var active: [Int]
@@ -62,12 +64,14 @@ final class SolveContext<Map: FixedPointMap> {
         self.batchSize = b
         self.dimension = d
         let n = b * d
-        z = .allocate(capacity: n)
-        fz = .allocate(capacity: n)
-        g = .allocate(capacity: n)
-        bestZ = .allocate(capacity: n)
-        compactZ = .allocate(capacity: n)
-        compactF = .allocate(capacity: n)
+        let arena = BufferArena()
+        self.arena = arena
+        z = arena.doubles(n)
+        fz = arena.doubles(n)
+        g = arena.doubles(n)
+        bestZ = arena.doubles(n)
+        compactZ = arena.doubles(n)
+        compactF = arena.doubles(n)
         active = Array(0..<b)
         scratchActive = []
         scratchActive.reserveCapacity(b)
@@ -91,17 +95,9 @@ final class SolveContext<Map: FixedPointMap> {
         }
         startTime = DispatchTime.now().uptimeNanoseconds
         initial.storage.withUnsafeBufferPointer { p in
-            z.initialize(from: p.baseAddress!, count: n)
-            bestZ.initialize(from: p.baseAddress!, count: n)
+            z.update(from: p.baseAddress!, count: n)
+            bestZ.update(from: p.baseAddress!, count: n)
         }
-        fz.initialize(repeating: 0, count: n)
-        g.initialize(repeating: 0, count: n)
-        compactZ.initialize(repeating: 0, count: n)
-        compactF.initialize(repeating: 0, count: n)
-    }
-
-    deinit {
-        for p in [z, fz, g, bestZ, compactZ, compactF] { p.deallocate() }
     }
 
     var hasActiveSamples: Bool { !active.isEmpty }
