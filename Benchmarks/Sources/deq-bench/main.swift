@@ -5,15 +5,18 @@ import Foundation
 // the command line and dispatches; each benchmark lives in its own file.
 
 let usage = """
-usage: deq-bench <overhead|alloc|scipy|hard|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
+usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
 
   overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
   alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
   scipy     export cells + Swift nfe for Benchmarks/python/scipy_anderson.py
   hard      hard symmetric cells: forward vs Anderson m ∈ {5, 10, 20, 40}
+  scipy-nonlin     export cells + Swift Broyden/Newton–Krylov nfe and times for Benchmarks/python/scipy_nonlin.py (issue 3)
+  families         hard cells: forward, Anderson, Broyden, Newton–Krylov side by side (issue 3)
+  overhead-nonlin  Broyden overhead ratio; Newton–Krylov time split f / J·v / rest (issue 3)
   backward  backward cost of exact, phantom, Jacobian-free and SHINE gradients (issue 5)
   convolution  convolution cell throughput against plain GEMM; solvers on the tutorial's 2-D cell (issue 6)
-  all       overhead, alloc, scipy and hard, in that order
+  all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
   --repeats N   overhead rounds after one warm-up round (default 15; 3 with --quick)
@@ -23,6 +26,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|backward|convolution|all> [--quick] 
 
 enum Command: String, CaseIterable {
     case overhead, alloc, scipy, hard, backward, convolution, all
+    case scipyNonlin = "scipy-nonlin", families, overheadNonlin = "overhead-nonlin"
 }
 
 func fail(_ message: String) -> Never {
@@ -78,11 +82,17 @@ do {
     case .hard: try HardCellsBenchmark.run(options)
     case .backward: try BackwardBenchmark.run()
     case .convolution: try ConvolutionBenchmark.run()
+    case .scipyNonlin: try SciPyNonlinExport.run(options)
+    case .families: try SolverFamiliesBenchmark.run(options)
+    case .overheadNonlin: try NonlinOverheadBenchmark.run(options)
     case .all:
         try OverheadBenchmark.run(options)
         try AllocationBenchmark.run(options)
         try SciPyExport.run(options)
         try HardCellsBenchmark.run(options)
+        try SciPyNonlinExport.run(options)
+        try SolverFamiliesBenchmark.run(options)
+        try NonlinOverheadBenchmark.run(options)
     }
 } catch {
     FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
