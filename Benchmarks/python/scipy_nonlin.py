@@ -12,7 +12,8 @@ z = f(z) with f(z) = tanh(W z + x_i) from z0 = 0 as a root of F(z) = f(z) - z wi
                      Broyden update, full steps); Swift restarts from -I after L = 20 pairs,
                      scipy keeps every pair (max_rank infinite);
   NK lgmres          newton_krylov defaults: method='lgmres', inner_maxiter=20, outer_k=10,
-                     rdiff = sqrt(eps), Armijo line search, scipy's forcing (eta ~ 0.9 (|F_k|/|F_k-1|)^2);
+                     rdiff = sqrt(eps) (h = rdiff max(1, |z|) / (max(1, |F|) |v|)), Armijo line
+                     search, forcing eta_0 = 1e-3, then 0.9 (|F_k|/|F_k-1|)^2 with safeguards;
   NK gmres           the same with method='gmres'.
 
 The stopping rule, counting wrapper and iteration cap are those of scipy_anderson.py (imported):
