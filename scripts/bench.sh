@@ -70,9 +70,9 @@ step "$bin" hard --no-header "${quick[@]}"
 step "$bin" scipy-nonlin --no-header "${quick[@]}"
 if [ "$scipy" = 1 ]; then
     if [ ${#quick[@]} -gt 0 ]; then
-        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells --repeats 1
+        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells --repeats 1 --interleave "$bin"
     else
-        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells
+        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells --interleave "$bin"
     fi
 else
     echo "(SciPy comparison of Broyden and Newton–Krylov skipped: --no-scipy)" | tee -a "$log"

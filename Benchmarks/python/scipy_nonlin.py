@@ -24,16 +24,22 @@ Newton-Krylov with finite-difference J.v (every probe counted in nfe); Swift wit
 shown beside it as nfe + jvp. (A probe point that happens to meet the stopping rule also ends
 scipy's solve, a small advantage for scipy.)
 
-Wall time: Swift's figures are medians of interleaved rounds of one-sample solves (release build),
-as scipy solves one sample at a time, plus the batched solve for information. Scipy's are the
-median of REPEATS runs per sample and include Python's per-iteration overhead and the wrapper's
-two norms per call (Swift computes the same norms inside its solve); both run on the same 2 cores.
-Usage: scipy_nonlin.py [CELLS_DIR] [--repeats N]   (default: Benchmarks/out/nonlin-cells, N = 3)
+Wall time: one-sample solves on both sides (scipy solves one sample at a time), medians over N
+rounds per sample. With --interleave DEQ_BENCH (what scripts/bench.sh does) every round of a cell
+first runs `DEQ_BENCH time-nonlin CELL` (Swift's one-sample solves of that cell, after a warm-up,
+release build) and then scipy's runs of the same cell, so both are timed in the same stretch of
+machine load; without it, Swift's times are those deq-bench recorded in swift.json at export
+(another moment of the load). The batched Swift solve is shown for information. Scipy's times
+include Python's per-iteration overhead and the wrapper's two norms per call (Swift computes the
+same norms inside its solve); both use OpenBLAS on the same 2 cores.
+Usage: scipy_nonlin.py [CELLS_DIR] [--repeats N] [--interleave DEQ_BENCH]
+       (default: Benchmarks/out/nonlin-cells, N = 3)
 """
 
 import json
 import os
 import statistics
+import subprocess
 import sys
 import time
 
@@ -70,6 +76,14 @@ def main():
             print("--repeats expects a positive integer", file=sys.stderr)
             return 2
         del arguments[at:at + 2]
+    swift_binary = None
+    if "--interleave" in arguments:
+        at = arguments.index("--interleave")
+        if at + 1 >= len(arguments) or not os.access(arguments[at + 1], os.X_OK):
+            print("--interleave expects the deq-bench executable", file=sys.stderr)
+            return 2
+        swift_binary = arguments[at + 1]
+        del arguments[at:at + 2]
     cells_dir = arguments[0] if arguments else os.path.join("Benchmarks", "out", "nonlin-cells")
     if not os.path.isdir(cells_dir):
         print(f"{cells_dir}: no such directory; run `deq-bench scipy-nonlin` first", file=sys.stderr)
@@ -88,7 +102,9 @@ def main():
     print("4. Broyden and Newton-Krylov against SciPy: evaluations to ||f(z) - z|| / ||f(z)|| <= 1e-8 from z0 = 0")
     print("=" * 100)
     print(f"scipy {scipy.__version__}, numpy {np.__version__}, python {sys.version.split()[0]}; "
-          f"scipy iteration cap {MAX_ITERATIONS}; scipy wall time = median of {repeats} run(s) per sample")
+          f"scipy iteration cap {MAX_ITERATIONS}; wall times = medians of {repeats} round(s) per sample; "
+          + ("Swift timed in alternating rounds with scipy, cell by cell (deq-bench time-nonlin)" if swift_binary
+             else "Swift's from swift.json (recorded at export, not interleaved with scipy's)"))
     print("Swift: Broyden L = 20 (restart, no line search); Newton-Krylov GMRES(40), 2 restarts, Eisenstat-Walker,")
     print("line search, with fd J.v (every probe in nfe: the like-for-like figure) and analytic J.v (nfe+jvp, info).")
     print("scipy counts every F call (line-search trials and newton_krylov's finite-difference probes included).")
@@ -108,8 +124,27 @@ def main():
         w = np.load(os.path.join(cells_dir, name, "W.npy"))
         xs = np.load(os.path.join(cells_dir, name, "X.npy"))
         swift = {s["label"]: s for s in record["solvers"]}
-        scipy_seconds = {c: 0.0 for c in CONFIGS}
-        for i in range(record["batchSize"]):
+        batch_size = record["batchSize"]
+        # Timing rounds: [config][sample] -> seconds per round; Swift's from time-nonlin when interleaved.
+        scipy_runs = {c: [[] for _ in range(batch_size)] for c in CONFIGS}
+        swift_runs = {label: [[] for _ in range(batch_size)] for label in swift_totals}
+        results = [{} for _ in range(batch_size)]
+        for _ in range(repeats):
+            if swift_binary:
+                output = subprocess.run([swift_binary, "time-nonlin", os.path.join(cells_dir, name)],
+                                        check=True, capture_output=True, text=True).stdout
+                for label, seconds in json.loads(output).items():
+                    for i, value in enumerate(seconds):
+                        swift_runs[label][i].append(value)
+            for i in range(batch_size):
+                for config, (method, extra) in CONFIGS.items():
+                    kwargs = dict(f_tol=1e-300, maxiter=MAX_ITERATIONS)
+                    kwargs.update(extra)
+                    nfe, ok, status, seconds = counted_solve(method, w, xs[i], **kwargs)
+                    results[i][config] = (nfe, ok)
+                    scipy_runs[config][i].append(seconds)
+        scipy_seconds = {c: sum(statistics.median(runs) for runs in scipy_runs[c]) for c in CONFIGS}
+        for i in range(batch_size):
             def swift_text(label, products=False):
                 s = swift[label]
                 ok = s["outcomes"][i] == "converged"
@@ -118,25 +153,22 @@ def main():
             for label in swift_totals:
                 swift_totals[label] += swift[label]["evaluations"][i] + swift[label]["jacobianVectorProducts"][i]
             row = [name, str(i), swift_text("broyden")]
-            results = {}
-            for config, (method, extra) in CONFIGS.items():
-                kwargs = dict(f_tol=1e-300, maxiter=MAX_ITERATIONS)
-                kwargs.update(extra)
-                runs = [counted_solve(method, w, xs[i], **kwargs) for _ in range(repeats)]
-                nfe, ok, status, _ = runs[0]
-                scipy_seconds[config] += statistics.median(r[3] for r in runs)
-                results[config] = (nfe, ok)
+            for config in CONFIGS:
+                nfe, ok = results[i][config]
                 totals[config] += nfe
                 s = swift[JUDGED[config]]
                 swift_nfe, swift_ok = s["evaluations"][i], s["outcomes"][i] == "converged"
                 if (swift_nfe > nfe and ok) or (not swift_ok and ok):
                     worse[config].append(f"{name}#{i} (Swift {swift_nfe} vs scipy {nfe})")
-            row += [f"{results[c][0]}{'' if results[c][1] else '!'}" for c in ("broyden1 default", "broyden1 alpha=1")]
+            row += [f"{results[i][c][0]}{'' if results[i][c][1] else '!'}" for c in ("broyden1 default", "broyden1 alpha=1")]
             row += [swift_text("newton-krylov-fd"), swift_text("newton-krylov-analytic", products=True)]
-            row += [f"{results[c][0]}{'' if results[c][1] else '!'}" for c in ("NK lgmres", "NK gmres")]
+            row += [f"{results[i][c][0]}{'' if results[i][c][1] else '!'}" for c in ("NK lgmres", "NK gmres")]
             row.append("ok" if not any(x.startswith(f"{name}#{i} ") for c in CONFIGS for x in worse[c]) else "MORE")
             rows.append(row)
-        one = {label: sum(s["sampleSeconds"]) for label, s in swift.items()}
+        if swift_binary:
+            one = {label: sum(statistics.median(runs) for runs in swift_runs[label]) for label in swift_totals}
+        else:
+            one = {label: sum(s["sampleSeconds"]) for label, s in swift.items()}
         batch = {label: s["batchSeconds"] for label, s in swift.items()}
         times.append((name, one, batch, scipy_seconds))
         for config in CONFIGS:
@@ -152,8 +184,9 @@ def main():
           f"{swift_totals['newton-krylov-analytic']}, " + ", ".join(f"{c} {totals[c]}" for c in ("NK lgmres", "NK gmres")))
     print("")
 
-    print("Wall time per cell, ms: the sum over the samples of one-sample solves (Swift: median of interleaved rounds;")
-    print("scipy: median of its runs, Python overhead included); 'batched' = one Swift solve of all samples (info).")
+    print("Wall time per cell, ms: the sum over the samples of the median one-sample solve time ("
+          + ("Swift and scipy timed in alternating rounds;" if swift_binary else "Swift's from swift.json, not interleaved;"))
+    print("scipy's include Python's overhead); 'batched' = one Swift solve of all samples, from swift.json (info).")
     print("")
     time_rows = []
     for name, one, batch, sp in times:

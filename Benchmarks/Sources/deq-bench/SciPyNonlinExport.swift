@@ -52,6 +52,41 @@ enum SciPyNonlinExport {
     static let solvers: [BenchmarkSolver] = [.broyden, .newtonKrylov(products: .finiteDifference),
                                              .newtonKrylov(products: .analytic)]
 
+    /// Times one-sample solves of every solver on an exported cell directory (`W.npy`, `X.npy`)
+    /// and prints one JSON object `{label: [seconds per sample]}` (median of `rounds` rounds after
+    /// a warm-up round). `scipy_nonlin.py --interleave` calls it between its own SciPy runs of the
+    /// same cell, so that Swift and SciPy are timed in the same stretch of machine load.
+    static func timeCell(directory: URL, rounds: Int) throws {
+        let weight = try NumPyArray.read(contentsOf: directory.appendingPathComponent("W.npy"))
+        let inputs = try NumPyArray.read(contentsOf: directory.appendingPathComponent("X.npy"))
+        guard weight.shape.count == 2, weight.shape[0] == weight.shape[1], inputs.shape.count == 2,
+              inputs.shape[1] == weight.shape[0] else {
+            throw BenchmarkError.invalidCell("\(directory.path): expected W.npy d × d and X.npy B × d, got \(weight.shape) and \(inputs.shape)")
+        }
+        let d = weight.shape[0], b = inputs.shape[0]
+        let w = Matrix(rows: d, columns: d, storage: weight.values)
+        let criteria = StoppingCriteria(tolerance: SciPyExport.tolerance, measure: .relative,
+                                        maxIterations: SciPyExport.maxIterations, recordHistory: false)
+        let singles = (0..<b).map { i in
+            TanhCell(weight: w, input: Matrix(rows: 1, columns: d, storage: Array(inputs.values[(i * d)..<((i + 1) * d)])))
+        }
+        let z0 = Matrix(rows: 1, columns: d)
+        var times = Array(repeating: Array(repeating: [Double](), count: b), count: solvers.count)
+        for round in 0...rounds {
+            for (k, solver) in solvers.enumerated() {
+                for (i, single) in singles.enumerated() {
+                    let start = monotonicSeconds()
+                    _ = solver.solve(single, from: z0, criteria: criteria)
+                    if round > 0 { times[k][i].append(monotonicSeconds() - start) }
+                }
+            }
+        }
+        var object: [String: [Double]] = [:]
+        for (k, solver) in solvers.enumerated() { object[solver.label] = times[k].map(median) }
+        let data = try JSONEncoder().encode(object)
+        print(String(decoding: data, as: UTF8.self))
+    }
+
     static func run(_ options: BenchmarkOptions) throws {
         printSection("4. Broyden and Newton–Krylov against SciPy: export (Swift side)")
         let root = options.outputDirectory.appendingPathComponent("nonlin-cells", isDirectory: true)
@@ -137,5 +172,16 @@ enum SciPyNonlinExport {
         print("")
         print("exported to \(root.path)")
         print("compare with: python3 Benchmarks/python/scipy_nonlin.py \(root.path)")
+    }
+}
+
+/// A benchmark input that cannot be used (named in the message).
+enum BenchmarkError: Error, CustomStringConvertible {
+    case invalidCell(String)
+
+    var description: String {
+        switch self {
+        case .invalidCell(let message): return message
+        }
     }
 }

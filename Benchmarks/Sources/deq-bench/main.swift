@@ -12,6 +12,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
   scipy     export cells + Swift nfe for Benchmarks/python/scipy_anderson.py
   hard      hard symmetric cells: forward vs Anderson m ∈ {5, 10, 20, 40}
   scipy-nonlin     export cells + Swift Broyden/Newton–Krylov nfe and times for Benchmarks/python/scipy_nonlin.py (issue 3)
+  time-nonlin DIR  one-sample solve times (JSON) of Broyden/Newton–Krylov on an exported cell (called by scipy_nonlin.py)
   families         hard cells: forward, Anderson, Broyden, Newton–Krylov side by side (issue 3)
   overhead-nonlin  Broyden overhead ratio; Newton–Krylov time split f / J·v / rest (issue 3)
   backward  backward cost of exact, phantom, Jacobian-free and SHINE gradients (issue 5)
@@ -26,7 +27,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
 
 enum Command: String, CaseIterable {
     case overhead, alloc, scipy, hard, backward, convolution, all
-    case scipyNonlin = "scipy-nonlin", families, overheadNonlin = "overhead-nonlin"
+    case scipyNonlin = "scipy-nonlin", timeNonlin = "time-nonlin", families, overheadNonlin = "overhead-nonlin"
 }
 
 func fail(_ message: String) -> Never {
@@ -41,6 +42,7 @@ var options = BenchmarkOptions(outputDirectory: defaultOutput)
 var command: Command?
 var repeatsGiven: Int?
 var printsHeader = true
+var cellDirectory: URL?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -60,6 +62,10 @@ while let argument = arguments.popFirst() {
         print(usage)
         exit(0)
     default:
+        if command == .timeNonlin, cellDirectory == nil, !argument.hasPrefix("-") {
+            cellDirectory = URL(fileURLWithPath: argument, isDirectory: true)
+            continue
+        }
         guard command == nil, let parsed = Command(rawValue: argument) else {
             fail("unknown argument '\(argument)'; expected one of \(Command.allCases.map(\.rawValue).joined(separator: ", ")) and options")
         }
@@ -68,6 +74,17 @@ while let argument = arguments.popFirst() {
 }
 guard let command else { fail("missing benchmark name") }
 options.repeats = repeatsGiven ?? (options.quick ? 3 : 15)
+
+if command == .timeNonlin {
+    guard let cellDirectory else { fail("time-nonlin expects a cell directory (with W.npy and X.npy)") }
+    do {
+        try SciPyNonlinExport.timeCell(directory: cellDirectory, rounds: repeatsGiven ?? 1)
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
+        exit(1)
+    }
+}
 
 if printsHeader {
     print("deq-bench \(command.rawValue)\(options.quick ? " --quick" : "")")
@@ -83,6 +100,7 @@ do {
     case .backward: try BackwardBenchmark.run()
     case .convolution: try ConvolutionBenchmark.run()
     case .scipyNonlin: try SciPyNonlinExport.run(options)
+    case .timeNonlin: break  // handled above
     case .families: try SolverFamiliesBenchmark.run(options)
     case .overheadNonlin: try NonlinOverheadBenchmark.run(options)
     case .all:
