@@ -5,7 +5,7 @@ import Foundation
 // the command line and dispatches; each benchmark lives in its own file.
 
 let usage = """
-usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
+usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
 
   overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
   alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
@@ -20,7 +20,8 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
   all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
-  --repeats N   overhead rounds after one warm-up round (default 15; 3 with --quick)
+  --repeats N   overhead and overhead-nonlin rounds after one warm-up round (default 15; 3 with --quick);
+                time-nonlin rounds (default 1)
   --out DIR     output directory (default: Benchmarks/out)
   --no-header   do not print the machine header (scripts/bench.sh prints it once)
 """
