@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the benchmarks in release mode and runs them end to end (backs `make bench`):
 #   1. overhead of the solvers against the cell evaluation, 1b. heap allocations per solve,
-#   2. head to head with scipy.optimize.anderson, 3. hard cells, then the backward cost of the
-#   gradient estimators and the convolution cell's throughput and solver counts.
+#   2. head to head with scipy.optimize.anderson, 3. hard cells, 4. Broyden and Newton–Krylov
+#   head to head with scipy.optimize.broyden1 and newton_krylov, 5. the four solver families on
+#   the hard cells, 6. Broyden overhead and Newton–Krylov time split, then the backward cost of
+#   the gradient estimators and the convolution cell's throughput and solver counts.
 # A missed goal is printed (MISS), not a failure: the script exits non-zero only when a step
 # crashes (or a prerequisite is missing). Output is also saved to Benchmarks/out/bench.txt.
 #
@@ -18,7 +20,7 @@ for argument in "$@"; do
     case "$argument" in
         --quick) quick=(--quick) ;;
         --no-scipy) scipy=0 ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "scripts/bench.sh: unknown option '$argument'; expected --quick, --no-scipy or --help" >&2; exit 2 ;;
     esac
 done
@@ -65,6 +67,18 @@ else
     echo "(SciPy comparison skipped: --no-scipy)" | tee -a "$log"
 fi
 step "$bin" hard --no-header "${quick[@]}"
+step "$bin" scipy-nonlin --no-header "${quick[@]}"
+if [ "$scipy" = 1 ]; then
+    if [ ${#quick[@]} -gt 0 ]; then
+        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells --repeats 1 --interleave "$bin"
+    else
+        step python3 Benchmarks/python/scipy_nonlin.py Benchmarks/out/nonlin-cells --interleave "$bin"
+    fi
+else
+    echo "(SciPy comparison of Broyden and Newton–Krylov skipped: --no-scipy)" | tee -a "$log"
+fi
+step "$bin" families --no-header "${quick[@]}"
+step "$bin" overhead-nonlin --no-header "${quick[@]}"
 step "$bin" backward --no-header
 step "$bin" convolution --no-header
 

@@ -48,8 +48,11 @@ class Converged(Exception):
     """Raised by the counting wrapper the first time the common stopping rule holds."""
 
 
-def solve_with_scipy(w, x, config):
-    """Returns (nfe, converged, status text) for one sample and one scipy configuration."""
+def counted_solve(solver, w, x, /, **kwargs):
+    """Solves F(z) = tanh(w z + x) - z = 0 from z0 = 0 with a scipy.optimize.nonlin solver
+    `solver` (scipy.optimize.anderson, broyden1, newton_krylov, ...) and keyword arguments
+    `kwargs`, under the common stopping rule (checked at every F call by a counting wrapper).
+    Returns (nfe, converged, status text, wall seconds of the solve including the wrapper)."""
     state = {"nfe": 0}
 
     def residual(z):
@@ -64,18 +67,25 @@ def solve_with_scipy(w, x, config):
         return r
 
     z0 = np.zeros_like(x)
+    started = time.perf_counter()
+    try:
+        solver(residual, z0, **kwargs)
+        return state["nfe"], False, "stopped by scipy", time.perf_counter() - started
+    except Converged:
+        return state["nfe"], True, "converged", time.perf_counter() - started
+    except scipy.optimize.NoConvergence:
+        return state["nfe"], False, "no convergence", time.perf_counter() - started
+    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as error:
+        return state["nfe"], False, type(error).__name__ + ": " + str(error)[:40], time.perf_counter() - started
+
+
+def solve_with_scipy(w, x, config):
+    """Returns (nfe, converged, status text) for one sample and one scipy configuration."""
     kwargs = dict(M=5, w0=0.01, f_tol=1e-300, maxiter=MAX_ITERATIONS)
     if config == "alpha=1":
         kwargs.update(alpha=1.0, line_search=None)
-    try:
-        scipy.optimize.anderson(residual, z0, **kwargs)
-        return state["nfe"], False, "stopped by scipy"
-    except Converged:
-        return state["nfe"], True, "converged"
-    except scipy.optimize.NoConvergence:
-        return state["nfe"], False, "no convergence"
-    except (ValueError, np.linalg.LinAlgError, FloatingPointError) as error:
-        return state["nfe"], False, type(error).__name__ + ": " + str(error)[:40]
+    nfe, ok, status, _ = counted_solve(scipy.optimize.anderson, w, x, **kwargs)
+    return nfe, ok, status
 
 
 def table(header, rows, left=1):

@@ -129,15 +129,63 @@ struct TimedMap<Base: FixedPointMap>: FixedPointMap {
     }
 }
 
+/// A map that times its evaluations (into `evaluations`) and its Jacobian–vector products (into
+/// `products`) and forwards everything to the map it wraps; as a ``DifferentiableMap`` it lets
+/// Newton–Krylov use the wrapped cell's analytic products, so its solve time splits into f, J·v
+/// and the rest.
+struct TimedDifferentiableMap<Base: DifferentiableMap>: DifferentiableMap {
+    let base: Base
+    let evaluations: EvaluationClock
+    let products: EvaluationClock
+
+    var dimension: Int { base.dimension }
+    var batchSize: Int { base.batchSize }
+
+    func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
+                  samples: UnsafeBufferPointer<Int>) {
+        let start = monotonicSeconds()
+        base.evaluate(z, into: fz, samples: samples)
+        evaluations.seconds += monotonicSeconds() - start
+        evaluations.calls += 1
+    }
+
+    func makeJacobianWorkspace(maxSamples: Int) -> Base.JacobianWorkspace {
+        base.makeJacobianWorkspace(maxSamples: maxSamples)
+    }
+
+    func jacobianVectorProduct(at z: UnsafePointer<Double>, image fz: UnsafePointer<Double>,
+                               vector v: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
+                               samples: UnsafeBufferPointer<Int>, workspace: Base.JacobianWorkspace) {
+        let start = monotonicSeconds()
+        base.jacobianVectorProduct(at: z, image: fz, vector: v, into: out, samples: samples, workspace: workspace)
+        products.seconds += monotonicSeconds() - start
+        products.calls += 1
+    }
+
+    func vectorJacobianProduct(at z: UnsafePointer<Double>, image fz: UnsafePointer<Double>,
+                               covector u: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
+                               samples: UnsafeBufferPointer<Int>, workspace: Base.JacobianWorkspace) {
+        base.vectorJacobianProduct(at: z, image: fz, covector: u, into: out, samples: samples, workspace: workspace)
+    }
+}
+
 /// The solvers the benchmarks compare, by value so that `solve` is called on a concrete type.
+/// Broyden and Newton–Krylov run with their library defaults (Broyden L = 20, restart, no line
+/// search; Newton–Krylov GMRES(40), 2 restarts, Eisenstat–Walker, line search) except for the
+/// source of Newton–Krylov's J·v products.
 enum BenchmarkSolver: CustomStringConvertible {
     case forward
     case anderson(memory: Int)
+    case broyden
+    case newtonKrylov(products: JacobianProducts)
 
     var description: String {
         switch self {
         case .forward: return "forward"
         case .anderson(let m): return "anderson m=\(m)"
+        case .broyden: return "broyden L=\(Broyden().memory)"
+        case .newtonKrylov(let products):
+            return "newton-krylov " + (products == .finiteDifference ? "fd J·v" : "analytic J·v")
         }
     }
 
@@ -146,6 +194,8 @@ enum BenchmarkSolver: CustomStringConvertible {
         switch self {
         case .forward: return "forward"
         case .anderson(let m): return "anderson-m\(m)"
+        case .broyden: return "broyden"
+        case .newtonKrylov(let products): return products == .finiteDifference ? "newton-krylov-fd" : "newton-krylov-analytic"
         }
     }
 
@@ -155,6 +205,10 @@ enum BenchmarkSolver: CustomStringConvertible {
             return ForwardIteration().solve(map, from: initial, criteria: criteria)
         case .anderson(let m):
             return AndersonAcceleration(memory: m).solve(map, from: initial, criteria: criteria)
+        case .broyden:
+            return Broyden().solve(map, from: initial, criteria: criteria)
+        case .newtonKrylov(let products):
+            return NewtonKrylov(jacobianProducts: products).solve(map, from: initial, criteria: criteria)
         }
     }
 }
@@ -164,6 +218,9 @@ extension SolveResult {
     var convergedFraction: String {
         "\(samples.filter(\.converged).count)/\(samples.count)"
     }
+
+    /// The largest analytic J·v count over the samples.
+    var maxJacobianVectorProducts: Int { samples.map(\.jacobianVectorProducts).max() ?? 0 }
 
     /// The mean nfe over the samples.
     var meanEvaluations: Double {

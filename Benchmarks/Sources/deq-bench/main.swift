@@ -5,24 +5,30 @@ import Foundation
 // the command line and dispatches; each benchmark lives in its own file.
 
 let usage = """
-usage: deq-bench <overhead|alloc|scipy|hard|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
+usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
 
   overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
   alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
   scipy     export cells + Swift nfe for Benchmarks/python/scipy_anderson.py
   hard      hard symmetric cells: forward vs Anderson m ∈ {5, 10, 20, 40}
+  scipy-nonlin     export cells + Swift Broyden/Newton–Krylov nfe and times for Benchmarks/python/scipy_nonlin.py (issue 3)
+  time-nonlin DIR  one-sample solve times (JSON) of Broyden/Newton–Krylov on an exported cell (called by scipy_nonlin.py)
+  families         hard cells: forward, Anderson, Broyden, Newton–Krylov side by side (issue 3)
+  overhead-nonlin  Broyden overhead ratio; Newton–Krylov time split f / J·v / rest (issue 3)
   backward  backward cost of exact, phantom, Jacobian-free and SHINE gradients (issue 5)
   convolution  convolution cell throughput against plain GEMM; solvers on the tutorial's 2-D cell (issue 6)
-  all       overhead, alloc, scipy and hard, in that order
+  all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
-  --repeats N   overhead rounds after one warm-up round (default 15; 3 with --quick)
+  --repeats N   overhead and overhead-nonlin rounds after one warm-up round (default 15; 3 with --quick);
+                time-nonlin rounds (default 1)
   --out DIR     output directory (default: Benchmarks/out)
   --no-header   do not print the machine header (scripts/bench.sh prints it once)
 """
 
 enum Command: String, CaseIterable {
     case overhead, alloc, scipy, hard, backward, convolution, all
+    case scipyNonlin = "scipy-nonlin", timeNonlin = "time-nonlin", families, overheadNonlin = "overhead-nonlin"
 }
 
 func fail(_ message: String) -> Never {
@@ -37,6 +43,7 @@ var options = BenchmarkOptions(outputDirectory: defaultOutput)
 var command: Command?
 var repeatsGiven: Int?
 var printsHeader = true
+var cellDirectory: URL?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -56,6 +63,10 @@ while let argument = arguments.popFirst() {
         print(usage)
         exit(0)
     default:
+        if command == .timeNonlin, cellDirectory == nil, !argument.hasPrefix("-") {
+            cellDirectory = URL(fileURLWithPath: argument, isDirectory: true)
+            continue
+        }
         guard command == nil, let parsed = Command(rawValue: argument) else {
             fail("unknown argument '\(argument)'; expected one of \(Command.allCases.map(\.rawValue).joined(separator: ", ")) and options")
         }
@@ -64,6 +75,17 @@ while let argument = arguments.popFirst() {
 }
 guard let command else { fail("missing benchmark name") }
 options.repeats = repeatsGiven ?? (options.quick ? 3 : 15)
+
+if command == .timeNonlin {
+    guard let cellDirectory else { fail("time-nonlin expects a cell directory (with W.npy and X.npy)") }
+    do {
+        try SciPyNonlinExport.timeCell(directory: cellDirectory, rounds: repeatsGiven ?? 1)
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
+        exit(1)
+    }
+}
 
 if printsHeader {
     print("deq-bench \(command.rawValue)\(options.quick ? " --quick" : "")")
@@ -78,11 +100,18 @@ do {
     case .hard: try HardCellsBenchmark.run(options)
     case .backward: try BackwardBenchmark.run()
     case .convolution: try ConvolutionBenchmark.run()
+    case .scipyNonlin: try SciPyNonlinExport.run(options)
+    case .timeNonlin: break  // handled above
+    case .families: try SolverFamiliesBenchmark.run(options)
+    case .overheadNonlin: try NonlinOverheadBenchmark.run(options)
     case .all:
         try OverheadBenchmark.run(options)
         try AllocationBenchmark.run(options)
         try SciPyExport.run(options)
         try HardCellsBenchmark.run(options)
+        try SciPyNonlinExport.run(options)
+        try SolverFamiliesBenchmark.run(options)
+        try NonlinOverheadBenchmark.run(options)
     }
 } catch {
     FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
