@@ -130,8 +130,21 @@ extension CellOptions {
         add("input-weights", path(inputWeights))
         add("bias", path(bias))
         add("injection", path(injection))
-        // The catalog's declared order, so the label and the grid are stable.
+        add("inner", inner.map { .integer($0) })
+        add("groups", groups.map { .integer($0) })
+        add("sigma", sigma.map { .real($0) })
+        add("channels", channels.map { .integer($0) })
+        add("in-channels", inChannels.map { .integer($0) })
+        add("length", length.map { .integer($0) })
+        add("height", height.map { .integer($0) })
+        add("width", width.map { .integer($0) })
+        add("monotonicity", monotonicity.map { .real($0) })
+        add("weight-scale", weightScale.map { .real($0) })
+        add("weights-dir", path(weightsDirectory))
+        // The flags have the catalog's names; validate() has refused those the cell does not
+        // take. The catalog's declared order keeps the label and the grid stable.
         let order = family.parameters.map(\.name)
+        parameters = parameters.filter { order.contains($0.name) }
         parameters.sort { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
         return CellSweep(family: family, parameters: parameters)
     }

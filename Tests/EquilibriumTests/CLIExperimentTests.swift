@@ -135,5 +135,15 @@ import EquilibriumExperiments
         #expect(output.exitedNormally && output.status != 0)
         #expect(output.stderr.contains(expected), "stderr: \(output.stderr)")
     }
+
+    /// Every cell option reaches the compared cell (here the 1-D convolutional cell's sizes).
+    @Test func compareBuildsTheCellTheFlagsDescribe() throws {
+        let scratch = try ScratchDirectory("deq-compare-conv")
+        let output = try DeqProcess.run(["compare", "--cell", "conv1d", "--channels", "8", "--inner", "16", "--length", "12",
+                                         "--groups", "4", "--batch", "2", "--solvers", "anderson,newton-krylov",
+                                         "--out", scratch.file("c").path, "--quiet", "--no-plots"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("| conv1d C=8 h=16 L=12 B=2 G=4 | anderson | zero | 2/2 |"), "\(output.stdout)")
+    }
 }
 
