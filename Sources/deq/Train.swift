@@ -20,7 +20,7 @@ struct Train: ParsableCommand {
             Writes OUTPUT/checkpoint.json, OUTPUT/parameters/*.npy, OUTPUT/optimizer/*.npy, \
             OUTPUT/log.tsv and OUTPUT/log.gp after every epoch. --resume DIR continues the run \
             saved in DIR exactly (same seed, same trajectory) up to --epochs. --experiment NAME \
-            runs Experiments/NAME.yaml into Results/NAME (see docs/EXPERIMENTS.md).
+            runs Experiments/training/NAME.yaml into Results/NAME (see docs/EXPERIMENTS.md, "Training experiments").
             """
     )
 
@@ -57,10 +57,10 @@ struct Train: ParsableCommand {
     var output: String?
     @Option(help: ArgumentHelp("Continue the run saved in this folder (writes back into it unless --output).", valueName: "DIR"), completion: .directory)
     var resume: String?
-    @Option(help: ArgumentHelp("Run the training experiment Experiments/NAME.yaml into Results/NAME.", valueName: "NAME"))
+    @Option(help: ArgumentHelp("Run the training experiment Experiments/training/NAME.yaml into Results/NAME.", valueName: "NAME"))
     var experiment: String?
     @Flag(help: "With --experiment: the quick version (seconds; for tests).") var quick = false
-    @Option(name: .customLong("experiments-dir"), help: "Where experiment files live.") var experimentsDirectory: String = "Experiments"
+    @Option(name: .customLong("experiments-dir"), help: "Where training experiment files live.") var experimentsDirectory: String = "Experiments/training"
     @Option(name: .customLong("results-dir"), help: "Where experiment results go.") var resultsDirectory: String = "Results"
 
     /// The options these flags describe (validated in ``validate()``).

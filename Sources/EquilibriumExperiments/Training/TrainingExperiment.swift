@@ -2,7 +2,8 @@ import Equilibrium
 import Foundation
 import Yams
 
-/// A bundled training experiment: `Experiments/NAME.yaml` declares shared training options, the
+/// A bundled training experiment: `Experiments/training/NAME.yaml` (a folder of its own: the
+/// files in `Experiments/` are solver experiments for `deq run`) declares shared training options, the
 /// runs (each a label and option overrides), what `--quick` changes, and for
 /// `upward-generalization` the evaluation grid. `deq train --experiment NAME [--quick]` runs it
 /// into `Results/NAME[-quick]/`: `summary.md`, `summary.tsv`, per-run logs and checkpoints,
