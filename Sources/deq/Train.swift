@@ -151,6 +151,9 @@ struct Train: ParsableCommand {
         if session.log.isEmpty {
             try session.checkpoint.write(to: directory)
         }
+        if Gnuplot.isAvailable, !session.log.isEmpty {
+            try? Gnuplot.render([directory.appendingPathComponent("log.gp")], format: .png)
+        }
         print("checkpoint: \(directory.path)")
     }
 }

@@ -59,7 +59,7 @@ extension TrainingExperiment {
         md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | total s |\n"
         md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
         var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\ttotal_s\n"
-        var plots = [String]()
+        var plots = [(file: String, title: String)]()
         for (label, s) in sessions {
             guard let last = s.log.last else { continue }
             let backward = perStep(s, \.backwardSeconds), forward = perStep(s, \.forwardSeconds)
@@ -77,11 +77,11 @@ extension TrainingExperiment {
                 dat += "\(r.epoch)\t\(wall)\t\(r.loss)\t\(r.accuracy)\t\(r.testAccuracy)\n"
             }
             try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label)).dat"))
-            plots.append(slug(label))
+            plots.append((slug(label), label))
         }
         md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient.\n\n![training curves](curves/training.png)\n"
         func series(_ x: Int, _ y: Int) -> String {
-            plots.map { "\"\($0).dat\" using \(x):\(y) with linespoints title \(Gnuplot.quoted($0))" }.joined(separator: ", ")
+            plots.map { "\"\($0.file).dat\" using \(x):\(y) with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")
         }
         let script = Gnuplot.preamble(output: "training", width: 1100, height: 800) + """
 
