@@ -86,11 +86,12 @@ extension TrainingExperiment {
         let script = Gnuplot.preamble(output: "training", width: 1100, height: 800) + """
 
         set multiplot layout 2,2
-        set key bottom right
+        set key top right
         set xlabel "epoch"; set ylabel "training loss"
         plot \(series(1, 3))
         set xlabel "wall seconds"; set ylabel "training loss"
         plot \(series(2, 3))
+        set key bottom right
         set xlabel "epoch"; set ylabel "test accuracy"; set yrange [0:1]
         plot \(series(1, 5))
         set xlabel "wall seconds"; set ylabel "test accuracy"
