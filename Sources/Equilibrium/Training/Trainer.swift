@@ -21,6 +21,11 @@ public struct EpochRecord: Sendable, Equatable, Codable {
     public var epochSeconds: Double
     /// Steps taken so far.
     public var steps: Int
+    /// Fraction of the epoch's training samples whose forward solve converged within its budget.
+    public var forwardConverged: Double
+    /// Fraction of the epoch's steps whose backward (adjoint) solve converged for every sample;
+    /// 1 for estimators without a solve.
+    public var backwardConverged: Double
 }
 
 /// The accuracy of a model on a dataset at one test-time budget.
@@ -81,6 +86,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         let estimator = options.gradientEstimator
         let solver = options.forwardSolver
         var lossSum = 0.0, correct = 0, total = 0, nfe = 0.0, vjps = 0.0, forward = 0.0, backward = 0.0
+        var samples = 0, forwardConverged = 0, backwardConverged = 0
         let batches = train.batches(size: options.batchSize, seed: options.seed, epoch: epoch)
         for batch in batches {
             var generator = SplitMix64(seed: Dataset.mix(options.seed, UInt64(optimizerState.step) &+ 0xB00F))
@@ -114,6 +120,9 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             correct += step.correct.filter { $0 }.count
             total += step.correct.count
             nfe += Double(result.maxEvaluations)
+            samples += result.samples.count
+            forwardConverged += result.samples.filter(\.converged).count
+            if step.backward.converged { backwardConverged += 1 }
             vjps += Double(products)
         }
         let steps = Double(max(batches.count, 1))
@@ -123,7 +132,9 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
                                  testAccuracy: testAccuracy, forwardEvaluations: nfe / steps, backwardProducts: vjps / steps,
                                  forwardSeconds: forward, backwardSeconds: backward,
                                  epochSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9,
-                                 steps: optimizerState.step)
+                                 steps: optimizerState.step,
+                                 forwardConverged: Double(forwardConverged) / Double(max(samples, 1)),
+                                 backwardConverged: Double(backwardConverged) / steps)
         log.append(record)
         return record
     }

@@ -4,14 +4,15 @@ import Foundation
 /// loss and accuracies against epochs into `log.png` (rendered by `gnuplot log.gp`).
 public enum TrainingLog {
     public static let columns = ["epoch", "loss", "accuracy", "test_accuracy", "forward_nfe", "backward_vjps",
-                                 "forward_seconds", "backward_seconds", "epoch_seconds", "steps"]
+                                 "forward_seconds", "backward_seconds", "epoch_seconds", "steps", "forward_converged", "backward_converged"]
 
     public static func tsv(_ log: [EpochRecord]) -> String {
         var text = columns.joined(separator: "\t") + "\n"
         for r in log {
             let fields: [String] = [String(r.epoch), String(r.loss), String(r.accuracy), String(r.testAccuracy),
                                     String(r.forwardEvaluations), String(r.backwardProducts), String(r.forwardSeconds),
-                                    String(r.backwardSeconds), String(r.epochSeconds), String(r.steps)]
+                                    String(r.backwardSeconds), String(r.epochSeconds), String(r.steps),
+                                    String(r.forwardConverged), String(r.backwardConverged)]
             text += fields.joined(separator: "\t") + "\n"
         }
         return text

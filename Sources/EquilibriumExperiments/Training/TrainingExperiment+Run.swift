@@ -56,9 +56,9 @@ extension TrainingExperiment {
         }
         let exact = sessions.first { $0.session.options.estimator == .implicit }.map { perStep($0.session, \.backwardSeconds) }
         var md = header(spec, quick: quick)
-        md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | total s |\n"
-        md += "|---|---|---|---|---|---|---|---|---|---|---|\n"
-        var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\ttotal_s\n"
+        md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | forward converged | backward converged | total s |\n"
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\tforward_converged\tbackward_converged\ttotal_s\n"
         var plots = [(file: String, title: String)]()
         for (label, s) in sessions {
             guard let last = s.log.last else { continue }
@@ -66,8 +66,12 @@ extension TrainingExperiment {
             let ratio = exact.map { backward / $0 } ?? .nan
             let vjps = s.log.reduce(0) { $0 + $1.backwardProducts } / Double(s.log.count)
             let total = s.log.reduce(0) { $0 + $1.epochSeconds }
+            let n = Double(s.log.count)
+            let forwardConverged = s.log.reduce(0) { $0 + $1.forwardConverged } / n
+            let backwardConverged = s.log.reduce(0) { $0 + $1.backwardConverged } / n
             let cells = [label, s.options.estimatorLabel, String(s.log.count), format(last.loss), format(last.accuracy),
-                         format(last.testAccuracy), format(forward), format(backward), format(ratio), format(vjps), format(total)]
+                         format(last.testAccuracy), format(forward), format(backward), format(ratio), format(vjps),
+                         format(forwardConverged), format(backwardConverged), format(total)]
             md += "| " + cells.joined(separator: " | ") + " |\n"
             tsv += cells.joined(separator: "\t") + "\n"
             var dat = "# epoch\twall_s\tloss\ttrain_accuracy\ttest_accuracy\n"
@@ -79,7 +83,7 @@ extension TrainingExperiment {
             try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label)).dat"))
             plots.append((slug(label), label))
         }
-        md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient.\n\n![training curves](curves/training.png)\n"
+        md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient. Forward converged: the fraction of training samples whose solve met the tolerance within the budget; backward converged: the fraction of steps whose adjoint solve (≤ 100 iterations) converged for every sample (1 without a solve). Both are means over the epochs.\n\n![training curves](curves/training.png)\n"
         func series(_ x: Int, _ y: Int) -> String {
             plots.map { "\"\($0.file).dat\" using \(x):\(y) with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")
         }
