@@ -1,0 +1,132 @@
+/// Everything that defines a training run; saved as JSON in every checkpoint so that `--resume`
+/// rebuilds the same run. Defaults are CPU-small.
+public struct TrainingOptions: Sendable, Equatable, Codable {
+    /// The task: `parity` (prefix-sum parity) or `spirals`.
+    public enum Task: String, Sendable, CaseIterable, Codable { case parity, spirals }
+    /// The cell: `tanh` (f = tanh(W z + U u + b)), `residual` (dense residual cell after a
+    /// linear embedding), `conv` (1-D convolutional residual cell).
+    public enum CellKind: String, Sendable, CaseIterable, Codable { case tanh, residual, conv }
+    /// The backward pass through the fixed point.
+    public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb }
+    /// The forward solver.
+    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward }
+    /// z₀ per sample: zero, Gaussian N(0, s²), or mixed (each sample zero or Gaussian with
+    /// probability ½, Anil et al. 2022).
+    public enum InitKind: String, Sendable, CaseIterable, Codable { case zero, gaussian, mixed }
+
+    public var task: Task = .spirals
+    public var cell: CellKind = .tanh
+    /// C (channels of the conv cell) or d (width of a dense cell).
+    public var width: Int = 32
+    /// h, the inner width of a residual cell.
+    public var innerWidth: Int = 32
+    /// G, the norm groups of a residual cell.
+    public var groups: Int = 4
+    public var estimator: EstimatorKind = .implicit
+    /// k of the phantom gradients.
+    public var phantomSteps: Int = 5
+    /// λ of the phantom gradients.
+    public var phantomDamping: Double = 0.5
+    public var optimizer: Optimizer = Optimizer()
+    public var loss: Loss = .crossEntropy
+    public var epochs: Int = 10
+    public var batchSize: Int = 32
+    public var seed: UInt64 = 0
+    public var solver: SolverKind = .anderson
+    /// The forward budget (the most iterations when budgets are random).
+    public var maxIterations: Int = 30
+    /// The forward tolerance (relative residual).
+    public var tolerance: Double = 1e-4
+    /// The backward tolerance of the implicit gradient (relative residual), at most 100 iterations.
+    public var backwardTolerance: Double = 1e-6
+    public var initialization: InitKind = .zero
+    /// s of the Gaussian and mixed initialisations.
+    public var initializationScale: Double = 1
+    /// When set, each step's forward budget is uniform in minIterations ... maxIterations.
+    public var randomBudgetMin: Int? = nil
+    /// γ of the Jacobian penalty (0: none).
+    public var jacobianWeight: Double = 0
+    /// The penalty is applied every this many steps.
+    public var jacobianFrequency: Int = 1
+    /// Training and test examples.
+    public var trainSize: Int = 600
+    public var testSize: Int = 300
+    /// Parity: training lengths and the test length.
+    public var trainLengthMin: Int = 16
+    public var trainLengthMax: Int = 32
+    public var testLength: Int = 48
+
+    public init() {}
+
+    /// Every problem with these options, as one message naming the options; `nil` when valid.
+    public func problems() -> String? {
+        var p = [String]()
+        if width < 1 { p.append("width must be ≥ 1, got \(width)") }
+        if innerWidth < 1 { p.append("inner width must be ≥ 1, got \(innerWidth)") }
+        if cell != .tanh, groups < 1 || width % groups != 0 || innerWidth % groups != 0 {
+            p.append("groups (\(groups)) must divide the width (\(width)) and the inner width (\(innerWidth))")
+        }
+        if task == .parity && cell != .conv { p.append("the parity task needs the conv cell (one output per position)") }
+        if task == .spirals && cell == .conv { p.append("the spirals task needs a dense cell (tanh or residual)") }
+        if phantomSteps < 1 { p.append("phantom steps must be ≥ 1, got \(phantomSteps)") }
+        if !(phantomDamping > 0 && phantomDamping < 2) { p.append("phantom damping λ must lie in (0, 2), got \(phantomDamping)") }
+        if !(optimizer.learningRate > 0 && optimizer.learningRate.isFinite) { p.append("learning rate must be positive, got \(optimizer.learningRate)") }
+        if optimizer.momentum < 0 || optimizer.momentum >= 1 { p.append("momentum must lie in [0, 1), got \(optimizer.momentum)") }
+        if let c = optimizer.clipNorm, !(c > 0) { p.append("clip norm must be positive, got \(c)") }
+        if epochs < 0 { p.append("epochs must be ≥ 0, got \(epochs)") }
+        if batchSize < 1 { p.append("batch size must be ≥ 1, got \(batchSize)") }
+        if maxIterations < 1 { p.append("max iterations must be ≥ 1, got \(maxIterations)") }
+        if !(tolerance > 0 && tolerance.isFinite) { p.append("tolerance must be positive, got \(tolerance)") }
+        if !(backwardTolerance > 0 && backwardTolerance.isFinite) { p.append("backward tolerance must be positive, got \(backwardTolerance)") }
+        if !(initializationScale >= 0 && initializationScale.isFinite) { p.append("initialisation scale must be ≥ 0, got \(initializationScale)") }
+        if let m = randomBudgetMin, m < 1 || m > maxIterations { p.append("the random budget's minimum must lie in 1 ... \(maxIterations), got \(m)") }
+        if !(jacobianWeight >= 0 && jacobianWeight.isFinite) { p.append("Jacobian weight must be ≥ 0, got \(jacobianWeight)") }
+        if jacobianFrequency < 1 { p.append("Jacobian frequency must be ≥ 1, got \(jacobianFrequency)") }
+        if trainSize < 1 || testSize < 1 { p.append("train and test sizes must be ≥ 1") }
+        if task == .parity && !(1 <= trainLengthMin && trainLengthMin <= trainLengthMax && testLength >= 1) {
+            p.append("parity lengths need 1 ≤ min (\(trainLengthMin)) ≤ max (\(trainLengthMax)) and a test length ≥ 1")
+        }
+        return p.isEmpty ? nil : p.joined(separator: "; ")
+    }
+
+    /// The gradient estimator these options name.
+    public var gradientEstimator: any GradientEstimator {
+        switch estimator {
+        case .implicit:
+            ImplicitGradient(solver: AndersonAcceleration(),
+                             criteria: StoppingCriteria(tolerance: backwardTolerance, maxIterations: 100, recordHistory: false))
+        case .phantom: PhantomGradient(mode: .unrolled, steps: phantomSteps, damping: phantomDamping)
+        case .neumann: PhantomGradient(mode: .neumann, steps: phantomSteps, damping: phantomDamping)
+        case .jfb: JacobianFreeGradient()
+        }
+    }
+
+    /// The forward solver these options name.
+    public var forwardSolver: any FixedPointSolver {
+        switch solver {
+        case .anderson: AndersonAcceleration()
+        case .forward: ForwardIteration()
+        }
+    }
+
+    /// The estimator with its options, for tables.
+    public var estimatorLabel: String {
+        switch estimator {
+        case .implicit: "implicit"
+        case .phantom: "phantom k=\(phantomSteps) λ=\(phantomDamping)"
+        case .neumann: "neumann k=\(phantomSteps) λ=\(phantomDamping)"
+        case .jfb: "jfb"
+        }
+    }
+
+    /// The training and test sets (seeded by `seed`; the test set from another stream).
+    public func datasets() -> (train: Dataset, test: Dataset) {
+        switch task {
+        case .parity:
+            (PrefixParity.dataset(count: trainSize, lengths: trainLengthMin...trainLengthMax, seed: Dataset.mix(seed, 1)),
+             PrefixParity.dataset(count: testSize, lengths: testLength...testLength, seed: Dataset.mix(seed, 2)))
+        case .spirals:
+            (Spirals.dataset(count: trainSize, seed: Dataset.mix(seed, 1)), Spirals.dataset(count: testSize, seed: Dataset.mix(seed, 2)))
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Equilibrium
+import Foundation
+
+extension TrainingExperiment {
+    /// A file-name form of a label: lower case, runs of other characters as one '-'.
+    static func slug(_ label: String) -> String {
+        var out = ""
+        for ch in label.lowercased() {
+            if ch.isASCII && (ch.isLetter || ch.isNumber) || ch == "." { out.append(ch) } else if !out.hasSuffix("-") { out.append("-") }
+        }
+        return out.trimmingCharacters(in: CharacterSet(charactersIn: "-"))
+    }
+
+    /// Trains every run (checkpoints in `folder/runs/SLUG/`), evaluates, writes `summary.md`,
+    /// `summary.tsv`, curves and pictures (PNG when gnuplot is installed), and returns the
+    /// summary's text. `progress` receives one line per epoch.
+    public static func run(_ spec: TrainingExperiment, quick: Bool, into folder: URL,
+                           progress: (String) -> Void = { _ in }) throws -> String {
+        let manager = FileManager.default
+        try manager.createDirectory(at: folder.appendingPathComponent("curves"), withIntermediateDirectories: true)
+        var sessions = [(label: String, session: any TrainingSession)]()
+        for run in spec.runs {
+            let options = quick ? run.quickOptions : run.options
+            var session = try Training.session(options)
+            let (train, test) = options.datasets()
+            let directory = folder.appendingPathComponent("runs/\(slug(run.label))")
+            try Training.run(&session, train: train, test: test, directory: directory) { r in
+                progress("\(run.label)\tepoch \(r.epoch)\tloss \(format(r.loss))\ttest accuracy \(format(r.testAccuracy))\t\(format(r.epochSeconds)) s")
+            }
+            sessions.append((run.label, session))
+        }
+        let text: String
+        switch spec.kind {
+        case .phantomTraining: text = try writePhantom(spec, sessions, quick: quick, folder)
+        case .upwardGeneralization: text = try writeUpward(spec, sessions, quick: quick, folder)
+        }
+        try AtomicFile.write(text, to: folder.appendingPathComponent("summary.md"))
+        if Gnuplot.isAvailable {
+            let scripts = try manager.contentsOfDirectory(at: folder.appendingPathComponent("curves"), includingPropertiesForKeys: nil)
+                .filter { $0.pathExtension == "gp" }
+            try Gnuplot.render(scripts, format: .png)
+        }
+        return text
+    }
+
+    static func format(_ x: Double) -> String { String(format: "%.4g", x) }
+
+    static func header(_ spec: TrainingExperiment, quick: Bool) -> String {
+        "# \(spec.name)\(quick ? " (quick)" : "")\n\n\(spec.description)\n\nMachine: \(ProcessInfo.processInfo.activeProcessorCount) cores. Times are wall-clock seconds of this run; `deq train --experiment \(spec.name)\(quick ? " --quick" : "")` regenerates this folder.\n\n"
+    }
+
+    static func writePhantom(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
+                             quick: Bool, _ folder: URL) throws -> String {
+        func perStep(_ s: any TrainingSession, _ key: KeyPath<EpochRecord, Double>) -> Double {
+            s.log.reduce(0) { $0 + $1[keyPath: key] } / Double(max(s.log.last?.steps ?? 1, 1))
+        }
+        let exact = sessions.first { $0.session.options.estimator == .implicit }.map { perStep($0.session, \.backwardSeconds) }
+        var md = header(spec, quick: quick)
+        md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | forward converged | backward converged | total s |\n"
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\tforward_converged\tbackward_converged\ttotal_s\n"
+        var plots = [(file: String, title: String)]()
+        for (label, s) in sessions {
+            guard let last = s.log.last else { continue }
+            let backward = perStep(s, \.backwardSeconds), forward = perStep(s, \.forwardSeconds)
+            let ratio = exact.map { backward / $0 } ?? .nan
+            let vjps = s.log.reduce(0) { $0 + $1.backwardProducts } / Double(s.log.count)
+            let total = s.log.reduce(0) { $0 + $1.epochSeconds }
+            let n = Double(s.log.count)
+            let forwardConverged = s.log.reduce(0) { $0 + $1.forwardConverged } / n
+            let backwardConverged = s.log.reduce(0) { $0 + $1.backwardConverged } / n
+            let cells = [label, s.options.estimatorLabel, String(s.log.count), format(last.loss), format(last.accuracy),
+                         format(last.testAccuracy), format(forward), format(backward), format(ratio), format(vjps),
+                         format(forwardConverged), format(backwardConverged), format(total)]
+            md += "| " + cells.joined(separator: " | ") + " |\n"
+            tsv += cells.joined(separator: "\t") + "\n"
+            var dat = "# epoch\twall_s\tloss\ttrain_accuracy\ttest_accuracy\n"
+            var wall = 0.0
+            for r in s.log {
+                wall += r.epochSeconds
+                dat += "\(r.epoch)\t\(wall)\t\(r.loss)\t\(r.accuracy)\t\(r.testAccuracy)\n"
+            }
+            try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label)).dat"))
+            plots.append((slug(label), label))
+        }
+        md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient. Forward converged: the fraction of training samples whose solve met the tolerance within the budget; backward converged: the fraction of steps whose adjoint solve (≤ 100 iterations) converged for every sample (1 without a solve). Both are means over the epochs.\n\n![training curves](curves/training.png)\n"
+        func series(_ x: Int, _ y: Int) -> String {
+            plots.map { "\"\($0.file).dat\" using \(x):\(y) with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")
+        }
+        let script = Gnuplot.preamble(output: "training", width: 1100, height: 800) + """
+
+        set multiplot layout 2,2
+        set key top right
+        set xlabel "epoch"; set ylabel "training loss"
+        plot \(series(1, 3))
+        set xlabel "wall seconds"; set ylabel "training loss"
+        plot \(series(2, 3))
+        set key bottom right
+        set xlabel "epoch"; set ylabel "test accuracy"; set yrange [0:1]
+        plot \(series(1, 5))
+        set xlabel "wall seconds"; set ylabel "test accuracy"
+        plot \(series(2, 5))
+        unset multiplot
+
+        """
+        try AtomicFile.write(script, to: folder.appendingPathComponent("curves/training.gp"))
+        try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
+        return md
+    }
+
+    static func writeUpward(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
+                            quick: Bool, _ folder: URL) throws -> String {
+        let e = quick ? spec.quickEvaluation : spec.evaluation
+        var md = header(spec, quick: quick)
+        md += "## Training\n\n| run | init | random budget | epochs | final loss | train acc | test acc (length \(sessions.first?.session.options.testLength ?? 0)) |\n|---|---|---|---|---|---|---|\n"
+        for (label, s) in sessions {
+            guard let last = s.log.last else { continue }
+            let budget = s.options.randomBudgetMin.map { "\($0)…\(s.options.maxIterations)" } ?? "fixed \(s.options.maxIterations)"
+            md += "| \(label) | \(s.options.initialization.rawValue) | \(budget) | \(s.log.count) | \(format(last.loss)) | \(format(last.accuracy)) | \(format(last.testAccuracy)) |\n"
+        }
+        var tsv = "run\tlength\tbudget\taccuracy\texample_accuracy\tmean_nfe\tconverged\n"
+        md += "\n## Accuracy on longer strings as the test-time budget grows\n\nPer-position accuracy (fraction of whole strings right in parentheses), z₀ = 0.\n\n"
+        md += "| run | length | " + e.budgets.map { "budget \($0)" }.joined(separator: " | ") + " |\n"
+        md += "|---|---|" + e.budgets.map { _ in "---|" }.joined() + "\n"
+        for (label, s) in sessions {
+            for length in e.lengths {
+                var options = s.options
+                options.testLength = length
+                let test = options.datasets().test
+                var row = "| \(label) | \(length) |"
+                var dat = "# budget\taccuracy\texample_accuracy\n"
+                for budget in e.budgets {
+                    let r = s.evaluate(test, maxIterations: budget, batchSize: 64)
+                    row += " \(format(r.accuracy)) (\(format(r.exampleAccuracy))) |"
+                    tsv += "\(label)\t\(length)\t\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\t\(r.meanEvaluations)\t\(r.convergedFraction)\n"
+                    dat += "\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\n"
+                }
+                md += row + "\n"
+                try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label))-L\(length).dat"))
+            }
+        }
+        md += "\n## Path independence\n\nAA score on \(e.alignmentSamples) strings of length \(e.alignmentLength) at budget \(e.alignmentBudget) (every string re-solved from every other string's fixed point); per example, the mean AA of the strings the model gets right and wrong.\n\n"
+        md += "| run | AA score | mean AA, correct | mean AA, wrong | correct strings |\n|---|---|---|---|---|\n"
+        var perExample = "run\texample\taa\tcorrect\n"
+        for (label, s) in sessions {
+            var options = s.options
+            options.testLength = e.alignmentLength
+            options.testSize = e.alignmentSamples
+            let a = s.alignment(options.datasets().test, samples: e.alignmentSamples, maxIterations: e.alignmentBudget)
+            func mean(_ xs: [Double]) -> String { xs.isEmpty ? "–" : format(xs.reduce(0, +) / Double(xs.count)) }
+            let right = zip(a.perExample, a.correct).filter { $0.1 }.map(\.0), wrong = zip(a.perExample, a.correct).filter { !$0.1 }.map(\.0)
+            md += "| \(label) | \(format(a.score)) | \(mean(right)) | \(mean(wrong)) | \(right.count)/\(a.correct.count) |\n"
+            for (i, (aa, ok)) in zip(a.perExample, a.correct).enumerated() { perExample += "\(label)\t\(i)\t\(aa)\t\(ok ? 1 : 0)\n" }
+        }
+        try AtomicFile.write(perExample, to: folder.appendingPathComponent("alignment.tsv"))
+        try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
+        md += "\n![accuracy against budget](curves/upward.png)\n"
+        let panels = e.lengths.map { length in
+            "set title \"length \(length)\"\nplot " + sessions.map { "\"\(slug($0.label))-L\(length).dat\" using 1:2 with linespoints title \(Gnuplot.quoted($0.label))" }.joined(separator: ", ")
+        }.joined(separator: "\n")
+        let script = Gnuplot.preamble(output: "upward", width: 450 * e.lengths.count, height: 400) + """
+
+        set multiplot layout 1,\(e.lengths.count)
+        set key bottom right
+        set logscale x 2
+        set xlabel "test-time iteration budget"; set ylabel "per-position accuracy"; set yrange [0:1]
+        \(panels)
+        unset multiplot
+
+        """
+        try AtomicFile.write(script, to: folder.appendingPathComponent("curves/upward.gp"))
+        return md
+    }
+}

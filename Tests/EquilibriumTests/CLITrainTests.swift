@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+import Equilibrium
+import EquilibriumExperiments
+
+/// The bundled training experiments' folder.
+private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../Experiments/training").standardized
+
+@Suite struct CLITrainTests {
+    @Test func trainResumeAndEvalWriteACheckpointAndTables() throws {
+        let scratch = try ScratchDirectory("deq-train")
+        defer { scratch.cleanUp() }
+        let out = scratch.file("run").path
+        let common = ["--task", "parity", "--width", "4", "--inner-width", "4", "--groups", "2", "--train-size", "12",
+                      "--test-size", "4", "--min-length", "4", "--max-length", "5", "--test-length", "6", "--max-iter", "6",
+                      "--batch-size", "4", "--seed", "3"]
+        let first = try DeqProcess.run(["train"] + common + ["--epochs", "1", "--output", out])
+        #expect(first.status == 0, "stderr: \(first.stderr)")
+        #expect(first.stdout.contains("epoch\tloss\taccuracy"))
+        for file in ["checkpoint.json", "log.tsv", "log.gp", "parameters/head.weight.npy", "parameters/cell.conv1.weight.npy",
+                     "optimizer/first.head.weight.npy", "optimizer/second.head.weight.npy"] {
+            #expect(FileManager.default.fileExists(atPath: scratch.file("run/\(file)").path), "\(file) missing")
+        }
+        let resumed = try DeqProcess.run(["train", "--resume", out, "--epochs", "2"])
+        #expect(resumed.status == 0, "stderr: \(resumed.stderr)")
+        #expect(try TrainingCheckpoint.read(from: scratch.file("run")).epoch == 2)
+        let log = try String(contentsOf: scratch.file("run/log.tsv"), encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 3)
+
+        let eval = try DeqProcess.run(["eval", "--checkpoint", out, "--length", "10", "--budgets", "2,8", "--alignment"])
+        #expect(eval.status == 0, "stderr: \(eval.stderr)")
+        let lines = eval.stdout.split(separator: "\n")
+        #expect(lines.first == "budget\taccuracy\texample_accuracy\tloss\tmean_nfe\tconverged")
+        #expect(lines.contains { $0.hasPrefix("2\t") } && lines.contains { $0.hasPrefix("8\t") })
+        #expect(lines.contains { $0.hasPrefix("AA score\t") })
+    }
+
+    @Test(arguments: [
+        (["train", "--task", "parity", "--cell", "tanh", "--output", "/tmp/x"], "the parity task needs the conv cell"),
+        (["train", "--lambda", "2.5", "--output", "/tmp/x"], "phantom damping λ must lie in (0, 2), got 2.5"),
+        (["train", "--epochs", "3"], "give --output DIR"),
+        (["train", "--width", "6", "--groups", "4", "--cell", "residual", "--output", "/tmp/x"], "groups (4) must divide the width (6)"),
+        (["train", "--random-budget-min", "50", "--max-iter", "30", "--output", "/tmp/x"], "the random budget's minimum must lie in 1 ... 30, got 50"),
+        (["train", "--estimator", "magic", "--output", "/tmp/x"], "magic"),
+        (["train", "--resume", "/nonexistent/run"], "/nonexistent/run/checkpoint.json: no checkpoint here"),
+        (["train", "--experiment", "nonexistent", "--experiments-dir", "/nonexistent"], "cannot read the experiment file"),
+        (["eval", "--checkpoint", "/nonexistent/run"], "no checkpoint here"),
+        (["eval", "--checkpoint", "/tmp", "--budgets", "4,x"], "--budgets: 'x' is not an integer"),
+    ])
+    func badInputIsAClearError(arguments: [String], message: String) throws {
+        let output = try DeqProcess.run(arguments)
+        #expect(output.exitedNormally && output.status != 0, "status \(output.status)")
+        #expect(output.stderr.contains(message), "stderr: \(output.stderr)")
+    }
+
+    @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
+        for name in ["phantom-training", "upward-generalization"] {
+            let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
+            #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= 2)
+            for run in spec.runs { #expect(run.options.problems() == nil && run.quickOptions.problems() == nil) }
+        }
+    }
+
+    @Test func badExperimentFieldsNameTheFileAndField() throws {
+        let scratch = try ScratchDirectory("deq-train-spec")
+        defer { scratch.cleanUp() }
+        let cases: [(String, String)] = [
+            ("kind: phantom-training\nruns: [{label: a, estimatr: jfb}]\n", "bad.yaml: runs[0] (a): unknown option 'estimatr'"),
+            ("kind: nonsense\nruns: [{label: a}]\n", "bad.yaml: 'kind' must be one of phantom-training, upward-generalization"),
+            ("kind: phantom-training\nruns: [{label: a, width: wide}]\n", "bad.yaml: runs[0] (a): option 'width' has the wrong type"),
+            ("kind: phantom-training\nruns: []\n", "bad.yaml: 'runs' must be a non-empty list"),
+            ("kind: upward-generalization\nbase: {task: parity, cell: conv}\nruns: [{label: a}]\nevaluation: {budgets: [0]}\n",
+             "bad.yaml: evaluation.budgets must be a non-empty list of positive integers"),
+        ]
+        for (yaml, message) in cases {
+            try yaml.write(to: scratch.file("bad.yaml"), atomically: true, encoding: .utf8)
+            #expect {
+                _ = try TrainingExperiment.load(scratch.file("bad.yaml"))
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+
+    @Test(arguments: ["phantom-training", "upward-generalization"])
+    func quickExperimentRunsAndWritesItsResults(name: String) throws {
+        let scratch = try ScratchDirectory("deq-train-experiment")
+        defer { scratch.cleanUp() }
+        let output = try DeqProcess.run(["train", "--experiment", name, "--quick", "--experiments-dir", trainingExperiments.path,
+                                         "--results-dir", scratch.url.path])
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        let folder = scratch.file("\(name)-quick")
+        let summary = try String(contentsOf: folder.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(summary.hasPrefix("# \(name) (quick)"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("summary.tsv").path))
+        if name == "phantom-training" {
+            // The exact run's backward time is the unit of the ratio column.
+            let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
+            #expect(rows.count == 5)
+            #expect(rows[1].split(separator: "\t")[8] == "1")
+        } else {
+            #expect(summary.contains("AA score"))
+            #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("alignment.tsv").path))
+        }
+    }
+}
