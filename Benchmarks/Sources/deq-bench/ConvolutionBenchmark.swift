@@ -8,7 +8,8 @@ import Foundation
 ///    i.e. 4·h·C·K·S flops per sample, plus im2col copies, three GroupNorms and two relus. The
 ///    baseline is plain GEMM of the same shapes on preallocated operands: for each layer one
 ///    GEMM (C_out × C_in·K) · (C_in·K × B·S), the most favourable batching of those flops. The
-///    goal is a cell throughput of at least 50 % of the baseline's.
+///    goal is a cell throughput of at least 50 % of the baseline's. Timings are the fastest of 15
+///    interleaved runs (the machine is shared; the minimum is the least disturbed).
 /// 2. Solvers. Evaluations to a relative residual of 1e-6 on the 2-D cell at the tutorial's
 ///    scale (48 channels, 64 inner, 32 × 32, batch 8, σ = 0.01) from z₀ = 0.
 enum ConvolutionBenchmark {
@@ -35,20 +36,24 @@ enum ConvolutionBenchmark {
         solvers()
     }
 
-    /// The median of `repeats` timings of `body` (seconds), after one warm-up call.
-    static func median(repeats: Int, _ body: () -> Void) -> Double {
-        body()
-        var times: [Double] = []
+    /// The shortest of `repeats` timings of each body (seconds), after one warm-up call each. The
+    /// bodies run interleaved, so a busy machine (other builds on the two cores) slows them
+    /// alike, and the minimum is the timing least disturbed by that load.
+    static func fastest(repeats: Int, _ bodies: [() -> Void]) -> [Double] {
+        for body in bodies { body() }
+        var best = [Double](repeating: .infinity, count: bodies.count)
         for _ in 0..<repeats {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            for (k, body) in bodies.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                body()
+                best[k] = min(best[k], Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
         }
-        return times.sorted()[times.count / 2]
+        return best
     }
 
     static func throughput() {
-        print("Throughput of one batched evaluation f(z) (median of 9) against plain GEMM of the same shapes")
+        print("Throughput of one batched evaluation f(z) against plain GEMM of the same shapes (fastest of 15, interleaved)")
         print("| cell | GEMM flops | plain GEMM | GFLOP/s | f(z) | GFLOP/s | ratio | ≥ 50 % | J·v | vᵀJ |")
         print("|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
         for shape in shapes {
@@ -63,38 +68,37 @@ enum ConvolutionBenchmark {
             let cols1 = Matrix.gaussian(rows: c.channels * k, columns: b * s, using: &generator)
             let cols2 = Matrix.gaussian(rows: c.innerChannels * k, columns: b * s, using: &generator)
             var out1 = Matrix(rows: c.innerChannels, columns: b * s), out2 = Matrix(rows: c.channels, columns: b * s)
-            let gemm = median(repeats: 9) {
-                BLAS.gemm(w1, cols1, into: &out1)
-                BLAS.gemm(w2, cols2, into: &out2)
-            }
             // The cell on the whole batch, through the solvers' pointer interface.
-            let z = Matrix.gaussian(rows: b, columns: cell.dimension, using: &generator)
-            let v = Matrix.gaussian(rows: b, columns: cell.dimension, using: &generator)
-            var fz = Matrix(rows: b, columns: cell.dimension), out = fz
-            let samples = Array(0..<b)
-            let workspace = cell.makeJacobianWorkspace(maxSamples: b)
-            var evaluation = 0.0, jvp = 0.0, vjp = 0.0
-            z.storage.withUnsafeBufferPointer { pz in
-                v.storage.withUnsafeBufferPointer { pv in
-                    fz.storage.withUnsafeMutableBufferPointer { pf in
-                        out.storage.withUnsafeMutableBufferPointer { po in
-                            samples.withUnsafeBufferPointer { rows in
-                                evaluation = median(repeats: 9) { cell.evaluate(pz.baseAddress!, into: pf.baseAddress!, samples: rows) }
-                                // Products at one point (the workspace keeps the forward intermediates),
-                                // as in a Newton–Krylov step.
-                                jvp = median(repeats: 9) {
-                                    cell.jacobianVectorProduct(at: pz.baseAddress!, image: pf.baseAddress!, vector: pv.baseAddress!,
-                                                               into: po.baseAddress!, samples: rows, workspace: workspace)
-                                }
-                                vjp = median(repeats: 9) {
-                                    cell.vectorJacobianProduct(at: pz.baseAddress!, image: pf.baseAddress!, covector: pv.baseAddress!,
-                                                               into: po.baseAddress!, samples: rows, workspace: workspace)
-                                }
-                            }
-                        }
-                    }
-                }
+            let d = cell.dimension
+            let z = ScratchBuffer(count: b * d), v = ScratchBuffer(count: b * d)
+            let fz = ScratchBuffer(count: b * d), out = ScratchBuffer(count: b * d)
+            for i in 0..<(b * d) {
+                z.baseAddress[i] = generator.nextGaussian()
+                v.baseAddress[i] = generator.nextGaussian()
             }
+            let rows = UnsafeMutableBufferPointer<Int>.allocate(capacity: b)
+            defer { rows.deallocate() }
+            for i in 0..<b { rows[i] = i }
+            let samples = UnsafeBufferPointer(rows)
+            let workspace = cell.makeJacobianWorkspace(maxSamples: b)
+            let times = fastest(repeats: 15, [
+                {
+                    BLAS.gemm(w1, cols1, into: &out1)
+                    BLAS.gemm(w2, cols2, into: &out2)
+                },
+                { cell.evaluate(z.baseAddress, into: fz.baseAddress, samples: samples) },
+                // Products at one point (the workspace keeps the forward intermediates), as in a
+                // Newton–Krylov step.
+                {
+                    cell.jacobianVectorProduct(at: z.baseAddress, image: fz.baseAddress, vector: v.baseAddress,
+                                               into: out.baseAddress, samples: samples, workspace: workspace)
+                },
+                {
+                    cell.vectorJacobianProduct(at: z.baseAddress, image: fz.baseAddress, covector: v.baseAddress,
+                                               into: out.baseAddress, samples: samples, workspace: workspace)
+                },
+            ])
+            let (gemm, evaluation, jvp, vjp) = (times[0], times[1], times[2], times[3])
             let ratio = gemm / evaluation
             print("| \(shape.label) | \(String(format: "%.2e", flops)) | \(milliseconds(gemm)) | \(String(format: "%.1f", flops / gemm * 1e-9)) | \(milliseconds(evaluation)) | \(String(format: "%.1f", flops / evaluation * 1e-9)) | \(String(format: "%.0f %%", 100 * ratio)) | \(ratio >= 0.5 ? "PASS" : "MISS") | \(milliseconds(jvp)) | \(milliseconds(vjp)) |")
         }

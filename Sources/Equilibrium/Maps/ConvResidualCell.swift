@@ -11,9 +11,12 @@
 /// per sample (PyTorch's NCHW without N): z has d = C·S numbers, x has C_in·S, S = L or H·W.
 /// relu′(0) is taken as 0.
 ///
-/// Convolutions run as im2col + GEMM on OpenBLAS (``Convolution``), one GEMM per sample and
-/// layer: an evaluation costs 2·2·h·C·K·S flops per sample (K = 3 or 9) plus copies and the norms,
-/// and allocates nothing after the first call.
+/// Convolutions run as im2col + GEMM on OpenBLAS (``Convolution``), one GEMM per layer and chunk
+/// of samples: an evaluation costs 4·h·C·K·S flops per sample (K = 3 or 9) plus copies and the
+/// norms, and allocates nothing after the first call. Measured (`deq-bench convolution`, release,
+/// two cores shared with other work): a batch of 8 at the tutorial's scale (48/64 channels,
+/// 32 × 32) evaluates in 37–42 ms, 73–82 % of the throughput of plain GEMM of the same shapes;
+/// J·v and vᵀJ at a prepared point cost about as much as an evaluation.
 ///
 /// References: Z. Kolter, D. Duvenaud, M. Johnson, "Deep Implicit Layers", NeurIPS 2020
 /// tutorial, chapter 4 (`ResNetLayer`: 48 channels, 64 inner, 8 groups, N(0, 0.01²) weights).

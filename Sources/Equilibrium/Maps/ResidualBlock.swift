@@ -113,8 +113,10 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
             layer2.apply(hidden, into: fz, count: n, scratch: columns, beta: 0)
             addInjection(into: fz, samples: samples)
             norm2.forward(fz, into: fz, count: n)
-            for i in 0..<(n * d) { fz[i] += z[i] }
-            relu(fz, count: n * d)
+            for i in 0..<(n * d) {
+                let s3 = fz[i] + z[i]
+                fz[i] = s3 < 0 ? 0 : s3
+            }
             norm3.forward(fz, into: fz, count: n)
         }
     }
@@ -291,8 +293,9 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
 
 @inline(__always)
 func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
-    // `x < 0 ? 0 : x` keeps NaN (a NaN compares false), so it reaches the solver's checks.
-    for i in 0..<count where x[i] < 0 { x[i] = 0 }
+    // `x < 0 ? 0 : x` keeps NaN (a NaN compares false), so it reaches the solver's checks; a
+    // select rather than a branch, so the loop vectorises.
+    for i in 0..<count { x[i] = x[i] < 0 ? 0 : x[i] }
 }
 
 /// Scratch memory of the residual cells' Jacobian products, made once per solve by
