@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The README's default run: the quickstart experiment into Results/quickstart.
+# The README's default run: the quickstart experiment, run afresh into out/quickstart (the
+# committed reference results are in Results/quickstart).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .build/release/deq run quickstart "$@"
+rm -rf out/quickstart
+exec .build/release/deq run quickstart --out out/quickstart "$@"
