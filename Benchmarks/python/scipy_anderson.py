@@ -98,21 +98,30 @@ def table(header, rows, left=1):
     return "\n".join([line(header), "  ".join("-" * wd for wd in widths)] + [line(r) for r in rows])
 
 
-def main():
-    cells_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("Benchmarks", "out", "cells")
+def load_exported_cells(cells_dir, command):
+    """The Swift side's records (swift.json) of every exported cell, sorted as the Swift side
+    lists them (generic cells first, then by dimension, spectral norm, kind); None after printing
+    why when there are none."""
     if not os.path.isdir(cells_dir):
-        print(f"{cells_dir}: no such directory; run `deq-bench scipy` first", file=sys.stderr)
-        return 2
+        print(f"{cells_dir}: no such directory; run `deq-bench {command}` first", file=sys.stderr)
+        return None
     names = sorted(n for n in os.listdir(cells_dir) if os.path.isfile(os.path.join(cells_dir, n, "swift.json")))
     if not names:
-        print(f"{cells_dir}: no exported cells (swift.json); run `deq-bench scipy` first", file=sys.stderr)
-        return 2
-    # Sort as the Swift side lists them: dimension, then spectral norm, then kind.
+        print(f"{cells_dir}: no exported cells (swift.json); run `deq-bench {command}` first", file=sys.stderr)
+        return None
     records = []
     for name in names:
         with open(os.path.join(cells_dir, name, "swift.json")) as handle:
             records.append(json.load(handle))
     records.sort(key=lambda r: (r["injectionScale"] != 1, r["dimension"], r["spectralNorm"], r["symmetric"]))
+    return records
+
+
+def main():
+    cells_dir = sys.argv[1] if len(sys.argv) > 1 else os.path.join("Benchmarks", "out", "cells")
+    records = load_exported_cells(cells_dir, "scipy")
+    if records is None:
+        return 2
 
     print("")
     print("2. Head to head with SciPy: evaluations to ||f(z) - z|| / ||f(z)|| <= 1e-8 from z0 = 0")

@@ -47,7 +47,7 @@ import numpy as np
 import scipy
 import scipy.optimize
 
-from scipy_anderson import MAX_ITERATIONS, counted_solve, table
+from scipy_anderson import MAX_ITERATIONS, counted_solve, load_exported_cells, table
 
 CONFIGS = {
     "broyden1 default": (scipy.optimize.broyden1, dict()),
@@ -85,18 +85,9 @@ def main():
         swift_binary = arguments[at + 1]
         del arguments[at:at + 2]
     cells_dir = arguments[0] if arguments else os.path.join("Benchmarks", "out", "nonlin-cells")
-    if not os.path.isdir(cells_dir):
-        print(f"{cells_dir}: no such directory; run `deq-bench scipy-nonlin` first", file=sys.stderr)
+    records = load_exported_cells(cells_dir, "scipy-nonlin")
+    if records is None:
         return 2
-    names = sorted(n for n in os.listdir(cells_dir) if os.path.isfile(os.path.join(cells_dir, n, "swift.json")))
-    if not names:
-        print(f"{cells_dir}: no exported cells (swift.json); run `deq-bench scipy-nonlin` first", file=sys.stderr)
-        return 2
-    records = []
-    for name in names:
-        with open(os.path.join(cells_dir, name, "swift.json")) as handle:
-            records.append(json.load(handle))
-    records.sort(key=lambda r: (r["injectionScale"] != 1, r["dimension"], r["spectralNorm"], r["symmetric"]))
 
     print("")
     print("4. Broyden and Newton-Krylov against SciPy: evaluations to ||f(z) - z|| / ||f(z)|| <= 1e-8 from z0 = 0")
