@@ -145,6 +145,8 @@ struct TrainingTests {
     func spiralsTraining(estimator: TrainingOptions.EstimatorKind) throws {
         var options = TrainingOptions()
         options.estimator = estimator
+        // SHINE reuses the forward Broyden's inverse estimate.
+        if estimator == .shine { options.solver = .broyden }
         options.trainSize = 96
         options.testSize = 30
         options.width = 16
@@ -248,4 +250,14 @@ struct TrainingTests {
         let numericInput = numericGradient(cell.input.storage, step: 1e-6) { penalty(cell.binding(input: Matrix(rows: b, columns: 2, storage: $0))) }
         #expect(GradientComparison.relativeError(estimate.input.storage, numericInput) < 1e-6)
     }
+
+    @Test("SHINE needs the Broyden forward solver")
+    func shineNeedsBroyden() {
+        var options = TrainingOptions()
+        options.estimator = .shine
+        #expect(options.problems()?.contains("the shine estimator needs the broyden forward solver") == true)
+        options.solver = .broyden
+        #expect(options.problems() == nil)
+    }
 }
+

@@ -100,14 +100,14 @@ public struct EquilibriumModel<Cell: TrainableCell>: Sendable where Cell: Sendab
     /// with respect to every parameter (``parameters``' order), the backward pass through the
     /// fixed point by `estimator`.
     public func lossAndGradient(input u: Matrix, bound: Cell, solution: Matrix, targets: [Int], loss: Loss,
-                                estimator: any GradientEstimator)
+                                estimator: any GradientEstimator, byproducts: ForwardByproducts = ForwardByproducts())
         -> (loss: Double, correct: [Bool], gradient: [NamedArray], backward: GradientResult) {
         let s = bound.positions
         let features = Self.positionFeatures(solution, positions: s)
         let (value, g, correct) = loss.evaluate(logits: head(features), targets: targets)
         let headGradient = head.gradients(input: features, upstream: g)
         let upstream = Self.stateLayout(headGradient.input, positions: s)
-        let backward = estimator.estimate(cell: bound, solution: solution, upstream: upstream)
+        let backward = estimator.estimate(cell: bound, solution: solution, upstream: upstream, byproducts: byproducts)
         let gradient = combine(cell: backward.parameters, input: backward.input, taskInput: u,
                                head: (headGradient.weight, headGradient.bias))
         return (value, correct, gradient, backward)

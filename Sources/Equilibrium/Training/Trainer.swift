@@ -98,10 +98,20 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             let t0 = DispatchTime.now().uptimeNanoseconds
             let bound = model.bind(batch.inputs, positions: batch.positions)
             let z0 = initialBatch(rows: bound.batchSize, dimension: bound.dimension, generator: &generator)
-            let result = solver.solve(bound, from: z0, criteria: criteria)
+            // SHINE reuses the forward Broyden's inverse estimate; the other estimators need nothing.
+            var byproducts = ForwardByproducts()
+            let result: SolveResult
+            if options.estimator == .shine, let broyden = solver as? Broyden {
+                let kept = broyden.solveKeepingInverse(bound, from: z0, criteria: criteria)
+                result = kept.result
+                byproducts.broydenInverse = kept.inverse
+            } else {
+                result = solver.solve(bound, from: z0, criteria: criteria)
+            }
             let t1 = DispatchTime.now().uptimeNanoseconds
             var step = model.lossAndGradient(input: batch.inputs, bound: bound, solution: result.solution,
-                                             targets: batch.targets, loss: options.loss, estimator: estimator)
+                                             targets: batch.targets, loss: options.loss, estimator: estimator,
+                                             byproducts: byproducts)
             var products = step.backward.statistics.vectorJacobianProducts + step.backward.statistics.parameterProducts
             if options.jacobianWeight > 0 && optimizerState.step % options.jacobianFrequency == 0 {
                 let probes = Matrix.gaussian(rows: bound.batchSize, columns: bound.dimension, using: &generator)

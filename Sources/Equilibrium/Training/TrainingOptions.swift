@@ -6,10 +6,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// The cell: `tanh` (f = tanh(W z + U u + b)), `residual` (dense residual cell after a
     /// linear embedding), `conv` (1-D convolutional residual cell).
     public enum CellKind: String, Sendable, CaseIterable, Codable { case tanh, residual, conv }
-    /// The backward pass through the fixed point.
-    public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb }
+    /// The backward pass through the fixed point (`shine` needs the `broyden` forward solver,
+    /// whose inverse estimate it reuses).
+    public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb, shine }
     /// The forward solver.
-    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward }
+    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden }
     /// z₀ per sample: zero, Gaussian N(0, s²), or mixed (each sample zero or Gaussian with
     /// probability ½, Anil et al. 2022).
     public enum InitKind: String, Sendable, CaseIterable, Codable { case zero, gaussian, mixed }
@@ -68,6 +69,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         }
         if task == .parity && cell != .conv { p.append("the parity task needs the conv cell (one output per position)") }
         if task == .spirals && cell == .conv { p.append("the spirals task needs a dense cell (tanh or residual)") }
+        if estimator == .shine && solver != .broyden {
+            p.append("the shine estimator needs the broyden forward solver (it reuses Broyden's inverse estimate), got \(solver.rawValue)")
+        }
         if phantomSteps < 1 { p.append("phantom steps must be ≥ 1, got \(phantomSteps)") }
         if !(phantomDamping > 0 && phantomDamping < 2) { p.append("phantom damping λ must lie in (0, 2), got \(phantomDamping)") }
         if !(optimizer.learningRate > 0 && optimizer.learningRate.isFinite) { p.append("learning rate must be positive, got \(optimizer.learningRate)") }
@@ -98,6 +102,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .phantom: PhantomGradient(mode: .unrolled, steps: phantomSteps, damping: phantomDamping)
         case .neumann: PhantomGradient(mode: .neumann, steps: phantomSteps, damping: phantomDamping)
         case .jfb: JacobianFreeGradient()
+        case .shine: SHINEGradient()
         }
     }
 
@@ -106,6 +111,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         switch solver {
         case .anderson: AndersonAcceleration()
         case .forward: ForwardIteration()
+        case .broyden: Broyden()
         }
     }
 
@@ -116,6 +122,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .phantom: "phantom k=\(phantomSteps) λ=\(phantomDamping)"
         case .neumann: "neumann k=\(phantomSteps) λ=\(phantomDamping)"
         case .jfb: "jfb"
+        case .shine: "shine"
         }
     }
 
