@@ -51,6 +51,21 @@ struct List: ParsableCommand {
                 print("\(name.padding(toLength: width, withPad: " ", startingAt: 0))  (invalid: \(error))")
             }
         }
+        // Training experiments live in a subfolder and run with deq train --experiment NAME.
+        let training = try folder.folder().appendingPathComponent("training")
+        let files = ((try? FileManager.default.contentsOfDirectory(at: training, includingPropertiesForKeys: nil)) ?? [])
+            .filter { $0.pathExtension == "yaml" }.sorted { $0.path < $1.path }
+        guard !files.isEmpty else { return }
+        print("\ntraining experiments (deq train --experiment NAME):")
+        let trainingWidth = files.map { $0.deletingPathExtension().lastPathComponent.count }.max() ?? 0
+        for file in files {
+            let name = file.deletingPathExtension().lastPathComponent.padding(toLength: trainingWidth, withPad: " ", startingAt: 0)
+            do {
+                print("\(name)  \(try TrainingExperiment.load(file).description.trimmingCharacters(in: .whitespacesAndNewlines))")
+            } catch {
+                print("\(name)  (invalid: \(error))")
+            }
+        }
     }
 }
 
