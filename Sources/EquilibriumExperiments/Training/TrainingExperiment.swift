@@ -94,7 +94,10 @@ public struct TrainingExperiment: Sendable {
     /// Default options overlaid by each mapping in turn (nested for `optimizer`), then decoded
     /// and validated.
     static func makeOptions(_ layers: [[String: Any]], _ field: String, _ path: String) throws -> TrainingOptions {
-        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as! [String: Any]
+        // TrainingOptions encodes as a JSON object; the defaults are the base layer.
+        guard var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(TrainingOptions())) as? [String: Any] else {
+            throw TrainingError("\(path): the default training options did not encode as a JSON object")
+        }
         let optimizerKeys = Set((json["optimizer"] as? [String: Any] ?? [:]).keys).union(["clipNorm"])
         let known = Set(json.keys).union(["randomBudgetMin"])
         for layer in layers {
