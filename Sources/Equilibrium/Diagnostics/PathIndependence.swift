@@ -22,12 +22,10 @@ public enum PathIndependence {
         public var convergedFraction: Double
     }
 
-    /// cos(a, b) = a·b / (‖a‖ ‖b‖); 1 when both are zero, 0 when exactly one is.
+    /// cos(a, b) = a·b / (‖a‖ ‖b‖); 1 when both are zero, 0 when exactly one is
+    /// (``VectorComparison/cosine(_:_:)``).
     public static func cosine(_ a: [Double], _ b: [Double]) -> Double {
-        let na = BLAS.nrm2(a), nb = BLAS.nrm2(b)
-        if na == 0 && nb == 0 { return 1 }
-        if na == 0 || nb == 0 { return 0 }
-        return BLAS.dot(a, b) / (na * nb)
+        VectorComparison.cosine(a, b)
     }
 
     /// The AA score of `map` under `solver`, given the fixed points `reference` (B × d, row i

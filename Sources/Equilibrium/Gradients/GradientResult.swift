@@ -135,23 +135,13 @@ public struct GradientComparison: Sendable, Equatable {
         }
     }
 
+    /// cos(a, b); see ``VectorComparison/cosine(_:_:)``.
     public static func cosine(_ a: [Double], _ b: [Double]) -> Double {
-        precondition(a.count == b.count, "cosine: lengths \(a.count) and \(b.count) differ.")
-        if a.isEmpty { return 1 }
-        let na = BLAS.nrm2(a), nb = BLAS.nrm2(b)
-        if na.isNaN || nb.isNaN { return .nan }
-        if na == 0 && nb == 0 { return 1 }
-        if na == 0 || nb == 0 { return 0 }
-        return BLAS.dot(a, b) / (na * nb)
+        VectorComparison.cosine(a, b)
     }
 
+    /// ‖a − reference‖ / ‖reference‖; see ``VectorComparison/relativeError(_:_:)``.
     public static func relativeError(_ a: [Double], _ reference: [Double]) -> Double {
-        precondition(a.count == reference.count, "relativeError: lengths \(a.count) and \(reference.count) differ.")
-        if a.isEmpty { return 0 }
-        let difference = zip(a, reference).map { $0 - $1 }
-        let numerator = BLAS.nrm2(difference), denominator = BLAS.nrm2(reference)
-        if numerator.isNaN || denominator.isNaN { return .nan }
-        if numerator == 0 { return 0 }
-        return denominator > 0 ? numerator / denominator : .infinity
+        VectorComparison.relativeError(a, reference)
     }
 }
