@@ -3,26 +3,27 @@ import Equilibrium
 import EquilibriumExperiments
 import Foundation
 
-/// `deq compare`: an ad-hoc one-cell experiment from command-line flags.
+/// `deq compare`: solvers compared on one cell (``Comparison``).
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare solvers on one cell: a table and residual curves.",
         discussion: """
-            Builds a one-cell experiment from the flags and runs it like deq run: the summary \
-            table is printed, the curves (.dat, .gp, PNG) go to the results folder. A \
-            hyperparameter flag applies to every listed solver that takes it (--memory sets \
-            Anderson's m and Broyden's L). Rerunning the same comparison resumes.
+            Builds a one-cell experiment from the options and runs it like deq run: the summary \
+            table is printed, the curves (.dat, .gp, PNG) go to the results folder. A solver \
+            option applies to every listed solver that takes it (--memory sets Anderson's m and \
+            Broyden's L). Rerunning the same comparison resumes.
+
+            \(CatalogHelp.cells)
+
+            \(CatalogHelp.solvers)
             """
     )
 
-    @OptionGroup(title: "Cell")
-    var cell: CellOptions
+    @Option(help: "The cell (see the list below).")
+    var cell: String = "tanh"
 
     @Option(help: ArgumentHelp("Comma-separated solvers to compare.", valueName: "list"))
-    var solvers: String = SolverKind.allCases.map(\.rawValue).joined(separator: ",")
-
-    @OptionGroup(title: "Solver hyperparameters")
-    var hyperparameters: SolverHyperparameters
+    var solvers: String = Catalog.standard.solvers.map(\.name).joined(separator: ",")
 
     @OptionGroup(title: "Stopping")
     var stopping: StoppingOptions
@@ -39,113 +40,56 @@ struct Compare: ParsableCommand {
     @Flag(name: .customLong("no-plots"), help: "Write the gnuplot files but do not render pictures.")
     var noPlots = false
 
-    /// The solvers listed, in order.
-    func solverKinds() throws -> [SolverKind] {
+    @OptionGroup(title: "Resources")
+    var resources: ResourceOptions
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The cell's and the solvers' options.", valueName: "options"))
+    var catalogOptions: [String] = []
+
+    /// The largest number of repeats accepted (each one a full comparison).
+    static let repeatLimit = 10_000
+
+    /// The comparison these options describe.
+    func comparison() throws -> Comparison {
         let names = solvers.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        var kinds: [SolverKind] = []
+        var choices: [SolverChoice] = []
         for name in names {
-            guard let kind = SolverKind(rawValue: name) else {
-                throw ValidationError("--solvers: unknown solver '\(name)'; expected a comma-separated list of \(SolverKind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            guard !kinds.contains(kind) else { throw ValidationError("--solvers lists \(name) twice") }
-            kinds.append(kind)
+            let choice = try SolverChoice(name: name, option: "--solvers")
+            guard !choices.contains(where: { $0.entry.name == name }) else { throw ValidationError("--solvers lists \(name) twice") }
+            choices.append(choice)
         }
-        return kinds
+        let cellEntry = try CellChoice(name: cell, given: [:])
+        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target] + choices.map(\.target))
+        let cellChoice = try CellChoice(name: cell, given: options.values[0])
+        guard (1...Self.repeatLimit).contains(repeats) else {
+            throw ValidationError("--repeats must lie in 1…\(Self.repeatLimit) (independent draws of the cell); got \(repeats)")
+        }
+        if repeats > 1, cellChoice.given.keys.contains(where: { ["weights", "weights-dir"].contains($0) }) {
+            throw ValidationError("--repeats draws new synthetic cells; with weights from files there is one cell, drop --repeats")
+        }
+        let criteria = try stopping.criteria()
+        var spec = StoppingSpec()
+        spec.tolerance = criteria.tolerance
+        spec.measure = criteria.measure
+        spec.maxIterations = criteria.maxIterations
+        spec.maxEvaluations = criteria.maxEvaluations
+        spec.divergenceFactor = criteria.divergenceFactor
+        return Comparison(cell: cell, cellParameters: cellChoice.given,
+                          solvers: zip(choices, options.values.dropFirst()).map { ($0.entry.name, $1) },
+                          stopping: spec, repeats: repeats, seed: cellChoice.given["seed"]?.intValue.map(UInt64.init) ?? 0)
     }
 
     func validate() throws {
-        try hyperparameters.check(appliesTo: try solverKinds(), option: "--solvers")
-        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1; got \(repeats)") }
-        if cell.weights != nil, repeats > 1 {
-            throw ValidationError("--repeats draws new synthetic cells; with --weights there is one cell, drop --repeats")
-        }
-    }
-
-    /// The one-cell experiment these flags describe.
-    func spec() throws -> ExperimentSpec {
-        let criteria = stopping.criteria
-        var stoppingSpec = StoppingSpec()
-        stoppingSpec.tolerance = criteria.tolerance
-        stoppingSpec.measure = criteria.measure
-        stoppingSpec.maxIterations = criteria.maxIterations
-        stoppingSpec.maxEvaluations = criteria.maxEvaluations
-        stoppingSpec.divergenceFactor = criteria.divergenceFactor
-        let solverSweeps = try solverKinds().map { kind in
-            let given = hyperparameters.values(for: kind).sorted { $0.key < $1.key }
-            let label = ([kind.rawValue] + given.map { "\($0.key)=\($0.value)" }).joined(separator: " ")
-            return SolverSweep(kind: kind, label: label,
-                               parameters: given.map { ParameterSweep(name: $0.key, values: [$0.value]) })
-        }
-        return ExperimentSpec(
-            name: "compare", description: "deq compare: \(solverSweeps.map(\.kind.rawValue).joined(separator: ", ")) on one \(cell.cell.rawValue) cell.",
-            seed: cell.seed ?? 0, repeats: repeats, cells: [cell.experimentCell()], solvers: solverSweeps,
-            stopping: stoppingSpec, initializations: [InitializationSpec(kind: .zero)], measurements: [.convergence],
-            pathIndependence: PathIndependenceSpec(), quick: QuickSpec(),
-            baseDirectory: FileManager.default.currentDirectoryPath)
+        _ = try comparison().spec()
     }
 
     func run() throws {
-        let spec = try spec()
-        let output = URL(fileURLWithPath: out ?? "Results/compare-\(cell.cell.rawValue)-\(Self.fingerprint(spec))")
-        let runner = ExperimentRunner(spec: spec, outputDirectory: output, progress: quiet ? nil : ProgressReporter(),
-                                      renderPictures: !noPlots)
-        let outcome = try runner.run()
+        let comparison = try comparison()
+        let output = try out.map { URL(fileURLWithPath: $0) } ?? comparison.defaultFolder()
+        let outcome = try comparison.run(into: output, progress: quiet ? nil : ProgressReporter(), renderPictures: !noPlots,
+                                         budget: resources.budget)
         if let text = try? String(contentsOf: output.appendingPathComponent("summary.md"), encoding: .utf8) { print(text) }
         print("\(outcome.pointsRun) points run, \(outcome.pointsSkipped) already done; curves in \(output.appendingPathComponent("curves").path)")
         if !noPlots && !Gnuplot.isAvailable { print(Gnuplot.Missing().description) }
-    }
-
-    /// Eight hex digits of FNV-1a over the spec's canonical JSON: the same flags, the same folder.
-    static func fingerprint(_ spec: ExperimentSpec) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(spec)) ?? Data()
-        var hash: UInt32 = 2_166_136_261
-        for byte in data {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        return String(format: "%08x", hash)
-    }
-}
-
-extension CellOptions {
-    /// The experiment-file form of these options (absolute paths for files).
-    func experimentCell() -> CellSweep {
-        let family = CellFamily(rawValue: cell.rawValue) ?? .tanh
-        var parameters: [ParameterSweep] = []
-        func add(_ name: String, _ value: ParameterValue?) {
-            if let value { parameters.append(ParameterSweep(name: name, values: [value])) }
-        }
-        func path(_ file: String?) -> ParameterValue? {
-            file.map { .text(URL(fileURLWithPath: $0).standardizedFileURL.path) }
-        }
-        add("dim", dim.map { .integer($0) })
-        add("batch", batch.map { .integer($0) })
-        add("rho", rho.map { .real($0) })
-        if symmetric { add("symmetric", .boolean(true)) }
-        add("seed", seed.map { .integer(Int(clamping: $0)) })
-        add("injection-scale", injectionScale.map { .real($0) })
-        add("weights", path(weights))
-        add("input-weights", path(inputWeights))
-        add("bias", path(bias))
-        add("injection", path(injection))
-        add("inner", inner.map { .integer($0) })
-        add("groups", groups.map { .integer($0) })
-        add("sigma", sigma.map { .real($0) })
-        add("channels", channels.map { .integer($0) })
-        add("in-channels", inChannels.map { .integer($0) })
-        add("length", length.map { .integer($0) })
-        add("height", height.map { .integer($0) })
-        add("width", width.map { .integer($0) })
-        add("monotonicity", monotonicity.map { .real($0) })
-        add("weight-scale", weightScale.map { .real($0) })
-        add("weights-dir", path(weightsDirectory))
-        // The flags have the catalog's names; validate() has refused those the cell does not
-        // take. The catalog's declared order keeps the label and the grid stable.
-        let order = family.parameters.map(\.name)
-        parameters = parameters.filter { order.contains($0.name) }
-        parameters.sort { (order.firstIndex(of: $0.name) ?? 0) < (order.firstIndex(of: $1.name) ?? 0) }
-        return CellSweep(family: family, parameters: parameters)
     }
 }

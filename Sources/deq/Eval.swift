@@ -63,11 +63,11 @@ struct Eval: ParsableCommand {
         let budgets = try parsedBudgets() ?? [options.maxIterations]
         print("budget\taccuracy\texample_accuracy\tloss\tmean_nfe\tconverged")
         for budget in budgets {
-            let e = session.evaluate(test, maxIterations: budget, batchSize: 64)
+            let e = try session.evaluate(test, maxIterations: budget, batchSize: 64)
             print("\(budget)\t\(fmt(e.accuracy))\t\(fmt(e.exampleAccuracy))\t\(fmt(e.loss))\t\(fmt(e.meanEvaluations))\t\(fmt(e.convergedFraction))")
         }
         if alignment {
-            let a = session.alignment(test, samples: 16, maxIterations: budgets.max()!)
+            let a = try session.alignment(test, samples: 16, maxIterations: budgets.max()!)
             print("AA score\t\(fmt(a.score))")
         }
     }

@@ -3,29 +3,30 @@ import Equilibrium
 import EquilibriumExperiments
 import Foundation
 
-extension GradientSpec.Estimator: ExpressibleByArgument {}
-extension GradientSpec.BackwardSolver: ExpressibleByArgument {}
-
 /// `deq grad`: solve one cell's fixed points, then compute dL/dθ and dL/dx with one or several
 /// gradient estimators and compare each with the exact gradient.
 struct Grad: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Gradients through the fixed point: exact, phantom, Neumann, Jacobian-free and SHINE, compared with the exact one.",
+        abstract: "Gradients through the fixed point: implicit (exact), phantom, Neumann, Jacobian-free and SHINE, compared with the exact one.",
         discussion: """
-            The forward solve uses --solver with its default hyperparameters (Broyden by default, \
-            whose inverse estimate SHINE needs). The loss is L = Σᵢ cᵢᵀ zᵢ*, with the upstream \
-            gradient c from --upstream (a (B, d) .npy file) or seeded Gaussian. The reference is \
-            the dense-LU exact gradient when d ≤ \(GradientSpec().denseLimit), else the first \
-            iterative exact estimator. A backward solve that does not converge is reported, not \
-            an error, unless --strict is given.
+            The forward solve uses --solver (Broyden by default, whose inverse estimate SHINE \
+            needs) with its options. The loss is L = Σᵢ cᵢᵀ zᵢ*, with the upstream gradient c \
+            from --upstream (a (B, d) .npy file) or seeded Gaussian. The reference is the \
+            dense-LU implicit gradient when d ≤ \(GradientSpec().denseLimit), else the first \
+            iterative implicit estimator. A backward solve that does not converge is reported, \
+            not an error, unless --strict is given.
+
+            \(CatalogHelp.cells)
+
+            \(CatalogHelp.solvers)
             """
     )
 
-    @OptionGroup(title: "Cell")
-    var cell: CellOptions
+    @Option(help: "The cell (see deq solve --help for the list).")
+    var cell: String = "tanh"
 
-    @Option(help: "The forward fixed-point solver, with its default hyperparameters.")
-    var solver: SolverKind = .broyden
+    @Option(help: "The forward fixed-point solver.")
+    var solver: String = "broyden"
 
     @OptionGroup(title: "Forward stopping")
     var stopping: StoppingOptions
@@ -33,17 +34,17 @@ struct Grad: ParsableCommand {
     @OptionGroup(title: "Forward starting point")
     var start: InitOptions
 
-    @Option(help: ArgumentHelp("Comma-separated estimators: exact, phantom, neumann, jfb, shine.", valueName: "list"))
-    var estimators: String = "exact,phantom,neumann,jfb,shine"
+    @Option(help: ArgumentHelp("Comma-separated estimators: \(Catalog.standard.estimators.map(\.name).joined(separator: ", ")).", valueName: "list"))
+    var estimators: String = Catalog.standard.estimators.map(\.name).joined(separator: ",")
 
     @Option(name: .customLong("k"), help: ArgumentHelp("Comma-separated k (terms, unrolled steps) of phantom and neumann.", valueName: "list"))
     var steps: String = "5"
 
-    @Option(name: .customLong("lambda"), help: ArgumentHelp("Comma-separated damping λ in (0, 2) of phantom and neumann.", valueName: "list"))
+    @Option(name: .customLong("damping"), help: ArgumentHelp("Comma-separated damping λ in (0, 2) of phantom and neumann.", valueName: "list"))
     var dampings: String = "1"
 
     @Option(name: .customLong("backward-solver"),
-            help: ArgumentHelp("Comma-separated backward solvers of exact: forward, anderson, broyden, newton-krylov, lu.", valueName: "list"))
+            help: ArgumentHelp("Comma-separated backward solvers of implicit: \((Catalog.standard.solvers.map(\.name) + ["lu"]).joined(separator: ", ")).", valueName: "list"))
     var backwardSolvers: String = "anderson"
 
     @Option(name: .customLong("backward-tol"), parsing: .unconditional,
@@ -79,14 +80,30 @@ struct Grad: ParsableCommand {
     @Flag(help: "Exit with status 3 when the forward solve or a backward solve did not converge.")
     var strict = false
 
+    @OptionGroup(title: "Resources")
+    var resources: ResourceOptions
+
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The cell's and the forward solver's options.", valueName: "options"))
+    var catalogOptions: [String] = []
+
+    /// The cell and forward solver with the options given.
+    func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
+        let solverChoice = try SolverChoice(name: solver)
+        let cellEntry = try CellChoice(name: cell, given: [:])
+        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target, solverChoice.target])
+        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+    }
+
     static func list(_ text: String) -> [String] {
         text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     mutating func validate() throws {
         let plan = try makePlan()
-        if plan.estimators.contains(.shine) && solver != .broyden {
-            throw ValidationError("--estimators shine needs the forward Broyden's inverse estimate: use --solver broyden (the default), or drop shine")
+        let (_, solverChoice) = try choices()
+        let needing = Catalog.standard.estimators.filter { $0.needsInverseJacobian && plan.estimators.contains($0.name) }.map(\.name)
+        if let first = needing.first, !solverChoice.entry.providesInverseJacobian {
+            throw ValidationError("--estimators \(first) needs the forward solver's inverse-Jacobian estimate: use --solver broyden (the default), or drop \(first)")
         }
         if upstream != nil && upstreamSeed != nil {
             throw ValidationError("--upstream-seed conflicts with --upstream: the upstream gradient comes from the file; drop --upstream-seed")
@@ -115,11 +132,12 @@ struct Grad: ParsableCommand {
             }
             return values
         }
+        let known = Catalog.standard.estimators.map(\.name)
         plan.estimators = try distinct(Self.list(estimators).map { name in
-            guard let kind = GradientSpec.Estimator(rawValue: name) else {
-                throw ValidationError("--estimators: unknown estimator '\(name)'; expected a comma-separated list of \(GradientSpec.Estimator.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard known.contains(name) else {
+                throw ValidationError("--estimators: unknown estimator '\(name)'; expected a comma-separated list of \(known.joined(separator: ", "))")
             }
-            return kind
+            return name
         }, "--estimators")
         plan.steps = try distinct(Self.list(steps).map { text in
             guard let k = Int(text), (1...100_000).contains(k) else {
@@ -129,15 +147,16 @@ struct Grad: ParsableCommand {
         }, "--k")
         plan.dampings = try distinct(Self.list(dampings).map { text in
             guard let lambda = Double(text), lambda > 0, lambda < 2 else {
-                throw ValidationError("--lambda: '\(text)' is not a number in (0, 2) (the damping of the unrolled steps; 1 is undamped); expected e.g. --lambda 0.5,1")
+                throw ValidationError("--damping: '\(text)' is not a number in (0, 2) (the damping λ of the unrolled steps; 1 is undamped); expected e.g. --damping 0.5,1")
             }
             return lambda
-        }, "--lambda")
+        }, "--damping")
+        let backward = Catalog.standard.solvers.map(\.name) + ["lu"]
         plan.backwardSolvers = try distinct(Self.list(backwardSolvers).map { name in
-            guard let kind = GradientSpec.BackwardSolver(rawValue: name) else {
-                throw ValidationError("--backward-solver: unknown solver '\(name)'; expected a comma-separated list of \(GradientSpec.BackwardSolver.allCases.map(\.rawValue).joined(separator: ", "))")
+            guard backward.contains(name) else {
+                throw ValidationError("--backward-solver: unknown solver '\(name)'; expected a comma-separated list of \(backward.joined(separator: ", "))")
             }
-            return kind
+            return name
         }, "--backward-solver")
         guard backwardTolerance > 0, backwardTolerance.isFinite else {
             throw ValidationError("--backward-tol must be positive and finite (a relative residual such as 1e-10); got \(backwardTolerance)")
@@ -160,14 +179,17 @@ struct Grad: ParsableCommand {
 
     func run() throws {
         let plan = try makePlan()
-        let loaded = try cell.makeCell()
-        let d = loaded.dimension, b = loaded.batchSize
-        // Files fix the sizes only now: refuse what cannot be allocated (the dense reference
-        // holds B d² doubles, the unrolled phantom 2kBd).
-        let perSample = 16 * d + solver.workspacePerSample(dimension: d, [:]) + 2 * (plan.steps.max() ?? 1) * d
-        guard perSample <= CellOptions.maxElements / b, d <= plan.denseLimit ? d * d <= CellOptions.maxElements / b : true else {
-            throw ValidationError("a batch of \(b) samples of dimension \(d) with these estimators needs more than \(CellOptions.maxElements) doubles; expected a smaller batch, dimension or --k")
+        let (cellChoice, solverChoice) = try choices()
+        let budget = resources.budget
+        let map = try cellChoice.makeMap(budget: budget)
+        guard let cell = map as? any ParametricCell else {
+            throw ValidationError("--cell \(cell): the cell has no parameter products (it is not a ParametricCell); gradients need them")
         }
+        let d = map.dimension, b = map.batchSize
+        let (forwardSolver, parameters) = try solverChoice.makeSolver()
+        let criteria = try stopping.criteria()
+        try budget.checkSolve(forwardSolver, batchSize: b, dimension: d, criteria: criteria, source: "--solver \(solver)")
+        try budget.checkGradients(plan, batchSize: b, dimension: d, source: "deq grad")
         let upstreamGradient: Matrix
         if let upstream {
             upstreamGradient = try Matrix.loadBatch(contentsOf: URL(fileURLWithPath: upstream), batchSize: b, dimension: d,
@@ -176,21 +198,19 @@ struct Grad: ParsableCommand {
             upstreamGradient = GradientStudy.gaussianUpstream(batchSize: b, dimension: d, seed: upstreamSeed ?? 1)
         }
         let initial = try start.makeInitialization(batchSize: b, dimension: d).makeBatch(batchSize: b, dimension: d)
-        let (forward, outcome) = loaded.gradients(solver: solver.makeSolver([:]), from: initial, criteria: stopping.criteria,
-                                                  upstream: upstreamGradient, plan: plan)
+        let forward = try forwardSolver.solve(cell, from: initial, criteria: criteria)
+        let outcome = try GradientStudy.run(cell: cell, forward: forward, upstream: upstreamGradient, spec: plan)
         var saved: [String: String] = [:]
         if let save {
             saved = try Self.save(outcome, upstream: upstreamGradient, to: URL(fileURLWithPath: save))
         }
-        let report = GradReport(forward: forward, study: outcome.record, options: solver.resolved([:]),
-                                initialization: start.report, cell: cell.report(for: loaded),
+        let report = GradReport(forward: forward, study: outcome.record, options: parameters,
+                                initialization: start.report, cell: cellChoice.report(for: map),
                                 upstream: upstream.map { .init(source: "file", path: $0) }
                                     ?? .init(source: "gaussian", seed: upstreamSeed ?? 1),
                                 saved: saved)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONFormat.text(report))
         } else {
             print(GradTable.render(report))
         }
@@ -198,13 +218,13 @@ struct Grad: ParsableCommand {
         if strict && (!forward.converged || backwardFailed || !outcome.record.referenceConverged) { throw ExitCode(3) }
     }
 
-    /// A file-safe folder name for an estimator configuration, e.g. `phantom-k5-lambda0.8`.
+    /// A file-safe folder name for an estimator configuration, e.g. `phantom-k5-damping0.8`.
     static func folderName(_ entry: GradientEntry) -> String {
         var parts = [entry.estimator]
         if let solver = entry.backwardSolver { parts.append(solver) }
         if entry.estimator == "phantom" || entry.estimator == "neumann" {
             if let k = entry.k { parts.append("k\(k)") }
-            if let lambda = entry.lambda { parts.append("lambda\(formatNumber(lambda))") }
+            if let lambda = entry.damping { parts.append("damping\(formatNumber(lambda))") }
         }
         if let refine = entry.refine, refine > 0 { parts.append("refine\(refine)") }
         return parts.joined(separator: "-")
@@ -241,31 +261,4 @@ struct Grad: ParsableCommand {
 /// A number as it reads best in a name: `1`, `0.8`.
 private func formatNumber(_ x: Double) -> String {
     x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
-}
-
-extension LoadedCell {
-    /// The forward solve (Broyden keeps its inverse for SHINE) and the gradient study, on the
-    /// concrete cell type.
-    func gradients(solver: any FixedPointSolver, from initial: Matrix, criteria: StoppingCriteria,
-                   upstream: Matrix, plan: GradientSpec) -> (SolveResult, GradientStudy.Outcome) {
-        func run<Cell: ParametricCell>(_ cell: Cell) -> (SolveResult, GradientStudy.Outcome) {
-            var byproducts = ForwardByproducts()
-            let forward: SolveResult
-            if let broyden = solver as? Broyden {
-                let kept = broyden.solveKeepingInverse(cell, from: initial, criteria: criteria)
-                forward = kept.result
-                byproducts.broydenInverse = kept.inverse
-            } else {
-                forward = solver.solve(cell, from: initial, criteria: criteria)
-            }
-            return (forward, GradientStudy.run(cell: cell, forward: forward, byproducts: byproducts, upstream: upstream, spec: plan))
-        }
-        switch self {
-        case let .tanh(cell): return run(cell)
-        case let .affine(map): return run(map)
-        case let .residual(cell): return run(cell)
-        case let .convResidual(cell): return run(cell)
-        case let .monotone(cell): return run(cell)
-        }
-    }
 }

@@ -11,14 +11,14 @@ import Foundation
 /// the counts (`vjp` per sample, `totalVjp`, `jvp`, `evaluations`, `parameterProducts`,
 /// `floatsKept`), `wallSeconds`, `speedupOverExact`, `ratioToForward`, `backward` (for exact:
 /// the backward solve's outcome), `fallbackSamples` (SHINE), `note`, and `saved` (its folder
-/// with `--save`). Non-finite numbers are `null`.
+/// with `--save`). Non-finite numbers are the strings "NaN", "Infinity" (``JSONFormat``).
 struct GradReport: Encodable {
     struct Forward: Encodable {
         var solver: String
         var converged: Bool
         var convergedSamples: Int
         var nfe: Int
-        var wallSeconds: JSONNumber
+        var wallSeconds: Double
         var options: [String: ParameterValue]
         var criteria: CriteriaReport
     }
@@ -32,18 +32,18 @@ struct GradReport: Encodable {
     struct Reference: Encodable {
         var label: String
         var converged: Bool
-        var wallSeconds: JSONNumber
+        var wallSeconds: Double
     }
 
     struct Baseline: Encodable {
         var label: String
-        var wallSeconds: JSONNumber
+        var wallSeconds: Double
     }
 
     struct Parameter: Encodable {
         var name: String
-        var cosine: JSONNumber
-        var relativeError: JSONNumber
+        var cosine: Double
+        var relativeError: Double
     }
 
     struct Backward: Encodable {
@@ -53,21 +53,21 @@ struct GradReport: Encodable {
         var samples: Int
         var outcome: SolveOutcome
         var maxIterations: Int
-        var maxRelResidual: JSONNumber
-        var maxAbsResidual: JSONNumber
+        var maxRelResidual: Double
+        var maxAbsResidual: Double
     }
 
     struct Estimator: Encodable {
         var estimator: String
         var label: String
         var k: Int?
-        var lambda: Double?
+        var damping: Double?
         var backwardSolver: String?
         var refine: Int?
-        var cosine: JSONNumber
-        var relativeError: JSONNumber
-        var inputCosine: JSONNumber
-        var inputRelativeError: JSONNumber
+        var cosine: Double
+        var relativeError: Double
+        var inputCosine: Double
+        var inputRelativeError: Double
         var perParameter: [Parameter]
         var vjp: Int
         var totalVjp: Int
@@ -75,9 +75,9 @@ struct GradReport: Encodable {
         var evaluations: Int
         var parameterProducts: Int
         var floatsKept: Int
-        var wallSeconds: JSONNumber
-        var speedupOverExact: JSONNumber
-        var ratioToForward: JSONNumber
+        var wallSeconds: Double
+        var speedupOverExact: Double
+        var ratioToForward: Double
         var backward: Backward?
         var fallbackSamples: Int?
         var note: String?
@@ -102,29 +102,29 @@ struct GradReport: Encodable {
     init(forward result: SolveResult, study: GradientStudyRecord, options: [String: ParameterValue],
          initialization: InitReport, cell: CellReport, upstream: Upstream, saved: [String: String]) {
         forward = Forward(solver: result.solverName, converged: result.converged,
-                          convergedSamples: result.samples.filter(\.converged).count, nfe: result.maxEvaluations,
-                          wallSeconds: JSONNumber(result.wallSeconds), options: options, criteria: CriteriaReport(result.criteria))
+                          convergedSamples: result.samples.filter(\.converged).count, nfe: result.mostEvaluations,
+                          wallSeconds: result.wallSeconds, options: options, criteria: CriteriaReport(result.criteria))
         self.cell = cell
         self.initialization = initialization
         self.upstream = upstream
         reference = Reference(label: study.reference, converged: study.referenceConverged,
-                              wallSeconds: JSONNumber(study.referenceSeconds))
-        exactBaseline = Baseline(label: study.exactBaseline, wallSeconds: JSONNumber(study.exactSeconds))
+                              wallSeconds: study.referenceSeconds)
+        exactBaseline = Baseline(label: study.exactBaseline, wallSeconds: study.exactSeconds)
         notes = study.notes
         estimators = study.entries.map { e in
-            Estimator(estimator: e.estimator, label: e.label, k: e.k, lambda: e.lambda, backwardSolver: e.backwardSolver,
-                      refine: e.refine, cosine: JSONNumber(e.cosine), relativeError: JSONNumber(e.relativeError),
-                      inputCosine: JSONNumber(e.inputCosine), inputRelativeError: JSONNumber(e.inputRelativeError),
-                      perParameter: e.perParameter.map { Parameter(name: $0.name, cosine: JSONNumber($0.cosine),
-                                                                   relativeError: JSONNumber($0.relativeError)) },
+            Estimator(estimator: e.estimator, label: e.label, k: e.k, damping: e.damping, backwardSolver: e.backwardSolver,
+                      refine: e.refine, cosine: e.cosine, relativeError: e.relativeError,
+                      inputCosine: e.inputCosine, inputRelativeError: e.inputRelativeError,
+                      perParameter: e.perParameter.map { Parameter(name: $0.name, cosine: $0.cosine,
+                                                                   relativeError: $0.relativeError) },
                       vjp: e.vjp, totalVjp: e.totalVjp, jvp: e.jvp, evaluations: e.evaluations,
                       parameterProducts: e.parameterProducts, floatsKept: e.floatsKept,
-                      wallSeconds: JSONNumber(e.seconds), speedupOverExact: JSONNumber(e.speedupOverExact),
-                      ratioToForward: JSONNumber(e.ratioToForward),
+                      wallSeconds: e.seconds, speedupOverExact: e.speedupOverExact,
+                      ratioToForward: e.ratioToForward,
                       backward: e.backward.map { b in
                           Backward(solver: b.solver, converged: b.converged, convergedSamples: b.convergedSamples,
                                    samples: b.samples, outcome: b.outcome, maxIterations: b.maxIterations,
-                                   maxRelResidual: JSONNumber(b.maxRelResidual), maxAbsResidual: JSONNumber(b.maxAbsResidual))
+                                   maxRelResidual: b.maxRelResidual, maxAbsResidual: b.maxAbsResidual)
                       },
                       fallbackSamples: e.fallbackSamples, note: e.note, saved: saved[e.label])
         }
@@ -137,7 +137,7 @@ enum GradTable {
         var lines: [String] = []
         let f = report.forward
         lines.append("cell: \(report.cell.summary)")
-        lines.append("forward: \(f.solver), \(f.convergedSamples)/\(report.cell.batch) samples converged, nfe \(f.nfe), \(seconds(f.wallSeconds.value))")
+        lines.append("forward: \(f.solver), \(f.convergedSamples)/\(report.cell.batch) samples converged, nfe \(f.nfe), \(seconds(f.wallSeconds))")
         lines.append("reference: \(report.reference.label)\(report.reference.converged ? "" : " (DID NOT CONVERGE: comparisons are against its best iterate)"); speedups against \(report.exactBaseline.label)")
         for note in report.notes { lines.append("note: \(note)") }
         lines.append("")
@@ -149,9 +149,9 @@ enum GradTable {
                 backward = b.converged ? "converged (\(b.maxIterations) it)" : "\(b.convergedSamples)/\(b.samples) converged: \(b.outcome.rawValue)"
             }
             if let fallbacks = e.fallbackSamples { backward = "fallback on \(fallbacks)/\(report.cell.batch)" }
-            rows.append([e.label, fixed(e.cosine.value, 6), scientific(e.relativeError.value), fixed(e.inputCosine.value, 6),
-                         String(e.vjp), seconds(e.wallSeconds.value), fixed(e.speedupOverExact.value, 2) + "×",
-                         fixed(e.ratioToForward.value, 3), backward])
+            rows.append([e.label, fixed(e.cosine, 6), scientific(e.relativeError), fixed(e.inputCosine, 6),
+                         String(e.vjp), seconds(e.wallSeconds), fixed(e.speedupOverExact, 2) + "×",
+                         fixed(e.ratioToForward, 3), backward])
         }
         let widths = header.indices.map { c in ([header[c]] + rows.map { $0[c] }).map(\.count).max() ?? 0 }
         func line(_ cells: [String]) -> String {

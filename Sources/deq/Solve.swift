@@ -8,23 +8,31 @@ struct Solve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Solve z = f(z) for a batch of samples and report each sample's convergence.",
         discussion: """
-            The cell is synthetic (--cell, --dim, --rho, …) or read from .npy files (--weights, \
-            --weights-dir, --injection, …; rows are samples). A sample that does not converge is reported, \
-            not an error: the exit status is 0 unless --strict is given.
+            The cell is synthetic (--cell tanh --dim 512 --rho 0.99 …) or read from files \
+            (--weights W.npy, --weights-dir DIR, --injection X.npy; rows are samples). A sample that \
+            does not converge is reported, not an error: the exit status is 0 unless --strict is \
+            given. On a terminal, a solve longer than a second shows its progress on stderr.
+
+            \(CatalogHelp.cells)
+
+            \(CatalogHelp.solvers)
             """
     )
 
-    @OptionGroup(title: "Cell")
-    var cell: CellOptions
+    @Option(help: "The cell (see the list below).")
+    var cell: String = "tanh"
 
-    @OptionGroup(title: "Solver")
-    var solver: SolverOptions
+    @Option(help: "The fixed-point solver (see the list below).")
+    var solver: String = "anderson"
 
     @OptionGroup(title: "Stopping")
     var stopping: StoppingOptions
 
     @OptionGroup(title: "Starting point")
     var start: InitOptions
+
+    @OptionGroup(title: "Resources")
+    var resources: ResourceOptions
 
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
@@ -41,35 +49,38 @@ struct Solve: ParsableCommand {
     @Flag(help: "Exit with status 3 when any sample did not converge.")
     var strict = false
 
+    @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The cell's and the solver's options (listed below).", valueName: "options"))
+    var catalogOptions: [String] = []
+
+    /// The cell and solver with the options given.
+    func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
+        let solverChoice = try SolverChoice(name: solver)
+        let cellEntry = try CellChoice(name: cell, given: [:])
+        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target, solverChoice.target])
+        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+    }
+
     mutating func validate() throws {
-        for (path, name) in [(trace, "--trace"), (saveSolution, "--save-solution")] {
-            guard let path else { continue }
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ValidationError("\(name) \(path): the directory \(directory) does not exist; expected a path in an existing directory")
-            }
-        }
-        if let saveSolution, !saveSolution.hasSuffix(".npy") {
-            throw ValidationError("--save-solution \(saveSolution): expected a file name ending in .npy")
-        }
+        _ = try choices()
+        try OutputPath.check(trace, option: "--trace")
+        try OutputPath.check(saveSolution, option: "--save-solution", extensions: ["npy"])
     }
 
     func run() throws {
-        let map = try cell.makeCell()
+        let (cellChoice, solverChoice) = try choices()
+        let budget = resources.budget
+        let map = try cellChoice.makeMap(budget: budget)
         let d = map.dimension, b = map.batchSize
-        // Files fix the sizes only now: refuse a workspace that cannot be allocated.
-        let perSample = 6 * d + solver.workspacePerSample(dimension: d)
-        guard perSample <= CellOptions.maxElements / b else {
-            throw ValidationError("a batch of \(b) samples of dimension \(d) with this solver needs more than \(CellOptions.maxElements) doubles of workspace; expected a smaller batch, dimension or --memory")
-        }
-        let (fixedPointSolver, parameters) = solver.makeSolver()
-        let criteria = stopping.criteria
+        let (fixedPointSolver, parameters) = try solverChoice.makeSolver()
+        let criteria = try stopping.criteria(history: true)
+        try budget.checkSolve(fixedPointSolver, batchSize: b, dimension: d, criteria: criteria, source: "--solver \(solver)")
         let initial = try start.makeInitialization(batchSize: b, dimension: d).makeBatch(batchSize: b, dimension: d)
 
-        let result = map.solve(with: fixedPointSolver, from: initial, criteria: criteria)
+        let progress = SolveProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
+        let result = try fixedPointSolver.solve(map, from: initial, criteria: criteria, observer: progress.observer)
+        progress.finish()
         let report = SolveReport(result: result, options: parameters, initialization: start.report,
-                                 cell: cell.report(for: map))
+                                 cell: cellChoice.report(for: map))
 
         if let trace {
             let writer = ResidualTraceWriter(comments: [
@@ -87,12 +98,31 @@ struct Solve: ParsableCommand {
         }
 
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONFormat.text(report))
         } else {
             print(SolveTable.render(report))
         }
         if strict && !result.converged { throw ExitCode(3) }
+    }
+}
+
+/// Checks of output paths before a run starts.
+enum OutputPath {
+    /// The folder of `path` exists; the path, when it exists, is a regular file (never a device,
+    /// a FIFO or a folder); its extension is one of `extensions` when given.
+    static func check(_ path: String?, option: String, extensions: [String] = []) throws {
+        guard let path else { return }
+        let url = URL(fileURLWithPath: path)
+        if !extensions.isEmpty, !extensions.contains(url.pathExtension) {
+            throw ValidationError("\(option) \(path): expected a file name ending in \(extensions.map { ".\($0)" }.joined(separator: " or "))")
+        }
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("\(option) \(path): the directory \(directory) does not exist; expected a path in an existing directory")
+        }
+        if let problem = AtomicFile.destinationProblem(url) {
+            throw ValidationError("\(option) \(path): \(problem)")
+        }
     }
 }

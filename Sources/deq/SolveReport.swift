@@ -1,36 +1,19 @@
 import Equilibrium
 import EquilibriumExperiments
 
-/// A JSON number that is `null` when not finite: JSON has no NaN or infinity, and an invalid
-/// document is worse than a missing value.
-struct JSONNumber: Codable, Equatable {
-    var value: Double
-
-    init(_ value: Double) { self.value = value }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        value = container.decodeNil() ? .nan : try container.decode(Double.self)
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if value.isFinite { try container.encode(value) } else { try container.encodeNil() }
-    }
-}
-
 /// The JSON output of `deq solve --json`: one object per solve.
 ///
 /// Required keys: `solver`, `converged` (every sample), `nfe` (the largest over samples),
 /// `wallSeconds`, `samples`. Extras: the solver's `options`, the stopping `criteria`, the
-/// starting batch `init`, and the `cell`.
+/// starting batch `init`, and the `cell`. Non-finite numbers are the strings "NaN", "Infinity"
+/// (``JSONFormat``).
 struct SolveReport: Codable {
     var solver: String
     var converged: Bool
     var convergedSamples: Int
     var nfe: Int
     var totalNfe: Int
-    var wallSeconds: JSONNumber
+    var wallSeconds: Double
     var options: [String: ParameterValue]
     var criteria: CriteriaReport
     var initialization: InitReport
@@ -47,9 +30,9 @@ struct SolveReport: Codable {
         solver = result.solverName
         converged = result.converged
         convergedSamples = result.samples.filter(\.converged).count
-        nfe = result.maxEvaluations
+        nfe = result.mostEvaluations
         totalNfe = result.totalEvaluations
-        wallSeconds = JSONNumber(result.wallSeconds)
+        wallSeconds = result.wallSeconds
         self.options = options
         criteria = CriteriaReport(result.criteria)
         self.initialization = initialization
@@ -65,8 +48,8 @@ struct SampleRow: Codable {
     var outcome: SolveOutcome
     var iterations: Int
     var nfe: Int
-    var absResidual: JSONNumber
-    var relResidual: JSONNumber
+    var absResidual: Double
+    var relResidual: Double
     /// Newton–Krylov's inner GMRES iterations (absent for other solvers).
     var krylovIterations: Int?
     /// Analytic Jacobian–vector and vector–Jacobian products (absent when none were used).
@@ -79,8 +62,8 @@ struct SampleRow: Codable {
         outcome = report.outcome
         iterations = report.iterations
         nfe = report.evaluations
-        absResidual = JSONNumber(report.absoluteResidual)
-        relResidual = JSONNumber(report.relativeResidual)
+        absResidual = report.absoluteResidual
+        relResidual = report.relativeResidual
         krylovIterations = report.krylovIterations
         jvp = report.jacobianVectorProducts > 0 || report.krylovIterations != nil ? report.jacobianVectorProducts : nil
         vjp = report.vectorJacobianProducts > 0 ? report.vectorJacobianProducts : nil
@@ -130,62 +113,6 @@ struct InitReport: Codable {
         if let seed { parts.append("seed=\(seed)") }
         if let probability { parts.append("probability=\(probability)") }
         if let path { parts.append(path) }
-        return parts.joined(separator: " ")
-    }
-}
-
-/// The cell: synthetic (rho, symmetric, seed) or read from files (paths).
-struct CellReport: Codable {
-    var kind: CellKind
-    var dim: Int
-    var batch: Int
-    var rho: Double?
-    var symmetric: Bool?
-    var seed: UInt64?
-    var injectionScale: Double?
-    var weights: String?
-    var inputWeights: String?
-    var bias: String?
-    var injection: String?
-    /// The residual cells: inner width or channels, GroupNorm groups, weight σ.
-    var inner: Int?
-    var groups: Int?
-    var sigma: Double?
-    /// The convolutional cells: C, C_in, and [L] or [H, W].
-    var channels: Int?
-    var inChannels: Int?
-    var spatial: [Int]?
-    /// The monotone cell: m and the scale of A and B.
-    var monotonicity: Double?
-    var weightScale: Double?
-    /// The directory the weights came from.
-    var weightsDir: String?
-
-    init(kind: CellKind, dim: Int, batch: Int) {
-        self.kind = kind
-        self.dim = dim
-        self.batch = batch
-    }
-
-    var summary: String {
-        var parts = ["\(kind.rawValue) dim=\(dim) batch=\(batch)"]
-        if let channels { parts.append("channels=\(channels)") }
-        if let inner { parts.append("inner=\(inner)") }
-        if let inChannels { parts.append("in-channels=\(inChannels)") }
-        if let spatial { parts.append("spatial=\(spatial.map(String.init).joined(separator: "x"))") }
-        if let groups { parts.append("groups=\(groups)") }
-        if let sigma { parts.append("sigma=\(sigma)") }
-        if let monotonicity { parts.append("monotonicity=\(monotonicity)") }
-        if let weightScale { parts.append("weight-scale=\(weightScale)") }
-        if let weightsDir { parts.append("weights-dir=\(weightsDir)") }
-        if let rho { parts.append("rho=\(rho)") }
-        if let symmetric { parts.append("symmetric=\(symmetric)") }
-        if let weights { parts.append("weights=\(weights)") }
-        if let inputWeights { parts.append("input-weights=\(inputWeights)") }
-        if let bias { parts.append("bias=\(bias)") }
-        if let injection { parts.append("injection=\(injection)") }
-        if let seed { parts.append("seed=\(seed)") }
-        if let injectionScale { parts.append("injection-scale=\(injectionScale)") }
         return parts.joined(separator: " ")
     }
 }

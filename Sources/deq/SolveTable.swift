@@ -8,7 +8,7 @@ enum SolveTable {
         let header = ["sample", "outcome", "iterations", "nfe", "abs residual", "rel residual"]
         let rows = report.samples.map { row in
             ["\(row.sample)", row.outcome.rawValue, "\(row.iterations)", "\(row.nfe)",
-             residual(row.absResidual.value), residual(row.relResidual.value)]
+             residual(row.absResidual), residual(row.relResidual)]
         }
         // Text columns left-aligned, numbers right-aligned.
         let leftAligned: Set<Int> = [1]
@@ -21,7 +21,7 @@ enum SolveTable {
         }
         var out = [line(header)] + rows.map(line)
         let total = report.samples.count
-        out.append("\(report.solver): \(report.convergedSamples)/\(total) converged, max nfe \(report.nfe), wall \(seconds(report.wallSeconds.value))")
+        out.append("\(report.solver): \(report.convergedSamples)/\(total) converged, max nfe \(report.nfe), wall \(seconds(report.wallSeconds))")
         let failed = report.samples.filter { !$0.converged }
         if !failed.isEmpty {
             let which = failed.map { "\($0.sample)" }.joined(separator: ", ")

@@ -24,7 +24,7 @@ enum StopMeasure: String, CaseIterable, ExpressibleByArgument {
 /// The options that decide when a sample stops. Defaults are the library's.
 struct StoppingOptions: ParsableArguments {
     private static let defaults = StoppingCriteria()
-    static let iterationLimit = 1_000_000_000
+    static let iterationLimit = StoppingCriteria.iterationLimit
 
     @Option(parsing: .unconditional, help: "Residual tolerance for the measure chosen by --stop.")
     var tol: Double = defaults.tolerance
@@ -56,10 +56,10 @@ struct StoppingOptions: ParsableArguments {
         }
     }
 
-    /// The criteria, always recording residual histories (for `--trace`). Call after ``validate()``.
-    var criteria: StoppingCriteria {
-        StoppingCriteria(tolerance: tol, measure: stop.measure, maxIterations: maxIter,
-                         maxEvaluations: maxEvals, recordHistory: true)
+    /// The criteria, recording residual histories when `history` (for `--trace`). Call after ``validate()``.
+    func criteria(history: Bool = true) throws -> StoppingCriteria {
+        try StoppingCriteria(tolerance: tol, measure: stop.measure, maxIterations: maxIter,
+                             maxEvaluations: maxEvals, recordHistory: history)
     }
 }
 
@@ -127,7 +127,7 @@ struct InitOptions: ParsableArguments {
     }
 
     /// The initialisation for a cell of `batchSize` samples of dimension `dimension`; reads
-    /// the `.npy` file for `--init PATH.npy`.
+    /// the `.npy` file for `--init PATH.npy` (its header checked before its data).
     func makeInitialization(batchSize: Int, dimension: Int) throws -> Initialization {
         let scale = initScale ?? 1, seed = initSeed ?? 1
         switch initialization {

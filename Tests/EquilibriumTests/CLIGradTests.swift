@@ -28,7 +28,7 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
 
 @Suite struct CLIGradTests {
     @Test func jsonHasTheDocumentedSchema() throws {
-        let json = try gradJSON(["--dim", "12", "--batch", "2", "--rho", "0.7", "--k", "1,3", "--lambda", "0.5,1",
+        let json = try gradJSON(["--dim", "12", "--batch", "2", "--rho", "0.7", "--k", "1,3", "--damping", "0.5,1",
                                  "--backward-solver", "anderson,lu"])
         let forward = try #require(json["forward"] as? [String: Any])
         #expect(forward["solver"] as? String == "broyden" && forward["converged"] as? Bool == true)
@@ -39,7 +39,7 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
         #expect((json["upstream"] as? [String: Any])?["source"] as? String == "gaussian")
         #expect((json["cell"] as? [String: Any]).flatMap { integer($0["dim"]) } == 12)
         let estimators = try #require(json["estimators"] as? [[String: Any]])
-        // exact × 2 solvers, phantom and neumann × 2 k × 2 λ, jfb, shine.
+        // implicit × 2 solvers, phantom and neumann × 2 k × 2 λ, jfb, shine.
         #expect(estimators.count == 12)
         for e in estimators {
             for key in ["estimator", "label"] { #expect(e[key] is String, "\(key)") }
@@ -74,9 +74,9 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
         defer { dir.cleanUp() }
         let out = dir.file("grads")
         let json = try gradJSON(["--dim", "10", "--batch", "3", "--rho", "0.8", "--seed", "4", "--tol", "1e-13",
-                                 "--estimators", "exact,neumann,jfb", "--backward-solver", "lu,newton-krylov",
+                                 "--estimators", "implicit,neumann,jfb", "--backward-solver", "lu,newton-krylov",
                                  "--upstream-seed", "9", "--save", out.path])
-        for folder in ["implicit-lu", "implicit-newton-krylov", "neumann-k5-lambda1", "jfb", "reference"] {
+        for folder in ["implicit-lu", "implicit-newton-krylov", "neumann-k5-damping1", "jfb", "reference"] {
             #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("\(folder)/dW.npy")).shape == [10, 10], "\(folder)")
             #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("\(folder)/dx.npy")).shape == [3, 10], "\(folder)")
         }
@@ -110,21 +110,21 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
         let out = dir.file("out")
         let json = try gradJSON(["--weights", dir.file("W.npy").path, "--input-weights", dir.file("U.npy").path,
                                  "--bias", dir.file("b.npy").path, "--injection", dir.file("X.npy").path,
-                                 "--upstream", dir.file("C.npy").path, "--estimators", "exact,phantom",
+                                 "--upstream", dir.file("C.npy").path, "--estimators", "implicit,phantom",
                                  "--k", "40", "--save", out.path])
         #expect((json["upstream"] as? [String: Any])?["path"] as? String == dir.file("C.npy").path)
         let estimators = try #require(json["estimators"] as? [[String: Any]])
         #expect((estimators.first?["perParameter"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["W", "U", "b"])
         // ρ(J) ≤ 0.6: 40 phantom steps are exact to about 0.6⁴⁰ ≈ 1e-9.
         #expect(try #require(double(estimators.last?["relativeError"])) < 1e-7)
-        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-lambda1/dU.npy")).shape == [8, 5])
-        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-lambda1/db.npy")).shape == [8])
-        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-lambda1/dx.npy")).shape == [2, 5])
+        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-damping1/dU.npy")).shape == [8, 5])
+        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-damping1/db.npy")).shape == [8])
+        #expect(try NumPyArray.read(contentsOf: out.appendingPathComponent("phantom-k40-damping1/dx.npy")).shape == [2, 5])
     }
 
     @Test func nonConvergingBackwardSolveIsReportedAndStrictFails() throws {
         let arguments = ["grad", "--dim", "16", "--batch", "2", "--rho", "0.95", "--symmetric", "--injection-scale", "0.05",
-                         "--estimators", "exact", "--backward-solver", "forward", "--backward-max-iter", "3"]
+                         "--estimators", "implicit", "--backward-solver", "forward", "--backward-max-iter", "3"]
         let json = try gradJSON(Array(arguments.dropFirst()))
         let backward = try #require((json["estimators"] as? [[String: Any]])?.first?["backward"] as? [String: Any])
         #expect(backward["converged"] as? Bool == false)
@@ -139,12 +139,12 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
     }
 
     @Test(arguments: [
-        (["--estimators", "exact,phantm"], "unknown estimator 'phantm'"),
+        (["--estimators", "implicit,phantm"], "unknown estimator 'phantm'"),
         (["--k", "0"], "--k: '0' is not an integer"),
         (["--k", "2,2"], "--k lists 2 twice"),
-        (["--lambda", "2"], "--lambda: '2' is not a number in (0, 2)"),
+        (["--damping", "2"], "--damping: '2' is not a number in (0, 2)"),
         (["--backward-solver", "gmres"], "unknown solver 'gmres'"),
-        (["--solver", "anderson"], "shine needs the forward Broyden's inverse"),
+        (["--solver", "anderson"], "shine needs the forward solver's inverse-Jacobian estimate"),
         (["--backward-tol", "0"], "--backward-tol must be positive"),
         (["--shine-fallback", "-1"], "--shine-fallback must be positive"),
         (["--upstream", "C.txt"], "expected a .npy file"),
@@ -182,7 +182,7 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
     @Test func helpListsTheGradientOptions() throws {
         let output = try DeqProcess.run(["grad", "--help"])
         #expect(output.status == 0)
-        for option in ["--estimators", "--k", "--lambda", "--backward-solver", "--backward-tol", "--upstream", "--json", "--save", "--shine-refine"] {
+        for option in ["--estimators", "--k", "--damping", "--backward-solver", "--backward-tol", "--upstream", "--json", "--save", "--shine-refine"] {
             #expect(output.stdout.contains(option), "\(option)")
         }
     }

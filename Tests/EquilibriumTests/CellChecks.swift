@@ -14,22 +14,22 @@ enum CellChecks {
     }
 
     /// Σᵢ uᵢᵀ f(zᵢ).
-    static func pairing<M: FixedPointMap>(_ map: M, _ z: Matrix, _ u: Matrix) -> Double {
-        BLAS.dot(map(z).storage, u.storage)
+    static func pairing<M: FixedPointMap>(_ map: M, _ z: Matrix, _ u: Matrix) throws -> Double {
+        BLAS.dot(try map(z).storage, u.storage)
     }
 
     /// The gradient of Σᵢ uᵢᵀ f(zᵢ; θ) with respect to every entry of every parameter, by
     /// central differences with step h (error O(h²)).
     static func parameterGradientsByDifferences<C: ParametricCell>(_ cell: C, z: Matrix, u: Matrix,
-                                                                   step h: Double = 1e-5) -> [NamedArray] {
+                                                                   step h: Double = 1e-5) throws -> [NamedArray] {
         let base = cell.parameters
-        return base.indices.map { p in
+        return try base.indices.map { p in
             var gradient = [Double](repeating: 0, count: base[p].values.count)
             for k in gradient.indices {
                 var plus = base, minus = base
                 plus[p].values[k] += h
                 minus[p].values[k] -= h
-                gradient[k] = (pairing(cell.replacingParameters(plus), z, u)
+                gradient[k] = try (pairing(cell.replacingParameters(plus), z, u)
                                - pairing(cell.replacingParameters(minus), z, u)) / (2 * h)
             }
             return NamedArray(name: base[p].name, shape: base[p].shape, values: gradient)
@@ -38,14 +38,14 @@ enum CellChecks {
 
     /// The gradient of Σᵢ uᵢᵀ f(zᵢ, xᵢ) with respect to the inputs x, by central differences.
     static func inputGradientByDifferences<C: ParametricCell>(_ cell: C, z: Matrix, u: Matrix,
-                                                              step h: Double = 1e-5) -> Matrix {
+                                                              step h: Double = 1e-5) throws -> Matrix {
         let x = cell.input
         var gradient = Matrix(rows: x.rows, columns: x.columns)
         for k in x.storage.indices {
             var plus = x, minus = x
             plus.storage[k] += h
             minus.storage[k] -= h
-            gradient.storage[k] = (pairing(cell.binding(input: plus), z, u) - pairing(cell.binding(input: minus), z, u)) / (2 * h)
+            gradient.storage[k] = try (pairing(cell.binding(input: plus), z, u) - pairing(cell.binding(input: minus), z, u)) / (2 * h)
         }
         return gradient
     }
@@ -53,25 +53,25 @@ enum CellChecks {
     /// Every derivative of the cell at z against central differences, as (what, relative error):
     /// J·v, vᵀJ, each parameter's gradient, the input gradient; plus the adjoint identity
     /// vᵀ(J w) = (vᵀJ) w (relative to |vᵀ J w|).
-    static func derivativeErrors<C: ParametricCell>(_ cell: C, at z: Matrix, seed: UInt64) -> [(String, Double)] {
+    static func derivativeErrors<C: ParametricCell>(_ cell: C, at z: Matrix, seed: UInt64) throws -> [(String, Double)] {
         let b = cell.batchSize, d = cell.dimension
         let v = gaussianBatch(b, d, seed: seed + 1)
         let u = gaussianBatch(b, d, seed: seed + 2)
         var errors: [(String, Double)] = []
-        let jvp = cell.jacobianVectorProduct(at: z, vectors: v)
-        errors.append(("J·v", relativeError(jvp.storage, centralDifference(cell, at: z, along: v).storage)))
-        let vjp = cell.vectorJacobianProduct(at: z, covectors: u)
-        errors.append(("vᵀJ", relativeError(vjp.storage, centralDifferenceCovector(cell, at: z, covector: u).storage)))
+        let jvp = try cell.jacobianVectorProduct(at: z, vectors: v)
+        errors.append(("J·v", relativeError(jvp.storage, try centralDifference(cell, at: z, along: v).storage)))
+        let vjp = try cell.vectorJacobianProduct(at: z, covectors: u)
+        errors.append(("vᵀJ", relativeError(vjp.storage, try centralDifferenceCovector(cell, at: z, covector: u).storage)))
         let left = BLAS.dot(u.storage, jvp.storage), right = BLAS.dot(vjp.storage, v.storage)
         errors.append(("adjoint identity", abs(left - right) / max(abs(left), 1e-300)))
-        let analytic = cell.parameterGradients(at: z, image: cell(z), covectors: u)
-        let numeric = parameterGradientsByDifferences(cell, z: z, u: u)
+        let analytic = try cell.parameterGradients(at: z, image: try cell(z), covectors: u)
+        let numeric = try parameterGradientsByDifferences(cell, z: z, u: u)
         #expect(analytic.parameters.map(\.name) == numeric.map(\.name))
         #expect(analytic.parameters.map(\.shape) == numeric.map(\.shape))
         for (a, n) in zip(analytic.parameters, numeric) {
             errors.append(("∂/∂\(a.name)", relativeError(a.values, n.values)))
         }
-        let inputGradient = inputGradientByDifferences(cell, z: z, u: u)
+        let inputGradient = try inputGradientByDifferences(cell, z: z, u: u)
         #expect(analytic.input.rows == inputGradient.rows && analytic.input.columns == inputGradient.columns)
         errors.append(("∂/∂x", relativeError(analytic.input.storage, inputGradient.storage)))
         return errors
@@ -79,27 +79,27 @@ enum CellChecks {
 
     /// Evaluation and both products on the compacted rows `samples`, next to the whole-batch
     /// results' rows: the largest relative difference of any row.
-    static func compactionError<M: DifferentiableMap>(_ map: M, at z: Matrix, samples: [Int], seed: UInt64) -> Double {
+    static func compactionError<M: DifferentiableMap>(_ map: M, at z: Matrix, samples: [Int], seed: UInt64) throws -> Double {
         let d = map.dimension, n = samples.count
         let v = gaussianBatch(map.batchSize, d, seed: seed)
-        let full = map(z)
-        func compact(_ m: Matrix) -> [Double] { samples.flatMap { m.row($0) } }
-        let zc = compact(z)
+        let full = try map(z)
+        func compact(_ m: Matrix) throws -> [Double] { samples.flatMap { m.row($0) } }
+        let zc = try compact(z)
         var fc = [Double](repeating: .nan, count: n * d)
         samples.withUnsafeBufferPointer { rows in map.evaluate(zc, into: &fc, samples: rows) }
-        let jvp = compactedProducts(map, z: z, vectors: v, samples: samples, transposed: false)
-        let vjp = compactedProducts(map, z: z, vectors: v, samples: samples, transposed: true)
-        let fullJVP = map.jacobianVectorProduct(at: z, vectors: v)
-        let fullVJP = map.vectorJacobianProduct(at: z, covectors: v)
-        var worst = relativeError(fc, compact(full))
-        worst = max(worst, relativeError(jvp.storage, compact(fullJVP)))
-        worst = max(worst, relativeError(vjp.storage, compact(fullVJP)))
+        let jvp = try compactedProducts(map, z: z, vectors: v, samples: samples, transposed: false)
+        let vjp = try compactedProducts(map, z: z, vectors: v, samples: samples, transposed: true)
+        let fullJVP = try map.jacobianVectorProduct(at: z, vectors: v)
+        let fullVJP = try map.vectorJacobianProduct(at: z, covectors: v)
+        var worst = relativeError(fc, try compact(full))
+        worst = max(worst, relativeError(jvp.storage, try compact(fullJVP)))
+        worst = max(worst, relativeError(vjp.storage, try compact(fullVJP)))
         return worst
     }
 
     /// One workspace reused across points and row sets gives the products of fresh workspaces
     /// (the cached forward intermediates must follow the point).
-    static func workspaceReuseError<M: DifferentiableMap>(_ map: M, points: [Matrix], seed: UInt64) -> Double {
+    static func workspaceReuseError<M: DifferentiableMap>(_ map: M, points: [Matrix], seed: UInt64) throws -> Double {
         let b = map.batchSize, d = map.dimension
         let shared = map.makeJacobianWorkspace(maxSamples: b)
         func product(_ workspace: M.JacobianWorkspace, _ z: [Double], _ fz: [Double], _ v: [Double], _ samples: [Int],
@@ -116,7 +116,7 @@ enum CellChecks {
         }
         var worst = 0.0
         for (k, z) in points.enumerated() {
-            let image = map(z), v = gaussianBatch(b, d, seed: seed + UInt64(k))
+            let image = try map(z), v = gaussianBatch(b, d, seed: seed + UInt64(k))
             for samples in [Array(0..<b), Array(stride(from: 0, to: b, by: 2)), Array(0..<b)] {
                 let zc = samples.flatMap { z.row($0) }, fc = samples.flatMap { image.row($0) }, vc = samples.flatMap { v.row($0) }
                 for transposed in [false, true] {
@@ -131,7 +131,7 @@ enum CellChecks {
 
     /// Random values around γ = 1, β = 0 for every norm parameter, so that the affine part of
     /// the norms is exercised (PyTorch initialises γ = 1, β = 0).
-    static func perturbingNorms<C: ParametricCell>(_ cell: C, seed: UInt64) -> C {
+    static func perturbingNorms<C: ParametricCell>(_ cell: C, seed: UInt64) throws -> C {
         var generator = SplitMix64(seed: seed)
         let parameters = cell.parameters.map { p -> NamedArray in
             var q = p
@@ -142,18 +142,18 @@ enum CellChecks {
             }
             return q
         }
-        return cell.replacingParameters(parameters)
+        return try cell.replacingParameters(parameters)
     }
 
     /// Solves with every solver family and checks the fixed-point property of the returned
     /// points by re-evaluating the map.
     static func solversReachFixedPoint<M: FixedPointMap>(_ map: M, solvers: [any FixedPointSolver], tolerance: Double = 1e-9,
-                                                         label: String) {
-        let criteria = StoppingCriteria(tolerance: tolerance, measure: .relative, maxIterations: 2000)
+                                                         label: String) throws {
+        let criteria = try StoppingCriteria(tolerance: tolerance, measure: .relative, maxIterations: 2000)
         for solver in solvers {
-            let result = solver.solve(map, from: Matrix(rows: map.batchSize, columns: map.dimension), criteria: criteria)
+            let result = try solver.solve(map, from: Matrix(rows: map.batchSize, columns: map.dimension), criteria: criteria)
             #expect(result.converged, "\(label): \(solver.name) did not converge: \(result.samples.map(\.outcome))")
-            let image = map(result.solution)
+            let image = try map(result.solution)
             for i in 0..<map.batchSize {
                 let residual = BLAS.nrm2(zip(image.row(i), result.solution.row(i)).map { $0 - $1 }) / BLAS.nrm2(image.row(i))
                 #expect(residual <= tolerance * (1 + 1e-6), "\(label): \(solver.name) sample \(i) residual \(residual)")

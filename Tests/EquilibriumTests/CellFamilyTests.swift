@@ -11,7 +11,8 @@ import EquilibriumExperiments
 
     func maps(_ spec: ExperimentSpec) throws -> [any FixedPointMap] {
         try spec.cellConfigurations.map {
-            try $0.family.makeMap($0.assignment.dictionary, seed: 1, baseDirectory: URL(fileURLWithPath: spec.baseDirectory))
+            try Catalog.standard.cell(named: $0.family).makeMap($0.assignment.dictionary,
+                                                                context: CellBuildContext(seed: 1, baseDirectory: URL(fileURLWithPath: spec.baseDirectory)))
         }
     }
 
@@ -27,8 +28,8 @@ import EquilibriumExperiments
         let built = try maps(spec)
         let residual = try #require(built[0] as? ResidualCell)
         #expect(residual.dimension == 12 && residual.innerDimension == 18 && residual.groups == 3 && residual.batchSize == 2)
-        #expect(residual.parameters == ResidualCell.random(.init(dimension: 12, innerDimension: 18, batchSize: 2, groups: 3,
-                                                                 weightScale: 0.1, seed: 1)).parameters)
+        #expect(try residual.parameters == ResidualCell.random(.init(dimension: 12, innerDimension: 18, batchSize: 2, groups: 3,
+                                                                     weightScale: 0.1, seed: 1)).parameters)
         let line = try #require(built[1] as? ConvResidualCell)
         #expect(line.shape == .line(length: 7) && line.channels == 4 && line.innerChannels == 6 && line.inputChannels == 2)
         #expect(line.dimension == 28 && line.batchSize == 3)
@@ -36,8 +37,8 @@ import EquilibriumExperiments
         #expect(image.shape == .grid(height: 3, width: 5) && image.inputChannels == 3 && image.groups == 4)
         let monotone = try #require(built[3] as? MonotoneCell)
         #expect(monotone.monotonicity == 0.3 && monotone.dimension == 9)
-        #expect(monotone.parameters == MonotoneCell.random(.init(dimension: 9, batchSize: 2, monotonicity: 0.3, weightScale: 1.5,
-                                                                 seed: 1)).parameters)
+        #expect(try monotone.parameters == MonotoneCell.random(.init(dimension: 9, batchSize: 2, monotonicity: 0.3, weightScale: 1.5,
+                                                                     seed: 1)).parameters)
     }
 
     @Test func groupsThatDoNotDivideAreRefusedWithTheLine() {
@@ -82,7 +83,7 @@ import EquilibriumExperiments
         defer { dir.cleanUp() }
         let weights = dir.file("net")
         try FileManager.default.createDirectory(at: weights, withIntermediateDirectories: true)
-        let cell = MonotoneCell.random(.init(dimension: 5, batchSize: 2, seed: 3))
+        let cell = try MonotoneCell.random(.init(dimension: 5, batchSize: 2, seed: 3))
         for p in cell.parameters {
             try NumPyArray(shape: p.shape, values: p.values).write(to: weights.appendingPathComponent("\(p.name).npy"))
         }
@@ -101,7 +102,7 @@ import EquilibriumExperiments
             let spec = try ExperimentSpec.load(contentsOf: file)
             for variant in [spec, spec.quickened()] {
                 for configuration in variant.cellConfigurations {
-                    #expect(configuration.family.problem(with: configuration.assignment.dictionary) == nil,
+                    #expect(try Catalog.standard.cell(named: configuration.family).problem(with: configuration.assignment.dictionary) == nil,
                             "\(file.lastPathComponent): \(configuration.label)")
                 }
             }

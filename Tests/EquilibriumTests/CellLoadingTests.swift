@@ -31,13 +31,16 @@ struct ScratchDirectory {
 }
 
 /// The error `body` throws, recording an issue when it throws none.
-func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingError? {
+func loadingError<T>(_ body: () throws -> T) -> CellLoadingError? {
     do {
         _ = try body()
         Issue.record("expected a CellLoadingError")
         return nil
-    } catch {
+    } catch let error as CellLoadingError {
         return error
+    } catch {
+        Issue.record("expected a CellLoadingError, got \(type(of: error)): \(error)")
+        return nil
     }
 }
 
@@ -55,7 +58,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         let d = 6, p = 3, b = 4
         let w = 0.2 * Self.gaussian(d, d, seed: 1), u = Self.gaussian(d, p, seed: 2)
         let bias = Self.gaussian(1, d, seed: 3).storage, x = Self.gaussian(b, p, seed: 4)
-        let cell = TanhCell(weight: w, inputWeight: u, bias: bias, input: x)
+        let cell = try TanhCell(weight: w, inputWeight: u, bias: bias, input: x)
 
         let loaded = try TanhCell.load(weights: dir.npy("W.npy", w), inputWeights: dir.npy("U.npy", u),
                                        bias: dir.npy("b.npy", shape: [d], bias), injection: dir.npy("X.npy", x))
@@ -65,7 +68,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         #expect(loaded.input == x)
         #expect(loaded.injection == cell.injection)
         let z = Self.gaussian(b, d, seed: 5)
-        #expect(loaded(z) == cell(z))
+        #expect(try loaded(z) == cell(z))
     }
 
     @Test func oneDimensionalInjectionIsOneSampleAndRowBiasIsAccepted() throws {
@@ -116,7 +119,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         let z = Self.gaussian(3, 4, seed: 14)
         let url = try dir.npy("Z.npy", z)
         #expect(try Initialization.load(contentsOf: url, batchSize: 3, dimension: 4) == .explicit(z))
-        let error = loadingError { () throws(CellLoadingError) in
+        let error = loadingError { () throws in
             try Initialization.load(contentsOf: url, batchSize: 2, dimension: 4)
         }
         #expect(error?.file == url.path)
@@ -130,7 +133,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         defer { dir.cleanUp() }
         let w = try dir.npy("W.npy", Self.gaussian(5, 4, seed: 1))
         let x = try dir.npy("X.npy", Self.gaussian(2, 5, seed: 2))
-        let error = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: w, injection: x) }
+        let error = loadingError { () throws in try TanhCell.load(weights: w, injection: x) }
         #expect(error?.file == w.path)
         #expect(error?.array == "weight matrix W")
         #expect(error?.description == "\(w.path): weight matrix W: shape (5, 4) does not fit: expected (d, d), a square matrix with d ≥ 1")
@@ -142,13 +145,13 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         let w = try dir.npy("W.npy", Self.gaussian(5, 5, seed: 1))
         let u = try dir.npy("U.npy", Self.gaussian(5, 2, seed: 2))
         let x = try dir.npy("X.npy", Self.gaussian(4, 3, seed: 3))
-        let error = loadingError { () throws(CellLoadingError) in
+        let error = loadingError { () throws in
             try TanhCell.load(weights: w, inputWeights: u, injection: x)
         }
         #expect(error?.description == "\(u.path): input weights U: shape (5, 2) does not fit: expected (5, p) with p = 3 columns of the injection")
         // U with the wrong number of rows is refused the same way.
         let tall = try dir.npy("Ut.npy", Self.gaussian(6, 3, seed: 4))
-        let rows = loadingError { () throws(CellLoadingError) in
+        let rows = loadingError { () throws in
             try TanhCell.load(weights: w, inputWeights: tall, injection: x)
         }
         #expect(rows?.description.contains("shape (6, 3) does not fit: expected (5, p)") == true)
@@ -159,7 +162,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         defer { dir.cleanUp() }
         let w = try dir.npy("W.npy", Self.gaussian(5, 5, seed: 1))
         let x = try dir.npy("X.npy", Self.gaussian(4, 3, seed: 2))
-        let error = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: w, injection: x) }
+        let error = loadingError { () throws in try TanhCell.load(weights: w, injection: x) }
         #expect(error?.file == x.path)
         #expect(error?.array == "injection x")
         #expect(error?.reason.hasPrefix("shape (4, 3) does not fit: expected (B, 5)") == true)
@@ -172,7 +175,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         let w = try dir.npy("W.npy", Self.gaussian(5, 5, seed: 1))
         let x = try dir.npy("X.npy", Self.gaussian(2, 5, seed: 2))
         let b = try dir.npy("b.npy", shape: shape, [Double](repeating: 0.1, count: shape.reduce(1, *)))
-        let error = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: w, bias: b, injection: x) }
+        let error = loadingError { () throws in try TanhCell.load(weights: w, bias: b, injection: x) }
         #expect(error?.file == b.path)
         #expect(error?.reason.contains("expected (5,) or (1, 5)") == true)
     }
@@ -183,7 +186,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         defer { dir.cleanUp() }
         let a = try dir.npy("A.npy", Self.gaussian(5, 5, seed: 1))
         let b = try dir.npy("b.npy", shape: shape, [Double](repeating: 1, count: shape.reduce(1, *)))
-        let error = loadingError { () throws(CellLoadingError) in try AffineMap.load(matrix: a, offsets: b) }
+        let error = loadingError { () throws in try AffineMap.load(matrix: a, offsets: b) }
         #expect(error?.file == b.path)
         #expect(error?.array == "offsets b")
         #expect(error?.reason.contains("does not fit: expected (B, 5)") == true)
@@ -197,7 +200,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         w[2, 1] = bad
         let wURL = try dir.npy("W.npy", w)
         let x = try dir.npy("X.npy", Self.gaussian(2, 4, seed: 2))
-        let error = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: wURL, injection: x) }
+        let error = loadingError { () throws in try TanhCell.load(weights: wURL, injection: x) }
         #expect(error?.file == wURL.path)
         #expect(error?.reason.contains("non-finite") == true)
         #expect(error?.reason.contains("(2, 1)") == true)
@@ -206,7 +209,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         xBad[1, 3] = bad
         let xURL = try dir.npy("Xbad.npy", xBad)
         let goodW = try dir.npy("W2.npy", Self.gaussian(4, 4, seed: 4))
-        let inputError = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: goodW, injection: xURL) }
+        let inputError = loadingError { () throws in try TanhCell.load(weights: goodW, injection: xURL) }
         #expect(inputError?.file == xURL.path)
         #expect(inputError?.reason.contains("(1, 3)") == true)
     }
@@ -216,7 +219,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
         defer { dir.cleanUp() }
         let missing = dir.file("missing.npy")
         let x = try dir.npy("X.npy", Self.gaussian(2, 4, seed: 2))
-        let notFound = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: missing, injection: x) }
+        let notFound = loadingError { () throws in try TanhCell.load(weights: missing, injection: x) }
         let readerError: NumPyError?
         do { _ = try NumPyArray.read(contentsOf: missing); readerError = nil } catch { readerError = error }
         #expect(notFound?.file == missing.path)
@@ -224,7 +227,7 @@ func loadingError<T>(_ body: () throws(CellLoadingError) -> T) -> CellLoadingErr
 
         let garbage = dir.file("garbage.npy")
         try Data("not an array".utf8).write(to: garbage)
-        let malformed = loadingError { () throws(CellLoadingError) in try TanhCell.load(weights: garbage, injection: x) }
+        let malformed = loadingError { () throws in try TanhCell.load(weights: garbage, injection: x) }
         #expect(malformed?.file == garbage.path)
         #expect(malformed?.description.contains("not a .npy file") == true)
     }

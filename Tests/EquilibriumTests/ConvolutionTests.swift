@@ -7,17 +7,17 @@ import Equilibrium
         .grid(height: 4, width: 5), .grid(height: 1, width: 3), .grid(height: 3, width: 1), .grid(height: 2, width: 2),
     ]
 
-    func convolution(_ shape: SpatialShape, inputs: Int = 3, outputs: Int = 4, seed: UInt64 = 1) -> Convolution {
+    func convolution(_ shape: SpatialShape, inputs: Int = 3, outputs: Int = 4, seed: UInt64 = 1) throws -> Convolution {
         var generator = SplitMix64(seed: seed)
-        return Convolution(inputChannels: inputs, outputChannels: outputs, shape: shape,
+        return try Convolution(inputChannels: inputs, outputChannels: outputs, shape: shape,
                            weight: .gaussian(rows: outputs, columns: inputs * shape.kernelCount, using: &generator))
     }
 
     @Test(arguments: shapes)
-    func equalsTheDirectConvolution(shape: SpatialShape) {
-        let conv = convolution(shape)
+    func equalsTheDirectConvolution(shape: SpatialShape) throws {
+        let conv = try convolution(shape)
         let x = gaussianBatch(3, conv.inputCount, seed: 2)
-        let y = conv(x)
+        let y = try conv(x)
         for i in 0..<3 {
             let expected = ReferenceCells.convolution(x.row(i), weight: conv.weight.storage, inputs: 3, outputs: 4,
                                                       extents: shape.extents)
@@ -26,11 +26,11 @@ import Equilibrium
     }
 
     @Test(arguments: shapes)
-    func adjointIsTheTranspose(shape: SpatialShape) {
+    func adjointIsTheTranspose(shape: SpatialShape) throws {
         // ⟨conv(x), y⟩ = ⟨x, convᵀ(y)⟩ for every sample.
-        let conv = convolution(shape, seed: 3)
+        let conv = try convolution(shape, seed: 3)
         let x = gaussianBatch(2, conv.inputCount, seed: 4), y = gaussianBatch(2, conv.outputCount, seed: 5)
-        let cx = conv(x), cty = conv.adjoint(y)
+        let cx = try conv(x), cty = try conv.adjoint(y)
         for i in 0..<2 {
             let left = BLAS.dot(cx.row(i), y.row(i)), right = BLAS.dot(x.row(i), cty.row(i))
             #expect(abs(left - right) <= 1e-13 * max(1, abs(left)), "\(shape) sample \(i)")
@@ -38,9 +38,9 @@ import Equilibrium
     }
 
     @Test(arguments: shapes)
-    func weightGradientIsTheDerivativeOfThePairing(shape: SpatialShape) {
+    func weightGradientIsTheDerivativeOfThePairing(shape: SpatialShape) throws {
         // Σᵢ ⟨ȳᵢ, conv_W(xᵢ)⟩ is linear in W, so its derivative along δW is Σᵢ ⟨ȳᵢ, conv_δW(xᵢ)⟩.
-        let conv = convolution(shape, seed: 6)
+        let conv = try convolution(shape, seed: 6)
         let x = gaussianBatch(3, conv.inputCount, seed: 7), gy = gaussianBatch(3, conv.outputCount, seed: 8)
         var gradient = [Double](repeating: 0, count: conv.weight.count)
         let scratch = ScratchBuffer(count: conv.scratchCount(samples: 3))
@@ -55,32 +55,32 @@ import Equilibrium
         for k in 0..<conv.weight.count {
             var unit = Matrix(rows: conv.weight.rows, columns: conv.weight.columns)
             unit.storage[k] = 1
-            let expected = BLAS.dot(conv.with(weight: unit)(x).storage, gy.storage)
+            let expected = BLAS.dot(try conv.with(weight: unit)(x).storage, gy.storage)
             #expect(abs(gradient[k] - expected) <= 1e-12 * max(1, abs(expected)), "\(shape) entry \(k)")
         }
     }
 
-    @Test func weightLayoutIsPyTorchs() {
+    @Test func weightLayoutIsPyTorchs() throws {
         // W[o, c, kh, kw] at column c·9 + kh·3 + kw: a single 1 at (0, 1, 0, 2) makes y₀ the input
         // channel 1 shifted by (−1, +1) (the top-right tap).
         let shape = SpatialShape.grid(height: 3, width: 3)
         var w = Matrix(rows: 1, columns: 2 * 9)
         w[0, 1 * 9 + 0 * 3 + 2] = 1
-        let conv = Convolution(inputChannels: 2, outputChannels: 1, shape: shape, weight: w)
+        let conv = try Convolution(inputChannels: 2, outputChannels: 1, shape: shape, weight: w)
         let x = Matrix(rows: 1, columns: 18, storage: (0..<18).map(Double.init))
-        let y = conv(x)
+        let y = try conv(x)
         // y[i, j] = x[1, i − 1, j + 1] (0 outside): channel 1 holds 9…17.
         #expect(y.storage == [0, 0, 0, 10, 11, 0, 13, 14, 0])
         #expect(conv.weightShape == [1, 2, 3, 3])
     }
 
-    @Test func chunksOfSamplesGiveThePerSampleResults() {
+    @Test func chunksOfSamplesGiveThePerSampleResults() throws {
         // S = 400: three samples per GEMM, so 7 samples run as chunks of 3, 3 and 1.
         let shape = SpatialShape.grid(height: 20, width: 20)
-        let conv = convolution(shape, inputs: 2, outputs: 3, seed: 9)
+        let conv = try convolution(shape, inputs: 2, outputs: 3, seed: 9)
         #expect(conv.samplesPerProduct(7) == 3)
         let x = gaussianBatch(7, conv.inputCount, seed: 10), gy = gaussianBatch(7, conv.outputCount, seed: 11)
-        let y = conv(x), gx = conv.adjoint(gy)
+        let y = try conv(x), gx = try conv.adjoint(gy)
         var gradient = [Double](repeating: 0, count: conv.weight.count), perSample = gradient
         let scratch = ScratchBuffer(count: conv.scratchCount(samples: 7))
         x.storage.withUnsafeBufferPointer { px in
@@ -100,9 +100,9 @@ import Equilibrium
         }
         for i in 0..<7 {
             let single = Matrix(rows: 1, columns: conv.inputCount, storage: x.row(i))
-            #expect(CellChecks.relativeError(y.row(i), conv(single).storage) <= 1e-14, "sample \(i)")
+            #expect(try CellChecks.relativeError(y.row(i), conv(single).storage) <= 1e-14, "sample \(i)")
             let singleGradient = Matrix(rows: 1, columns: conv.outputCount, storage: gy.row(i))
-            #expect(CellChecks.relativeError(gx.row(i), conv.adjoint(singleGradient).storage) <= 1e-14, "sample \(i)")
+            #expect(try CellChecks.relativeError(gx.row(i), conv.adjoint(singleGradient).storage) <= 1e-14, "sample \(i)")
         }
         #expect(CellChecks.relativeError(gradient, perSample) <= 1e-13)
         // beta = 1 adds to the output.

@@ -197,8 +197,8 @@ import EquilibriumExperiments
         let out = scratch.file("out")
         _ = try ExperimentRunner(spec: spec, outputDirectory: out, renderPictures: false).run()
         let record = try #require(ResultsWriter(spec: spec, directory: out).records().values.first)
-        let direct = AndersonAcceleration().solve(cell, from: Matrix(rows: 3, columns: 6, repeating: 0.1),
-                                                  criteria: StoppingCriteria(tolerance: 1e-10))
+        let direct = try AndersonAcceleration().solve(cell, from: Matrix(rows: 3, columns: 6, repeating: 0.1),
+                                                  criteria: try StoppingCriteria(tolerance: 1e-10))
         #expect(record.samples.map(\.nfe) == direct.samples.map(\.evaluations))
         #expect(record.converged)
 

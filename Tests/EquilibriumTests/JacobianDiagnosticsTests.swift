@@ -16,9 +16,9 @@ import Equilibrium
     @Test(arguments: cells.indices)
     func powerIterationMatchesLAPACK(index: Int) throws {
         func check<Map: DifferentiableMap>(_ map: Map) throws {
-            let z = tightFixedPoint(map)
+            let z = try tightFixedPoint(map)
             let exact = try JacobianDiagnostics.exact(of: map, at: z)
-            let estimate = JacobianDiagnostics.spectralRadius(of: map, at: z, options: .init(maxProducts: 400, tolerance: 1e-9))
+            let estimate = try JacobianDiagnostics.spectralRadius(of: map, at: z, options: try .init(maxProducts: 400, tolerance: 1e-9))
             for i in 0..<map.batchSize {
                 let error = abs(estimate.estimates[i] - exact.spectralRadii[i]) / exact.spectralRadii[i]
                 #expect(error < 1e-2, "\(Self.cells[index].label) sample \(i): estimate \(estimate.estimates[i]), LAPACK \(exact.spectralRadii[i])")
@@ -37,8 +37,8 @@ import Equilibrium
         let (r, phi) = (0.9, 0.7)
         a[0, 0] = r * cos(phi); a[0, 1] = -r * sin(phi); a[1, 0] = r * sin(phi); a[1, 1] = r * cos(phi)
         for j in 2..<d { a[j, j] = 0.3 }
-        let map = AffineMap(matrix: a, offsets: gaussianBatch(2, d, seed: 1))
-        let estimate = JacobianDiagnostics.spectralRadius(of: map, at: gaussianBatch(2, d, seed: 2))
+        let map = try AffineMap(matrix: a, offsets: gaussianBatch(2, d, seed: 1))
+        let estimate = try JacobianDiagnostics.spectralRadius(of: map, at: gaussianBatch(2, d, seed: 2))
         for i in 0..<2 {
             #expect(abs(estimate.estimates[i] - r) < 1e-8)
             #expect(estimate.converged[i])
@@ -53,10 +53,10 @@ import Equilibrium
     @Test(arguments: cells.indices)
     func hutchinsonIsWithinItsStatisticalBound(index: Int) throws {
         func check<Map: DifferentiableMap>(_ map: Map) throws {
-            let z = tightFixedPoint(map)
+            let z = try tightFixedPoint(map)
             let exact = try JacobianDiagnostics.exact(of: map, at: z)
             for probes in [8, 64] {
-                let estimate = JacobianDiagnostics.hutchinson(of: map, at: z, probes: probes, seed: 99)
+                let estimate = try JacobianDiagnostics.hutchinson(of: map, at: z, probes: probes, seed: 99)
                 #expect(estimate.probes == probes)
                 for i in 0..<map.batchSize {
                     let sigma = (2 * exact.fourthPowerSums[i] / Double(probes)).squareRoot()
@@ -75,9 +75,9 @@ import Equilibrium
     /// The exact references themselves: the tanh Jacobian is diag(1 − f²) W.
     @Test func exactValuesOfTheTanhJacobian() throws {
         let cell = try TanhCell.random(.init(dimension: 10, batchSize: 2, spectralNorm: 0.9, seed: 7))
-        let z = tightFixedPoint(cell)
+        let z = try tightFixedPoint(cell)
         let exact = try JacobianDiagnostics.exact(of: cell, at: z)
-        let fz = cell(z)
+        let fz = try cell(z)
         for i in 0..<2 {
             var j = cell.weight
             for r in 0..<10 { for c in 0..<10 { j[r, c] *= 1 - fz[i, r] * fz[i, r] } }

@@ -116,7 +116,7 @@ import Equilibrium
             try Self.sample(shape: [2]).write(to: url)
         } throws: { error in
             let error = error as? NumPyError
-            return error?.file == url.path && error?.reason.contains("cannot write") == true
+            return error?.file == url.path && error?.reason.contains("does not exist; expected an existing, writable folder") == true
         }
     }
 

@@ -10,15 +10,15 @@ import Equilibrium
         ("one group", .init(dimension: 6, innerDimension: 9, batchSize: 2, groups: 1, weightScale: 0.5, seed: 3)),
     ]
 
-    func cell(_ index: Int) -> ResidualCell {
-        CellChecks.perturbingNorms(ResidualCell.random(Self.configurations[index].configuration), seed: 100 + UInt64(index))
+    func cell(_ index: Int) throws -> ResidualCell {
+        try CellChecks.perturbingNorms(try ResidualCell.random(Self.configurations[index].configuration), seed: 100 + UInt64(index))
     }
 
     @Test(arguments: configurations.indices)
-    func evaluationMatchesTheDirectFormula(index: Int) {
-        let cell = cell(index)
+    func evaluationMatchesTheDirectFormula(index: Int) throws {
+        let cell = try cell(index)
         let z = gaussianBatch(cell.batchSize, cell.dimension, seed: 10)
-        let fz = cell(z)
+        let fz = try cell(z)
         for i in 0..<cell.batchSize {
             let expected = ReferenceCells.residual(cell, z: z, sample: i).f
             #expect(CellChecks.relativeError(fz.row(i), expected) <= 1e-12, "\(Self.configurations[index].label) sample \(i)")
@@ -27,54 +27,54 @@ import Equilibrium
 
     @Test(arguments: configurations.indices)
     func everyDerivativeMatchesCentralDifferences(index: Int) throws {
-        let cell = cell(index)
+        let cell = try cell(index)
         // A point whose relu pre-activations all lie at least 1e-3 from the kink, far beyond
         // what the difference steps (1e-5) move them.
         let z = try #require((11..<61).lazy.map { gaussianBatch(cell.batchSize, cell.dimension, seed: $0) }.first { z in
             ReferenceCells.kinkMargin((0..<cell.batchSize).map { ReferenceCells.residual(cell, z: z, sample: $0) }) > 1e-3
         }, "no point among 50 keeps its pre-activations 1e-3 away from relu's kink")
-        for (what, error) in CellChecks.derivativeErrors(cell, at: z, seed: 12) {
+        for (what, error) in try CellChecks.derivativeErrors(cell, at: z, seed: 12) {
             #expect(error <= 1e-6, "\(Self.configurations[index].label) \(what): relative error \(error)")
         }
     }
 
     @Test(arguments: configurations.indices)
-    func compactedRowsEqualTheWholeBatch(index: Int) {
-        let cell = cell(index)
+    func compactedRowsEqualTheWholeBatch(index: Int) throws {
+        let cell = try cell(index)
         let z = gaussianBatch(cell.batchSize, cell.dimension, seed: 13)
-        #expect(CellChecks.compactionError(cell, at: z, samples: [0, 2].filter { $0 < cell.batchSize }, seed: 14) <= 1e-13)
-        #expect(CellChecks.compactionError(cell, at: z, samples: [cell.batchSize - 1], seed: 15) <= 1e-13)
+        #expect(try CellChecks.compactionError(cell, at: z, samples: [0, 2].filter { $0 < cell.batchSize }, seed: 14) <= 1e-13)
+        #expect(try CellChecks.compactionError(cell, at: z, samples: [cell.batchSize - 1], seed: 15) <= 1e-13)
     }
 
-    @Test func workspaceFollowsThePoint() {
-        let cell = cell(0)
+    @Test func workspaceFollowsThePoint() throws {
+        let cell = try cell(0)
         let points = (0..<3).map { gaussianBatch(cell.batchSize, cell.dimension, seed: 20 + UInt64($0)) }
-        #expect(CellChecks.workspaceReuseError(cell, points: points, seed: 30) == 0)
+        #expect(try CellChecks.workspaceReuseError(cell, points: points, seed: 30) == 0)
     }
 
-    @Test func parametersRoundTripAndBindingChangesOnlyTheInput() {
-        let cell = cell(0)
+    @Test func parametersRoundTripAndBindingChangesOnlyTheInput() throws {
+        let cell = try cell(0)
         let z = gaussianBatch(cell.batchSize, cell.dimension, seed: 40)
-        #expect(cell.replacingParameters(cell.parameters)(z) == cell(z))
+        #expect(try cell.replacingParameters(cell.parameters)(z) == cell(z))
         #expect(cell.parameters.map(\.name) == ResidualCell.parameterNames)
         let x = gaussianBatch(5, cell.dimension, seed: 41)
-        let rebound = cell.binding(input: x)
+        let rebound = try cell.binding(input: x)
         #expect(rebound.batchSize == 5 && rebound.parameters == cell.parameters && rebound.input == x)
     }
 
-    @Test func generatorIsSeeded() {
+    @Test func generatorIsSeeded() throws {
         let configuration = Self.configurations[0].configuration
-        #expect(ResidualCell.random(configuration).parameters == ResidualCell.random(configuration).parameters)
+        #expect(try ResidualCell.random(configuration).parameters == ResidualCell.random(configuration).parameters)
         var other = configuration
         other.seed += 1
-        #expect(ResidualCell.random(other).parameters != ResidualCell.random(configuration).parameters)
-        #expect(ResidualCell.random(configuration).norm1.weight.allSatisfy { $0 == 1 })
+        #expect(try ResidualCell.random(other).parameters != ResidualCell.random(configuration).parameters)
+        #expect(try ResidualCell.random(configuration).norm1.weight.allSatisfy { $0 == 1 })
     }
 
-    @Test func solversReachTheFixedPoint() {
+    @Test func solversReachTheFixedPoint() throws {
         // The tutorial's initialisation at a small size.
-        let cell = ResidualCell.random(.init(dimension: 16, innerDimension: 32, batchSize: 3, groups: 4, seed: 5))
-        CellChecks.solversReachFixedPoint(cell, solvers: [AndersonAcceleration(), Broyden(), NewtonKrylov()],
+        let cell = try ResidualCell.random(.init(dimension: 16, innerDimension: 32, batchSize: 3, groups: 4, seed: 5))
+        try CellChecks.solversReachFixedPoint(cell, solvers: [AndersonAcceleration(), Broyden(), NewtonKrylov()],
                                           label: "residual")
     }
 }

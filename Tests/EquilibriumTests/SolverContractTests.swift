@@ -15,11 +15,11 @@ final class EvaluationCounter: @unchecked Sendable {
     func batchEqualsPerSample(index: Int) throws {
         let (label, solver) = solverZoo[index]
         let cell = try TanhCell.random(.init(dimension: 48, batchSize: 4, spectralNorm: 0.95, seed: 11))
-        let criteria = StoppingCriteria(tolerance: 1e-9, maxIterations: 3000)
-        let batch = solver.solve(cell, from: Matrix(rows: 4, columns: 48), criteria: criteria)
+        let criteria = try StoppingCriteria(tolerance: 1e-9, maxIterations: 3000)
+        let batch = try solver.solve(cell, from: Matrix(rows: 4, columns: 48), criteria: criteria)
         for i in 0..<4 {
-            let single = cell.binding(input: Matrix(rows: 1, columns: 48, storage: cell.input.row(i)))
-            let alone = solver.solve(single, from: Matrix(rows: 1, columns: 48), criteria: criteria)
+            let single = try cell.binding(input: Matrix(rows: 1, columns: 48, storage: cell.input.row(i)))
+            let alone = try solver.solve(single, from: Matrix(rows: 1, columns: 48), criteria: criteria)
             #expect(alone.samples[0].outcome == batch.samples[i].outcome, "\(label) sample \(i)")
             #expect(alone.samples[0].iterations == batch.samples[i].iterations, "\(label) sample \(i)")
             #expect(alone.samples[0].evaluations == batch.samples[i].evaluations, "\(label) sample \(i)")
@@ -36,7 +36,7 @@ final class EvaluationCounter: @unchecked Sendable {
         let d = 10
         // Sample i contracts at rate 0.1 (i + 1).
         let counter = EvaluationCounter(batchSize: 4)
-        let map = ClosureMap(dimension: d, batchSize: 4) { sample, z, fz in
+        let map = try ClosureMap(dimension: d, batchSize: 4) { sample, z, fz in
             counter.callsPerSample[sample] += 1
             let rate = 0.1 * Double(sample + 1)
             for j in 0..<d { fz[j] = rate * z[j] + 1 }
@@ -44,8 +44,8 @@ final class EvaluationCounter: @unchecked Sendable {
         // Sample 0 starts at its fixed point 1/(1 − 0.1); the others start at 0.
         var start = Matrix(rows: 4, columns: d)
         start.setRow(0, to: Array(repeating: 1 / 0.9, count: d))
-        let result = solver.solve(map, from: start,
-                                  criteria: StoppingCriteria(tolerance: 1e-10, maxIterations: 1000))
+        let result = try solver.solve(map, from: start,
+                                  criteria: try StoppingCriteria(tolerance: 1e-10, maxIterations: 1000))
         #expect(result.converged, "\(label)")
         #expect(result.samples[0].evaluations == 1, "\(label)")
         #expect(result.samples.map(\.evaluations) == counter.callsPerSample, "\(label)")
@@ -62,9 +62,9 @@ final class EvaluationCounter: @unchecked Sendable {
         let (label, solver) = solverZoo[index]
         let cell = try TanhCell.random(.init(dimension: 32, batchSize: 2, spectralNorm: 0.99, symmetric: true,
                                              injectionScale: 0.05, seed: 5))
-        let criteria = StoppingCriteria(tolerance: 1e-14, measure: .absolute, maxIterations: 6)
-        let result = solver.solve(cell, from: Matrix(rows: 2, columns: 32), criteria: criteria)
-        let image = cell(result.solution)
+        let criteria = try StoppingCriteria(tolerance: 1e-14, measure: .absolute, maxIterations: 6)
+        let result = try solver.solve(cell, from: Matrix(rows: 2, columns: 32), criteria: criteria)
+        let image = try cell(result.solution)
         for i in 0..<2 {
             let report = result.samples[i]
             #expect(report.outcome == .maxIterationsReached, "\(label)")
@@ -80,8 +80,8 @@ final class EvaluationCounter: @unchecked Sendable {
         let (label, solver) = solverZoo[index]
         let cell = try TanhCell.random(.init(dimension: 32, batchSize: 2, spectralNorm: 0.99, symmetric: true,
                                              injectionScale: 0.05, seed: 5))
-        let result = solver.solve(cell, from: Matrix(rows: 2, columns: 32),
-                                  criteria: StoppingCriteria(tolerance: 1e-14, maxIterations: 1000, maxEvaluations: 4))
+        let result = try solver.solve(cell, from: Matrix(rows: 2, columns: 32),
+                                  criteria: try StoppingCriteria(tolerance: 1e-14, maxIterations: 1000, maxEvaluations: 4))
         for report in result.samples {
             #expect(report.outcome == .maxEvaluationsReached, "\(label)")
             // A solver stops early when its next step needs more evaluations than remain
@@ -97,13 +97,13 @@ final class EvaluationCounter: @unchecked Sendable {
         let (label, solver) = solverZoo[index]
         let d = 6
         let counter = EvaluationCounter(batchSize: 3)
-        let map = ClosureMap(dimension: d, batchSize: 3) { sample, z, fz in
+        let map = try ClosureMap(dimension: d, batchSize: 3) { sample, z, fz in
             counter.callsPerSample[sample] += 1
             for j in 0..<d { fz[j] = 0.5 * z[j] + 1 }
             if sample == 1 && counter.callsPerSample[sample] >= 3 { fz[2] = .nan }
         }
-        let result = solver.solve(map, from: Matrix(rows: 3, columns: d),
-                                  criteria: StoppingCriteria(tolerance: 1e-12, maxIterations: 500))
+        let result = try solver.solve(map, from: Matrix(rows: 3, columns: d),
+                                  criteria: try StoppingCriteria(tolerance: 1e-12, maxIterations: 500))
         #expect(result.samples[1].outcome == .nonFinite, "\(label)")
         // Line searches may backtrack from a non-finite trial before giving up.
         #expect(result.samples[1].evaluations >= 3, "\(label)")
@@ -115,12 +115,12 @@ final class EvaluationCounter: @unchecked Sendable {
         #expect(!result.converged, "\(label)")
     }
 
-    @Test func nanAtTheStartIsReportedNotHidden() {
-        let map = ClosureMap(dimension: 3, batchSize: 1) { _, _, fz in
+    @Test func nanAtTheStartIsReportedNotHidden() throws {
+        let map = try ClosureMap(dimension: 3, batchSize: 1) { _, _, fz in
             for j in 0..<3 { fz[j] = .nan }
         }
         for (label, solver) in solverZoo {
-            let result = solver.solve(map, from: Matrix(rows: 1, columns: 3), criteria: StoppingCriteria())
+            let result = try solver.solve(map, from: Matrix(rows: 1, columns: 3), criteria: StoppingCriteria())
             #expect(result.samples[0].outcome == .nonFinite, "\(label)")
             #expect(!result.converged, "\(label)")
             #expect(result.samples[0].evaluations == 1, "\(label)")
@@ -131,8 +131,8 @@ final class EvaluationCounter: @unchecked Sendable {
     /// ‖r_k‖ > divergenceFactor · ‖r₀‖.
     @Test func expandingAffineMapDiverges() throws {
         let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 1.5, symmetric: true, seed: 4)
-        let criteria = StoppingCriteria(tolerance: 1e-10, maxIterations: 10_000, divergenceFactor: 1e4)
-        let result = ForwardIteration().solve(map, from: Matrix(rows: 2, columns: 20), criteria: criteria)
+        let criteria = try StoppingCriteria(tolerance: 1e-10, maxIterations: 10_000, divergenceFactor: 1e4)
+        let result = try ForwardIteration().solve(map, from: Matrix(rows: 2, columns: 20), criteria: criteria)
         for report in result.samples {
             #expect(report.outcome == .diverged)
             #expect(report.iterations < 10_000)
@@ -147,8 +147,8 @@ final class EvaluationCounter: @unchecked Sendable {
         let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 1.5, symmetric: true, seed: 4)
         let exact = try map.exactFixedPoint()
         for memory in [1, 5, 20] {
-            let result = AndersonAcceleration(memory: memory).solve(
-                map, from: Matrix(rows: 2, columns: 20), criteria: StoppingCriteria(tolerance: 1e-10, maxIterations: 2000))
+            let result = try AndersonAcceleration(memory: memory).solve(
+                map, from: Matrix(rows: 2, columns: 20), criteria: try StoppingCriteria(tolerance: 1e-10, maxIterations: 2000))
             for (i, report) in result.samples.enumerated() where report.converged {
                 let one = Matrix(rows: 1, columns: 20, storage: result.solution.row(i))
                 let truth = Matrix(rows: 1, columns: 20, storage: exact.row(i))
@@ -162,8 +162,8 @@ final class EvaluationCounter: @unchecked Sendable {
     @Test func stoppingMeasures() throws {
         let map = try AffineMap.random(dimension: 16, batchSize: 1, spectralNorm: 0.5, seed: 2)
         for measure in StoppingCriteria.Measure.allCases {
-            let result = ForwardIteration().solve(map, from: Matrix(rows: 1, columns: 16),
-                                                  criteria: StoppingCriteria(tolerance: 1e-6, measure: measure))
+            let result = try ForwardIteration().solve(map, from: Matrix(rows: 1, columns: 16),
+                                                  criteria: try StoppingCriteria(tolerance: 1e-6, measure: measure))
             let report = result.samples[0]
             let final = measure == .absolute ? report.absoluteResidual : report.relativeResidual
             #expect(final <= 1e-6)
@@ -179,9 +179,9 @@ final class EvaluationCounter: @unchecked Sendable {
         let cell = try TanhCell.random(.init(dimension: 128, batchSize: 2, spectralNorm: 0.99, symmetric: true,
                                              injectionScale: 0.05, seed: 9))
         for memory in [5, 20] {
-            let result = AndersonAcceleration(memory: memory, regularization: 1e-4).solve(
+            let result = try AndersonAcceleration(memory: memory, regularization: 1e-4).solve(
                 cell, from: Matrix(rows: 2, columns: 128),
-                criteria: StoppingCriteria(tolerance: 1e-13, measure: .absolute, maxIterations: 3000))
+                criteria: try StoppingCriteria(tolerance: 1e-13, measure: .absolute, maxIterations: 3000))
             #expect(result.converged, "m = \(memory): \(result.samples.map(\.outcome))")
         }
     }
@@ -196,13 +196,13 @@ final class EvaluationCounter: @unchecked Sendable {
         let mixed = try Initialization.mixed(probability: 0.5, scale: 1, seed: 1).makeBatch(batchSize: 4, dimension: 100)
         let zeros = mixed.storage.filter { $0 == 0 }.count
         #expect(zeros > 100 && zeros < 300)
-        #expect(throws: InitializationError.self) {
+        #expect(throws: UsageError.self) {
             try Initialization.explicit(Matrix(rows: 2, columns: 4)).makeBatch(batchSize: 2, dimension: 5)
         }
-        #expect(throws: InitializationError.self) {
+        #expect(throws: UsageError.self) {
             try Initialization.explicit(Matrix(rows: 1, columns: 2, storage: [1, .nan])).makeBatch(batchSize: 1, dimension: 2)
         }
-        #expect(throws: InitializationError.self) {
+        #expect(throws: UsageError.self) {
             try Initialization.uniform(low: 1, high: 1, seed: 0).makeBatch(batchSize: 1, dimension: 2)
         }
     }
@@ -210,7 +210,7 @@ final class EvaluationCounter: @unchecked Sendable {
     /// A result can seed the next solve: starting from a fixed point costs one evaluation.
     @Test func explicitStartFromEarlierResult() throws {
         let cell = try TanhCell.random(.init(dimension: 32, batchSize: 3, spectralNorm: 0.9, seed: 8))
-        let criteria = StoppingCriteria(tolerance: 1e-10)
+        let criteria = try StoppingCriteria(tolerance: 1e-10)
         let first = try AndersonAcceleration().solve(cell, initialization: .gaussian(scale: 1, seed: 1), criteria: criteria)
         let again = try ForwardIteration().solve(cell, initialization: .explicit(first.solution), criteria: criteria)
         #expect(again.converged)

@@ -3,38 +3,38 @@ import Testing
 import Equilibrium
 
 /// Central finite difference of `f` along every coordinate of `x`.
-private func numericGradient(_ x: [Double], step h: Double = 1e-6, _ f: ([Double]) -> Double) -> [Double] {
-    (0..<x.count).map { j in
+private func numericGradient(_ x: [Double], step h: Double = 1e-6, _ f: ([Double]) throws -> Double) rethrows -> [Double] {
+    try (0..<x.count).map { j in
         var p = x, m = x
         p[j] += h
         m[j] -= h
-        return (f(p) - f(m)) / (2 * h)
+        return try (f(p) - f(m)) / (2 * h)
     }
 }
 
 /// A fixed point of a model's cell to near machine precision (relative residual < 1e-11; the
 /// norms' rounding keeps the residual cells from 1e-14).
-private func modelFixedPoint<Map: FixedPointMap>(_ map: Map) -> Matrix {
-    let criteria = StoppingCriteria(tolerance: 1e-13, measure: .relative, maxIterations: 2000, recordHistory: false)
-    let result = AndersonAcceleration().solve(map, from: Matrix(rows: map.batchSize, columns: map.dimension), criteria: criteria)
+private func modelFixedPoint<Map: FixedPointMap>(_ map: Map) throws -> Matrix {
+    let criteria = try StoppingCriteria(tolerance: 1e-13, measure: .relative, maxIterations: 2000, recordHistory: false)
+    let result = try AndersonAcceleration().solve(map, from: Matrix(rows: map.batchSize, columns: map.dimension), criteria: criteria)
     #expect(result.samples.allSatisfy { $0.relativeResidual < 1e-11 }, "not tight: \(result.samples.map(\.relativeResidual)) \(result.samples.map(\.outcome)) d=\(map.dimension)")
     return result.solution
 }
 
 /// The loss of `model` on `u` through a fixed point solved to machine precision.
-private func tightLoss<C: TrainableCell>(_ model: EquilibriumModel<C>, _ u: Matrix, positions: Int, targets: [Int], loss: Loss) -> Double {
-    let bound = model.bind(u, positions: positions)
-    let z = modelFixedPoint(bound)
-    return loss.evaluate(logits: model.logits(z, positions: positions), targets: targets).value
+private func tightLoss<C: TrainableCell>(_ model: EquilibriumModel<C>, _ u: Matrix, positions: Int, targets: [Int], loss: Loss) throws -> Double {
+    let bound = try model.bind(u, positions: positions)
+    let z = try modelFixedPoint(bound)
+    return loss.evaluate(logits: try model.logits(z, positions: positions), targets: targets).value
 }
 
 /// max over parameters of ‖g − g_fd‖ / ‖g_fd‖ for the exact implicit gradient (dense LU adjoint)
 /// against a central difference of the loss along a random direction per parameter array.
 private func modelGradientError<C: TrainableCell>(_ model: EquilibriumModel<C>, _ u: Matrix, positions: Int, targets: [Int],
-                                                  loss: Loss) -> Double {
-    let bound = model.bind(u, positions: positions)
-    let z = modelFixedPoint(bound)
-    let g = model.lossAndGradient(input: u, bound: bound, solution: z, targets: targets, loss: loss,
+                                                  loss: Loss) throws -> Double {
+    let bound = try model.bind(u, positions: positions)
+    let z = try modelFixedPoint(bound)
+    let g = try model.lossAndGradient(input: u, bound: bound, solution: z, targets: targets, loss: loss,
                                   estimator: ImplicitGradient.denseLU).gradient
     var generator = SplitMix64(seed: 11)
     var worst = 0.0
@@ -43,12 +43,12 @@ private func modelGradientError<C: TrainableCell>(_ model: EquilibriumModel<C>, 
         // Directional derivative along a random unit direction v: gᵀv vs (L(θ + hv) − L(θ − hv)) / 2h.
         let v = generator.gaussians(count: p.values.count)
         let h = 1e-5
-        func shifted(_ sign: Double) -> Double {
+        func shifted(_ sign: Double) throws -> Double {
             var q = theta
             q[index].values = zip(p.values, v).map { $0 + sign * h * $1 }
-            return tightLoss(model.replacingParameters(q), u, positions: positions, targets: targets, loss: loss)
+            return try tightLoss(try model.replacingParameters(q), u, positions: positions, targets: targets, loss: loss)
         }
-        let numeric = (shifted(1) - shifted(-1)) / (2 * h)
+        let numeric = try (shifted(1) - shifted(-1)) / (2 * h)
         let analytic = zip(g[index].values, v).reduce(0) { $0 + $1.0 * $1.1 }
         worst = max(worst, abs(analytic - numeric) / max(abs(numeric), 1e-8))
     }
@@ -68,41 +68,41 @@ struct TrainingTests {
     }
 
     @Test("Cross-entropy of huge logits stays finite")
-    func stableSoftmax() {
-        let r = Loss.crossEntropy.evaluate(logits: Matrix([[1000, -1000]]), targets: [1])
+    func stableSoftmax() throws {
+        let r = Loss.crossEntropy.evaluate(logits: try Matrix([[1000, -1000]]), targets: [1])
         #expect(r.value.isFinite && abs(r.value - 2000) < 1e-9)
     }
 
     @Test("Linear layer gradients match central differences")
-    func linearLayer() {
+    func linearLayer() throws {
         var generator = SplitMix64(seed: 2)
-        let layer = LinearLayer(weight: .gaussian(rows: 3, columns: 4, using: &generator), bias: [0.1, -0.2, 0.3])
+        let layer = try LinearLayer(weight: .gaussian(rows: 3, columns: 4, using: &generator), bias: [0.1, -0.2, 0.3])
         let x = Matrix.gaussian(rows: 5, columns: 4, using: &generator)
         let c = Matrix.gaussian(rows: 5, columns: 3, using: &generator)
-        func value(_ l: LinearLayer, _ x: Matrix) -> Double { zip(l(x).storage, c.storage).reduce(0) { $0 + $1.0 * $1.1 } }
-        let g = layer.gradients(input: x, upstream: c)
-        let gw = numericGradient(layer.weight.storage) { value(LinearLayer(weight: Matrix(rows: 3, columns: 4, storage: $0), bias: layer.bias), x) }
-        let gb = numericGradient(layer.bias) { value(LinearLayer(weight: layer.weight, bias: $0), x) }
-        let gx = numericGradient(x.storage) { value(layer, Matrix(rows: 5, columns: 4, storage: $0)) }
+        func value(_ l: LinearLayer, _ x: Matrix) throws -> Double { zip(try l(x).storage, c.storage).reduce(0) { $0 + $1.0 * $1.1 } }
+        let g = try layer.gradients(input: x, upstream: c)
+        let gw = try numericGradient(layer.weight.storage) { try value(LinearLayer(weight: Matrix(rows: 3, columns: 4, storage: $0), bias: layer.bias), x) }
+        let gb = try numericGradient(layer.bias) { try value(LinearLayer(weight: layer.weight, bias: $0), x) }
+        let gx = try numericGradient(x.storage) { try value(layer, Matrix(rows: 5, columns: 4, storage: $0)) }
         for (a, n) in zip(g.weight.storage + g.bias + g.input.storage, gw + gb + gx) { #expect(abs(a - n) < 1e-8) }
     }
 
     @Test("The whole model's exact gradient matches a finite difference through the solve (tanh, residual, conv)")
-    func modelGradient() {
+    func modelGradient() throws {
         var options = TrainingOptions()
         options.width = 8
         options.innerWidth = 4
         options.groups = 2
         var generator = SplitMix64(seed: 5)
         let u = Matrix.gaussian(rows: 3, columns: 2, using: &generator)
-        let tanh = ModelFactory.tanh(options, inputs: 2, classes: 3)
-        #expect(modelGradientError(tanh, u, positions: 1, targets: [0, 1, 2], loss: .crossEntropy) < 1e-5)
-        let residual = ModelFactory.residual(options, inputs: 2, classes: 3)
-        #expect(modelGradientError(residual, u, positions: 1, targets: [2, 1, 0], loss: .meanSquaredError) < 1e-5)
+        let tanh = try ModelFactory.tanh(options, inputs: 2, classes: 3)
+        #expect(try modelGradientError(tanh, u, positions: 1, targets: [0, 1, 2], loss: .crossEntropy) < 1e-5)
+        let residual = try ModelFactory.residual(options, inputs: 2, classes: 3)
+        #expect(try modelGradientError(residual, u, positions: 1, targets: [2, 1, 0], loss: .meanSquaredError) < 1e-5)
         options.width = 4
-        let conv = ModelFactory.conv(options, inputs: 1, classes: 2)
+        let conv = try ModelFactory.conv(options, inputs: 1, classes: 2)
         let bits = Matrix(rows: 2, columns: 5, storage: [1, -1, -1, 1, 1, -1, 1, 1, -1, 1])
-        #expect(modelGradientError(conv, bits, positions: 5, targets: [1, 0, 1, 1, 1, 0, 0, 1, 0, 0], loss: .crossEntropy) < 1e-5)
+        #expect(try modelGradientError(conv, bits, positions: 5, targets: [1, 0, 1, 1, 1, 0, 0, 1, 0, 0], loss: .crossEntropy) < 1e-5)
     }
 
     @Test("Adam and SGD minimise a quadratic", arguments: [Optimizer.Kind.adam, .sgd])
@@ -216,16 +216,16 @@ struct TrainingTests {
     func jacobianPenalty() throws {
         var generator = SplitMix64(seed: 8)
         let d = 5, b = 3
-        let cell = TanhCell(weight: .gaussian(rows: d, columns: d, scale: 0.3, using: &generator),
+        let cell = try TanhCell(weight: .gaussian(rows: d, columns: d, scale: 0.3, using: &generator),
                             inputWeight: .gaussian(rows: d, columns: 2, using: &generator), bias: generator.gaussians(count: d),
                             input: .gaussian(rows: b, columns: 2, using: &generator))
         let z = Matrix.gaussian(rows: b, columns: d, scale: 0.5, using: &generator)
         let eps = Matrix.gaussian(rows: b, columns: d, using: &generator)
-        func penalty(_ c: TanhCell) -> Double {
+        func penalty(_ c: TanhCell) throws -> Double {
             // R = 1/(B d) Σ ‖Jᵢᵀ εᵢ‖² with dense Jacobians at the fixed z.
             var total = 0.0
             for i in 0..<b {
-                let fz = c(z).row(i)
+                let fz = try c(z).row(i)
                 let s = fz.map { 1 - $0 * $0 }
                 for k in 0..<d {
                     var w = 0.0
@@ -235,19 +235,19 @@ struct TrainingTests {
             }
             return total / Double(b * d)
         }
-        let estimate = JacobianPenalty.estimate(cell: cell, at: z, probes: eps)
-        #expect(abs(estimate.value - penalty(cell)) < 1e-12)
+        let estimate = try JacobianPenalty.estimate(cell: cell, at: z, probes: eps)
+        #expect(try abs(estimate.value - penalty(cell)) < 1e-12)
         let theta = cell.parameters
         for (index, p) in theta.enumerated() {
-            let numeric = numericGradient(p.values, step: 1e-6) { values in
+            let numeric = try numericGradient(p.values, step: 1e-6) { values in
                 var q = theta
                 q[index].values = values
-                return penalty(cell.replacingParameters(q))
+                return try penalty(cell.replacingParameters(q))
             }
             let error = GradientComparison.relativeError(estimate.parameters[index].values, numeric)
             #expect(error < 1e-6, "\(p.name): relative error \(error)")
         }
-        let numericInput = numericGradient(cell.input.storage, step: 1e-6) { penalty(cell.binding(input: Matrix(rows: b, columns: 2, storage: $0))) }
+        let numericInput = try numericGradient(cell.input.storage, step: 1e-6) { try penalty(cell.binding(input: Matrix(rows: b, columns: 2, storage: $0))) }
         #expect(GradientComparison.relativeError(estimate.input.storage, numericInput) < 1e-6)
     }
 

@@ -28,14 +28,27 @@ public enum JacobianDiagnostics {
         /// The seed of the Gaussian starting vectors.
         public var seed: UInt64
 
-        public init(maxProducts: Int = 200, window: Int = 10, tolerance: Double = 1e-6, seed: UInt64 = 0) {
-            precondition(window >= 2, "the Krylov window must be at least 2, got \(window).")
-            precondition(maxProducts >= window, "power iteration needs at least one window (\(window) products), got \(maxProducts).")
-            precondition(tolerance > 0, "power iteration tolerance must be positive, got \(tolerance).")
+        /// 200 products, window 10, tolerance 1e-6, seed 0.
+        public init() {
+            maxProducts = 200
+            window = 10
+            tolerance = 1e-6
+            seed = 0
+        }
+
+        public init(maxProducts: Int = 200, window: Int = 10, tolerance: Double = 1e-6, seed: UInt64 = 0) throws(UsageError) {
             self.maxProducts = maxProducts
             self.window = window
             self.tolerance = tolerance
             self.seed = seed
+            try validate()
+        }
+
+        public func validate() throws(UsageError) {
+            let owner = "PowerIterationOptions"
+            try Check.atLeast(window, 2, owner, "window", "the Krylov window m")
+            try Check.atLeast(maxProducts, window, owner, "maxProducts", "at least one window of \(window) products")
+            try Check.inRange(tolerance, owner, "tolerance", "the relative change that stops a sample", above: 0, openBelow: true)
         }
     }
 
@@ -70,9 +83,11 @@ public enum JacobianDiagnostics {
     /// Ritz values and stops the sample. Cost: `maxProducts` batched VJPs at most, plus
     /// O(m² d + m³) per sample and window; B (m + 1) d doubles.
     public static func spectralRadius<Map: DifferentiableMap>(of map: Map, at z: Matrix,
-                                                              options: PowerIterationOptions = .init()) -> SpectralRadiusEstimate {
+                                                              options: PowerIterationOptions = .init()) throws(UsageError) -> SpectralRadiusEstimate {
+        try options.validate()
+        try Check.shape(z, (map.batchSize, map.dimension), "JacobianDiagnostics.spectralRadius", "points", "B × d of the map")
         let b = map.batchSize, d = map.dimension, m = options.window
-        let linearization = Linearization(map: map, point: z)
+        let linearization = try Linearization(map: map, point: z)
         var generator = SplitMix64(seed: options.seed)
         var x = Matrix.gaussian(rows: b, columns: d, using: &generator)
         // basis[j] holds v_j of every sample (B × d).
@@ -182,10 +197,11 @@ public enum JacobianDiagnostics {
     /// matrix for Laplacian smoothing splines", 1989; S. Bai, V. Koltun, J. Z. Kolter,
     /// "Stabilizing Equilibrium Models by Jacobian Regularization", ICML 2021.
     public static func hutchinson<Map: DifferentiableMap>(of map: Map, at z: Matrix, probes: Int,
-                                                          seed: UInt64 = 0) -> FrobeniusEstimate {
-        precondition(probes >= 1, "Hutchinson needs at least one probe, got \(probes).")
+                                                          seed: UInt64 = 0) throws(UsageError) -> FrobeniusEstimate {
+        try Check.atLeast(probes, 1, "JacobianDiagnostics.hutchinson", "probes", "M, the Gaussian probes")
+        try Check.shape(z, (map.batchSize, map.dimension), "JacobianDiagnostics.hutchinson", "points", "B × d of the map")
         let b = map.batchSize, d = map.dimension
-        let linearization = Linearization(map: map, point: z)
+        let linearization = try Linearization(map: map, point: z)
         var generator = SplitMix64(seed: seed)
         var product = Matrix(rows: b, columns: d)
         var sums = [Double](repeating: 0, count: b), squares = [Double](repeating: 0, count: b)
@@ -223,13 +239,13 @@ public enum JacobianDiagnostics {
 
     /// Forms every J(zᵢ) by d Jacobian–vector products (``DifferentiableMap/denseJacobians(at:)``)
     /// and computes ρ with LAPACK and ‖J‖_F² directly. O(B d³); for small d.
-    public static func exact<Map: DifferentiableMap>(of map: Map, at z: Matrix) throws(LinearAlgebraError) -> Exact {
-        let jacobians = map.denseJacobians(at: z)
+    public static func exact<Map: DifferentiableMap>(of map: Map, at z: Matrix) throws -> Exact {
+        let jacobians = try map.denseJacobians(at: z)
         var radii: [Double] = [], frobenius: [Double] = [], fourth: [Double] = []
         for j in jacobians {
             radii.append(try LAPACK.spectralRadius(j))
             frobenius.append(j.storage.reduce(0) { $0 + $1 * $1 })
-            let jjt = j.multiplied(by: j.transposed())
+            let jjt = try j.multiplied(by: j.transposed())
             fourth.append(jjt.storage.reduce(0) { $0 + $1 * $1 })
         }
         return Exact(spectralRadii: radii, squaredFrobeniusNorms: frobenius, fourthPowerSums: fourth)

@@ -1,4 +1,4 @@
-/// Path-independence measurements of Anil et al. (NeurIPS 2022), REFERENCE §5.
+/// Path-independence measurements of Anil et al. (NeurIPS 2022), docs/MATH.md "Path independence".
 ///
 /// A DEQ is path independent when it reaches the same fixed point from any start. The
 /// asymptotic alignment (AA) score: solve every input i from the default start to get zᵢ; then
@@ -32,16 +32,15 @@ public enum PathIndependence {
     /// is zᵢ from the default start).
     public static func alignment<Map: FixedPointMap>(
         of map: Map, solver: any FixedPointSolver, reference: Matrix, criteria: StoppingCriteria
-    ) -> Alignment {
+    ) throws(UsageError) -> Alignment {
         let b = map.batchSize, d = map.dimension
-        precondition(reference.rows == b && reference.columns == d,
-                     "reference is \(reference.rows) × \(reference.columns), expected \(b) × \(d).")
+        try Check.shape(reference, (b, d), "PathIndependence.alignment", "reference", "B × d of the map, row i is zᵢ")
         var sums = [Double](repeating: 0, count: b)
         var converged = 0
         for j in 0..<b {
             // Every input starts from z_j.
             let start = Matrix(rows: b, columns: d, storage: Array(repeating: reference.row(j), count: b).flatMap { $0 })
-            let result = solver.solve(map, from: start, criteria: criteria)
+            let result = try solver.solve(map, from: start, criteria: criteria)
             for i in 0..<b {
                 sums[i] += cosine(reference.row(i), result.solution.row(i))
                 if result.samples[i].converged { converged += 1 }
@@ -54,8 +53,8 @@ public enum PathIndependence {
 
     /// The per-example cosine between two solutions of the same inputs (e.g. from a zero and a
     /// Gaussian start).
-    public static func rowCosines(_ a: Matrix, _ b: Matrix) -> [Double] {
-        precondition(a.rows == b.rows && a.columns == b.columns, "solutions differ in shape.")
+    public static func rowCosines(_ a: Matrix, _ b: Matrix) throws(UsageError) -> [Double] {
+        try Check.shape(b, (a.rows, a.columns), "PathIndependence.rowCosines", "second solution", "the first solution's shape")
         return (0..<a.rows).map { cosine(a.row($0), b.row($0)) }
     }
 }

@@ -1,4 +1,4 @@
-/// The adjoint equation of a fixed point as a fixed-point map (REFERENCE §4):
+/// The adjoint equation of a fixed point as a fixed-point map:
 ///
 ///     h(y) = J(z*)ᵀ y + c,       fixed point  y = (I − J(z*)ᵀ)⁻¹ c
 ///
@@ -25,14 +25,15 @@ public struct AdjointMap<Cell: DifferentiableMap>: DifferentiableMap {
 
     /// The adjoint map at the fixed points `point` (B × d) with upstream gradient `upstream`
     /// (B × d); `image` = f(point) when the caller has it, else it is evaluated here.
-    public init(cell: Cell, point: Matrix, image: Matrix? = nil, upstream: Matrix) {
+    public init(cell: Cell, point: Matrix, image: Matrix? = nil, upstream: Matrix) throws(UsageError) {
         let b = cell.batchSize, d = cell.dimension
-        precondition(point.rows == b && point.columns == d,
-                     "z* is \(point.rows) × \(point.columns), expected \(b) × \(d).")
-        precondition(upstream.rows == b && upstream.columns == d,
-                     "c is \(upstream.rows) × \(upstream.columns), expected \(b) × \(d).")
+        try Check.shape(point, (b, d), "AdjointMap", "fixed points z*", "B × d of the cell")
+        try Check.shape(upstream, (b, d), "AdjointMap", "upstream gradient c", "B × d of the cell")
+        if let image { try Check.shape(image, (b, d), "AdjointMap", "image f(z*)", "B × d of the cell") }
         self.cell = cell
-        storage = AdjointBuffers(cell: cell, point: point, image: image ?? cell(point), upstream: upstream)
+        let evaluated: Matrix
+        if let image { evaluated = image } else { evaluated = try cell(point) }
+        storage = AdjointBuffers(cell: cell, point: point, image: evaluated, upstream: upstream)
     }
 
     public func evaluate(_ y: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,

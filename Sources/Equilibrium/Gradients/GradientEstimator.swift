@@ -1,6 +1,7 @@
 import Foundation
 
-/// A way to compute dL/dθ and dL/dx through a fixed point z* = f(z*, x; θ) (REFERENCE §4).
+/// A way to compute dL/dθ and dL/dx through a fixed point z* = f(z*, x; θ) (docs/MATH.md,
+/// "Gradients through the fixed point").
 ///
 /// With c = ∂L/∂z* (one row per sample) and J = ∂f/∂z at z*, the exact gradient is
 ///
@@ -21,26 +22,25 @@ public protocol GradientEstimator: Sendable {
 
     /// The gradient for the fixed points `solution` (B × d, row i is zᵢ*) of `cell` and the
     /// upstream gradient `upstream` (B × d, row i is ∂L/∂zᵢ*). `byproducts` are what the
-    /// forward solve left that an estimator may reuse (SHINE: the Broyden inverse).
+    /// forward solve left that an estimator may reuse (SHINE: the inverse-Jacobian estimate).
+    ///
+    /// - Throws: ``UsageError`` when `solution`, `upstream` or a by-product does not fit the cell.
     func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
-                                        byproducts: ForwardByproducts) -> GradientResult
+                                        byproducts: SolverByproducts) throws(UsageError) -> GradientResult
+
+    /// Throws when an option is out of range (initialisers validate; the options are `var`).
+    func validate() throws(UsageError)
 }
 
 extension GradientEstimator {
-    /// The gradient without forward byproducts.
-    public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) -> GradientResult {
-        estimate(cell: cell, solution: solution, upstream: upstream, byproducts: ForwardByproducts())
+    /// The gradient without forward by-products.
+    public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) throws(UsageError) -> GradientResult {
+        try estimate(cell: cell, solution: solution, upstream: upstream, byproducts: SolverByproducts())
     }
-}
 
-/// What a forward solve leaves behind that a gradient estimator may reuse.
-public struct ForwardByproducts: Sendable {
-    /// The forward Broyden's final inverse estimate H ≈ J_g⁻¹ (g = f − z), for SHINE; from
-    /// ``Broyden/solveKeepingInverse(_:from:criteria:)``.
-    public var broydenInverse: BroydenInverse?
-
-    public init(broydenInverse: BroydenInverse? = nil) {
-        self.broydenInverse = broydenInverse
+    /// The gradient at the points of a forward solve, with its by-products.
+    public func estimate<Cell: ParametricCell>(cell: Cell, forward: SolveResult, upstream: Matrix) throws(UsageError) -> GradientResult {
+        try estimate(cell: cell, solution: forward.solution, upstream: upstream, byproducts: forward.byproducts)
     }
 }
 
@@ -58,12 +58,10 @@ final class Linearization<Map: DifferentiableMap> {
     private(set) var jacobianVectorProducts = 0
 
     /// Linearises at `point` (B × d), evaluating f there once (or taking `image` = f(point)).
-    init(map: Map, point: Matrix, image: Matrix? = nil) {
-        precondition(point.rows == map.batchSize && point.columns == map.dimension,
-                     "The fixed points are \(point.rows) × \(point.columns), the cell expects \(map.batchSize) × \(map.dimension).")
+    init(map: Map, point: Matrix, image: Matrix? = nil) throws(UsageError) {
         self.map = map
         self.point = point
-        self.image = image ?? map(point)
+        if let image { self.image = image } else { self.image = try map(point) }
         workspace = map.makeJacobianWorkspace(maxSamples: map.batchSize)
         all = Array(0..<map.batchSize)
     }
@@ -111,11 +109,12 @@ func secondsSince(_ start: UInt64) -> Double {
     Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
 }
 
-/// Checks the shapes every estimator relies on.
-func checkGradientProblem<Cell: ParametricCell>(_ cell: Cell, _ solution: Matrix, _ upstream: Matrix) {
+/// Checks the shapes every estimator relies on, and that they hold finite values.
+func checkGradientProblem<Cell: ParametricCell>(_ cell: Cell, _ solution: Matrix, _ upstream: Matrix,
+                                                _ owner: String) throws(UsageError) {
     let b = cell.batchSize, d = cell.dimension
-    precondition(solution.rows == b && solution.columns == d,
-                 "The fixed points are \(solution.rows) × \(solution.columns), the cell expects \(b) × \(d).")
-    precondition(upstream.rows == b && upstream.columns == d,
-                 "The upstream gradient is \(upstream.rows) × \(upstream.columns), expected \(b) × \(d).")
+    try Check.shape(solution, (b, d), owner, "fixed points", "B × d of the cell, row i is zᵢ*")
+    try Check.shape(upstream, (b, d), owner, "upstream gradient", "B × d of the cell, row i is ∂L/∂zᵢ*")
+    guard solution.isFinite else { throw UsageError(owner, "fixed points", got: "a NaN or infinite entry", expected: "finite values") }
+    guard upstream.isFinite else { throw UsageError(owner, "upstream gradient", got: "a NaN or infinite entry", expected: "finite values") }
 }

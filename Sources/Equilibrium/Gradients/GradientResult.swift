@@ -121,9 +121,13 @@ public struct GradientComparison: Sendable, Equatable {
     /// One entry per parameter, in the cell's order.
     public var perParameter: [Entry]
 
-    public init(_ estimate: GradientResult, reference: GradientResult) {
-        precondition(estimate.parameters.map(\.name) == reference.parameters.map(\.name),
-                     "the gradients have different parameters: \(estimate.parameters.map(\.name)) and \(reference.parameters.map(\.name)).")
+    public init(_ estimate: GradientResult, reference: GradientResult) throws(UsageError) {
+        guard estimate.parameters.map(\.name) == reference.parameters.map(\.name),
+              estimate.parameters.map(\.shape) == reference.parameters.map(\.shape),
+              estimate.input.rows == reference.input.rows, estimate.input.columns == reference.input.columns else {
+            throw UsageError("GradientComparison", "estimate", got: "parameters \(estimate.parameters.map(\.name)) and an input gradient of \(estimate.input.rows) × \(estimate.input.columns)",
+                             expected: "the reference's parameters \(reference.parameters.map(\.name)) with the same shapes and a \(reference.input.rows) × \(reference.input.columns) input gradient")
+        }
         let theta = estimate.flattenedParameters, thetaRef = reference.flattenedParameters
         parameterCosine = Self.cosine(theta, thetaRef)
         parameterRelativeError = Self.relativeError(theta, thetaRef)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The exact gradient through the fixed point by the implicit function theorem (REFERENCE §4):
+/// The exact gradient through the fixed point by the implicit function theorem (docs/MATH.md):
 ///
 ///     y = J(z*)ᵀ y + c      i.e.  (I − J(z*)ᵀ) y = c = ∂L/∂z*
 ///     dL/dθ = Σᵢ yᵢᵀ ∂f(zᵢ*)/∂θ,   dL/dxᵢ = yᵢᵀ ∂f(zᵢ*)/∂xᵢ
@@ -22,8 +22,8 @@ import Foundation
 /// forward solve's accuracy.
 ///
 /// **Floats kept** (``GradientStatistics/floatsKept``): for an iterative solve 3Bd (z*, f(z*),
-/// c in the adjoint map) plus the solve's state (6Bd shared by every solver, plus 2mBd + 2Bd for
-/// Anderson, 2LBd + 4Bd for Broyden, (k + 4)Bd for Newton–Krylov); for the dense LU B d² + 2Bd.
+/// c in the adjoint map) plus the backward solve's measured workspace
+/// (``SolveResult/workspaceBytes``); for the dense LU B d² + 2Bd.
 ///
 /// References: S. Bai, J. Z. Kolter, V. Koltun, "Deep Equilibrium Models", NeurIPS 2019.
 /// Z. Geng et al., "On Training Implicit Models", NeurIPS 2021 (the exact gradient as baseline).
@@ -38,22 +38,44 @@ public struct ImplicitGradient: GradientEstimator {
 
     /// The default backward stopping criteria: relative residual 1e-10, 1000 iterations, no
     /// history.
-    public static let defaultCriteria = StoppingCriteria(tolerance: 1e-10, measure: .relative,
-                                                         maxIterations: 1000, recordHistory: false)
+    public static let defaultCriteria: StoppingCriteria = {
+        var criteria = StoppingCriteria()
+        criteria.tolerance = 1e-10
+        criteria.recordHistory = false
+        return criteria
+    }()
 
     public var backward: Backward
 
-    public init(backward: Backward = .solver(AndersonAcceleration(), ImplicitGradient.defaultCriteria)) {
+    /// Anderson (m = 5) on the adjoint map under ``defaultCriteria``.
+    public init() {
+        backward = .solver(AndersonAcceleration(), ImplicitGradient.defaultCriteria)
+    }
+
+    public init(backward: Backward) throws(UsageError) {
         self.backward = backward
+        try validate()
     }
 
     /// The exact gradient with `solver` on the adjoint map under `criteria`.
-    public init(solver: any FixedPointSolver, criteria: StoppingCriteria = ImplicitGradient.defaultCriteria) {
+    public init(solver: any FixedPointSolver, criteria: StoppingCriteria = ImplicitGradient.defaultCriteria) throws(UsageError) {
         backward = .solver(solver, criteria)
+        try validate()
+    }
+
+    public func validate() throws(UsageError) {
+        if case let .solver(solver, criteria) = backward {
+            try solver.validate()
+            try criteria.validate()
+        }
     }
 
     /// The dense-LU reference.
-    public static var denseLU: ImplicitGradient { ImplicitGradient(backward: .denseLU) }
+    public static var denseLU: ImplicitGradient {
+        var gradient = ImplicitGradient()
+        gradient.backward = .denseLU
+        return gradient
+    }
 
     public var name: String { "implicit" }
 
@@ -68,18 +90,18 @@ public struct ImplicitGradient: GradientEstimator {
     public var label: String { "implicit \(backwardSolverName)" }
 
     public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
-                                               byproducts: ForwardByproducts) -> GradientResult {
-        checkGradientProblem(cell, solution, upstream)
+                                               byproducts: SolverByproducts) throws(UsageError) -> GradientResult {
+        try checkGradientProblem(cell, solution, upstream, "ImplicitGradient")
         let start = DispatchTime.now().uptimeNanoseconds
         let b = cell.batchSize, d = cell.dimension
-        let image = cell(solution)
+        let image = try cell(solution)
         var statistics = GradientStatistics()
         statistics.evaluations = 1
         let adjoint: Matrix
         switch backward {
         case let .solver(solver, criteria):
-            let map = AdjointMap(cell: cell, point: solution, image: image, upstream: upstream)
-            let result = solver.solve(map, from: Matrix(rows: b, columns: d), criteria: criteria)
+            let map = try AdjointMap(cell: cell, point: solution, image: image, upstream: upstream)
+            let result = try solver.solve(map, from: Matrix(rows: b, columns: d), criteria: criteria)
             adjoint = result.solution
             // Each evaluation of h and each J_h·v is one VJP of the cell; J_hᵀ·u is one JVP.
             let vjps = result.samples.map { $0.evaluations + $0.jacobianVectorProducts }
@@ -91,9 +113,9 @@ public struct ImplicitGradient: GradientEstimator {
                 iterations: result.samples.map(\.iterations),
                 absoluteResiduals: result.samples.map(\.absoluteResidual),
                 relativeResiduals: result.samples.map(\.relativeResidual))
-            statistics.floatsKept = 3 * b * d + Self.solverStateDoubles(solver, batchSize: b, dimension: d)
+            statistics.floatsKept = 3 * b * d + result.workspaceBytes / MemoryLayout<Double>.stride
         case .denseLU:
-            let (y, report) = Self.solveDense(cell: cell, solution: solution, image: image, upstream: upstream)
+            let (y, report) = try Self.solveDense(cell: cell, solution: solution, image: image, upstream: upstream)
             adjoint = y
             statistics.jacobianVectorProducts = d
             statistics.vectorJacobianProducts = 1    // the residual check
@@ -101,7 +123,7 @@ public struct ImplicitGradient: GradientEstimator {
             statistics.backward = report
             statistics.floatsKept = b * d * d + 2 * b * d
         }
-        let (parameters, input) = cell.parameterGradients(at: solution, image: image, covectors: adjoint)
+        let (parameters, input) = try cell.parameterGradients(at: solution, image: image, covectors: adjoint)
         statistics.parameterProducts = 1
         statistics.wallSeconds = secondsSince(start)
         return GradientResult(estimator: name, label: label, parameters: parameters, input: input,
@@ -110,9 +132,9 @@ public struct ImplicitGradient: GradientEstimator {
 
     /// (I − J(zᵢ)ᵀ) yᵢ = cᵢ by LU for every sample, with the true residual of each solution.
     static func solveDense<Cell: DifferentiableMap>(cell: Cell, solution: Matrix, image: Matrix,
-                                                    upstream: Matrix) -> (Matrix, BackwardSolveReport) {
+                                                    upstream: Matrix) throws(UsageError) -> (Matrix, BackwardSolveReport) {
         let b = cell.batchSize, d = cell.dimension
-        let jacobians = cell.denseJacobians(at: solution)
+        let jacobians = try cell.denseJacobians(at: solution)
         var y = Matrix(rows: b, columns: d)
         var outcomes = [SolveOutcome](repeating: .converged, count: b)
         for i in 0..<b {
@@ -133,7 +155,7 @@ public struct ImplicitGradient: GradientEstimator {
             }
         }
         // The true residual h(y) − y = Jᵀy + c − y of the returned y.
-        let linearization = Linearization(map: cell, point: solution, image: image)
+        let linearization = try Linearization(map: cell, point: solution, image: image)
         var jty = Matrix(rows: b, columns: d)
         linearization.transposedProduct(y, into: &jty)
         var absolute = [Double](repeating: .nan, count: b), relative = [Double](repeating: .nan, count: b)
@@ -151,18 +173,5 @@ public struct ImplicitGradient: GradientEstimator {
                                          iterations: Array(repeating: 1, count: b),
                                          absoluteResiduals: absolute, relativeResiduals: relative)
         return (y, report)
-    }
-
-    /// Doubles of per-solve state of the built-in solvers (the same formulas as their
-    /// allocations): 6Bd for the shared context plus each solver's own.
-    static func solverStateDoubles(_ solver: any FixedPointSolver, batchSize b: Int, dimension d: Int) -> Int {
-        var perSample = 6 * d
-        switch solver {
-        case let anderson as AndersonAcceleration: perSample += 2 * anderson.memory * d + 2 * d
-        case let broyden as Broyden: perSample += 2 * broyden.memory * d + 4 * d
-        case let newtonKrylov as NewtonKrylov: perSample += (newtonKrylov.krylovDimension + 4) * d
-        default: break
-        }
-        return b * perSample
     }
 }

@@ -2,7 +2,7 @@
 ///
 ///     dL/dθ = cᵀ ∂f(z*)/∂θ,   c = ∂L/∂z*
 ///
-/// i.e. the phantom gradient with k = 1, λ = 1 (REFERENCE §4), TorchDEQ's default backward. One
+/// i.e. the phantom gradient with k = 1, λ = 1, TorchDEQ's default backward. One
 /// evaluation f(z*), no Jacobian product, one parameter product; it is a descent direction when
 /// I − J is close enough to the identity (Fung et al. 2022), and its error grows with ρ(J).
 ///
@@ -14,10 +14,14 @@ public struct JacobianFreeGradient: GradientEstimator {
     public var name: String { "jfb" }
     public var label: String { "jfb" }
 
+    public func validate() throws(UsageError) {}
+
     public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
-                                               byproducts: ForwardByproducts) -> GradientResult {
-        var result = PhantomGradient(mode: .neumann, steps: 1, damping: 1)
-            .estimate(cell: cell, solution: solution, upstream: upstream, byproducts: byproducts)
+                                               byproducts: SolverByproducts) throws(UsageError) -> GradientResult {
+        var phantom = PhantomGradient()
+        phantom.mode = .neumann
+        phantom.steps = 1
+        var result = try phantom.estimate(cell: cell, solution: solution, upstream: upstream, byproducts: byproducts)
         result.estimator = name
         result.label = label
         result.statistics.floatsKept = 2 * cell.batchSize * cell.dimension

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Phantom gradients (Geng et al. 2021): the inverse (I − J)⁻¹ of the exact gradient replaced by
-/// a truncated, damped series (REFERENCE §4):
+/// a truncated, damped series:
 ///
 ///     A_{k,λ} = λ Σ_{s=0}^{k−1} ((1 − λ) I + λ J)^s        (→ (I − J)⁻¹ as k → ∞ when it converges)
 ///
@@ -44,12 +44,30 @@ public struct PhantomGradient: GradientEstimator {
     /// λ ∈ (0, 2), the damping of the unrolled steps.
     public var damping: Double
 
-    public init(mode: Mode = .unrolled, steps: Int = 5, damping: Double = 1) {
-        precondition(steps >= 1, "phantom gradient k must be at least 1, got \(steps).")
-        precondition(damping > 0 && damping < 2, "phantom gradient λ must lie in (0, 2), got \(damping).")
+    /// Unrolled, k = 5, λ = 1.
+    public init() {
+        mode = .unrolled
+        steps = 5
+        damping = 1
+    }
+
+    public init(mode: Mode = .unrolled, steps: Int = 5, damping: Double = 1) throws(UsageError) {
         self.mode = mode
         self.steps = steps
         self.damping = damping
+        try validate()
+    }
+
+    /// The largest k accepted (the unrolled form keeps 3kBd doubles).
+    public static let stepsLimit = 100_000
+
+    public func validate() throws(UsageError) {
+        try Check.atLeast(steps, 1, "PhantomGradient", "steps", "k, the terms or unrolled steps")
+        guard steps <= Self.stepsLimit else {
+            throw UsageError("PhantomGradient", "steps", got: "\(steps)", expected: "at most \(Self.stepsLimit)")
+        }
+        try Check.inRange(damping, "PhantomGradient", "damping", "λ of the damped steps; 1 is undamped",
+                          above: 0, openBelow: true, below: 2, openAbove: true)
     }
 
     public var name: String { mode == .unrolled ? "phantom" : "neumann" }
@@ -57,18 +75,19 @@ public struct PhantomGradient: GradientEstimator {
     public var label: String { "\(name) k=\(steps) λ=\(formatNumber(damping))" }
 
     public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
-                                               byproducts: ForwardByproducts) -> GradientResult {
-        checkGradientProblem(cell, solution, upstream)
+                                               byproducts: SolverByproducts) throws(UsageError) -> GradientResult {
+        try validate()
+        try checkGradientProblem(cell, solution, upstream, "PhantomGradient")
         switch mode {
-        case .unrolled: return unrolled(cell: cell, solution: solution, upstream: upstream)
-        case .neumann: return neumann(cell: cell, solution: solution, upstream: upstream)
+        case .unrolled: return try unrolled(cell: cell, solution: solution, upstream: upstream)
+        case .neumann: return try neumann(cell: cell, solution: solution, upstream: upstream)
         }
     }
 
-    private func neumann<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) -> GradientResult {
+    private func neumann<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) throws(UsageError) -> GradientResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let b = cell.batchSize, d = cell.dimension, lambda = damping
-        let linearization = Linearization(map: cell, point: solution)
+        let linearization = try Linearization(map: cell, point: solution)
         var term = upstream
         var sum = upstream
         var product = Matrix(rows: b, columns: d)
@@ -80,7 +99,7 @@ public struct PhantomGradient: GradientEstimator {
             }
         }
         let adjoint = lambda * sum
-        let (parameters, input) = cell.parameterGradients(at: solution, image: linearization.image, covectors: adjoint)
+        let (parameters, input) = try cell.parameterGradients(at: solution, image: linearization.image, covectors: adjoint)
         var statistics = GradientStatistics()
         statistics.evaluations = 1
         statistics.vectorJacobianProducts = linearization.vectorJacobianProducts
@@ -92,7 +111,7 @@ public struct PhantomGradient: GradientEstimator {
                               adjoint: adjoint, statistics: statistics)
     }
 
-    private func unrolled<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) -> GradientResult {
+    private func unrolled<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix) throws(UsageError) -> GradientResult {
         let start = DispatchTime.now().uptimeNanoseconds
         let b = cell.batchSize, d = cell.dimension, lambda = damping, k = steps
         let n = b * d
@@ -138,7 +157,7 @@ public struct PhantomGradient: GradientEstimator {
         for t in 0..<k {
             tiled.storage.replaceSubrange((t * cell.input.count)..<((t + 1) * cell.input.count), with: cell.input.storage)
         }
-        let (parameters, stackedInput) = cell.binding(input: tiled)
+        let (parameters, stackedInput) = try cell.binding(input: tiled)
             .parameterGradients(at: states, image: images, covectors: covectors)
         var input = Matrix(rows: b, columns: cell.input.columns)
         let block = input.count

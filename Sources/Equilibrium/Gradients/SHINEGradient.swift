@@ -1,7 +1,7 @@
 import Foundation
 
 /// SHINE (Ramzi et al. 2022): the adjoint from the forward Broyden's inverse estimate, with no
-/// backward solve (REFERENCE §4).
+/// backward solve.
 ///
 /// Broyden keeps H ≈ J_g⁻¹ for g = f − z, so J_g = J − I and (I − J)⁻ᵀ = −J_g⁻ᵀ ≈ −Hᵀ:
 ///
@@ -15,7 +15,7 @@ import Foundation
 /// is the paper's threshold. Refinement steps are forward steps on the adjoint map from the
 /// estimate (one VJP each), which converge to the exact adjoint when ρ(J) < 1.
 ///
-/// Without a Broyden inverse in the byproducts (the forward solver was not Broyden), every
+/// Without an inverse estimate in the by-products (the forward solver was not Broyden), every
 /// sample falls back to c and ``GradientStatistics/note`` says so. ``GradientStatistics/fallbackSamples``
 /// counts the samples that fell back. Cost: O(L d) per sample for −Hᵀc, one evaluation f(z*),
 /// `refineSteps` VJPs, one parameter product; keeps the forward's 2 L B d doubles of H plus
@@ -30,29 +30,43 @@ public struct SHINEGradient: GradientEstimator {
     /// Adjoint fixed-point steps from the estimate. Default 0 (plain SHINE).
     public var refineSteps: Int
 
-    public init(fallbackRatio: Double = 1.8, refineSteps: Int = 0) {
-        precondition(fallbackRatio > 0, "SHINE fallback ratio must be positive, got \(fallbackRatio).")
-        precondition(refineSteps >= 0, "SHINE refine steps must be ≥ 0, got \(refineSteps).")
+    /// r = 1.8, no refinement.
+    public init() {
+        fallbackRatio = 1.8
+        refineSteps = 0
+    }
+
+    public init(fallbackRatio: Double = 1.8, refineSteps: Int = 0) throws(UsageError) {
         self.fallbackRatio = fallbackRatio
         self.refineSteps = refineSteps
+        try validate()
+    }
+
+    public func validate() throws(UsageError) {
+        try Check.inRange(fallbackRatio, "SHINEGradient", "fallbackRatio", "fall back to c when ‖−Hᵀc‖ > r ‖c‖; the paper's r is 1.8",
+                          above: 0, openBelow: true)
+        try Check.atLeast(refineSteps, 0, "SHINEGradient", "refineSteps", "adjoint fixed-point steps after the estimate")
     }
 
     public var name: String { "shine" }
     public var label: String { refineSteps == 0 ? "shine" : "shine refine=\(refineSteps)" }
 
     public func estimate<Cell: ParametricCell>(cell: Cell, solution: Matrix, upstream: Matrix,
-                                               byproducts: ForwardByproducts) -> GradientResult {
-        checkGradientProblem(cell, solution, upstream)
+                                               byproducts: SolverByproducts) throws(UsageError) -> GradientResult {
+        try validate()
+        try checkGradientProblem(cell, solution, upstream, "SHINEGradient")
         let start = DispatchTime.now().uptimeNanoseconds
         let b = cell.batchSize, d = cell.dimension
-        let linearization = Linearization(map: cell, point: solution)
+        let linearization = try Linearization(map: cell, point: solution)
         var statistics = GradientStatistics()
         var y: Matrix
         var fallbacks = 0
-        if let inverse = byproducts.broydenInverse {
-            precondition(inverse.batchSize == b && inverse.dimension == d,
-                         "The Broyden inverse is for \(inverse.batchSize) samples of dimension \(inverse.dimension), the cell has \(b) × \(d).")
-            y = inverse.transposedProduct(upstream)
+        if let inverse = byproducts.inverseJacobian {
+            guard inverse.batchSize == b && inverse.dimension == d else {
+                throw .shape("SHINEGradient", "inverse-Jacobian estimate", got: (inverse.batchSize, inverse.dimension),
+                             expected: (b, d), meaning: "B samples of dimension d, from the forward solve of this cell")
+            }
+            y = try inverse.transposedProduct(upstream)
             for i in 0..<b {
                 var yNorm = 0.0, cNorm = 0.0
                 for j in 0..<d {
@@ -66,11 +80,11 @@ public struct SHINEGradient: GradientEstimator {
                     fallbacks += 1
                 }
             }
-            statistics.floatsKept = 2 * inverse.memory * b * d + 3 * b * d
+            statistics.floatsKept = ((inverse as? BroydenInverse).map { 2 * $0.memory * b * d } ?? b * d * d) + 3 * b * d
         } else {
             y = upstream
             fallbacks = b
-            statistics.note = "no Broyden inverse from the forward solve (solve with Broyden.solveKeepingInverse): every sample fell back to the upstream gradient"
+            statistics.note = "no inverse-Jacobian estimate from the forward solve (solve with Broyden): every sample fell back to the upstream gradient"
             statistics.floatsKept = 3 * b * d
         }
         var product = Matrix(rows: b, columns: d)
@@ -78,7 +92,7 @@ public struct SHINEGradient: GradientEstimator {
             linearization.transposedProduct(y, into: &product)
             for i in y.storage.indices { y.storage[i] = product.storage[i] + upstream.storage[i] }
         }
-        let (parameters, input) = cell.parameterGradients(at: solution, image: linearization.image, covectors: y)
+        let (parameters, input) = try cell.parameterGradients(at: solution, image: linearization.image, covectors: y)
         statistics.evaluations = 1
         statistics.vectorJacobianProducts = linearization.vectorJacobianProducts
         statistics.totalVectorJacobianProducts = b * linearization.vectorJacobianProducts

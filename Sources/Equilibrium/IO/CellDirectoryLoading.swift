@@ -25,7 +25,7 @@ extension ResidualCell {
     ///
     /// - Throws: ``CellLoadingError`` naming the file and the expected shape when a file is
     ///   missing, malformed, mis-shaped or non-finite, or when `groups` does not divide d and h.
-    public static func load(directory: URL, groups: Int, injection: InjectionSource) throws(CellLoadingError) -> ResidualCell {
+    public static func load(directory: URL, groups: Int, injection: InjectionSource) throws -> ResidualCell {
         let files = try WeightsDirectory(directory, names: parameterNames)
         let w1 = try files.read("W1", "weights W₁", [("h", nil), ("d", nil)])
         let (h, d) = (w1.shape[0], w1.shape[1])
@@ -36,7 +36,7 @@ extension ResidualCell {
             let gamma = try files.read("norm\(index).weight", "norm\(index) scale γ", [(symbol, width)], because: fromW1)
             let beta = try files.read("norm\(index).bias", "norm\(index) shift β", [(symbol, width)], because: fromW1)
             try files.checkGroups(groups, divide: [("h", h), ("d", d)], from: "W1.npy")
-            norms.append(GroupNorm(channels: width, groups: groups, weight: gamma.values, bias: beta.values))
+            norms.append(try GroupNorm(channels: width, groups: groups, weight: gamma.values, bias: beta.values))
         }
         let x: Matrix
         switch injection {
@@ -45,7 +45,7 @@ extension ResidualCell {
         case let .gaussian(batchSize, scale, seed):
             x = gaussianInputs(batchSize: batchSize, columns: d, scale: scale, seed: seed)
         }
-        return ResidualCell(weight1: Matrix(rows: h, columns: d, storage: w1.values),
+        return try ResidualCell(weight1: Matrix(rows: h, columns: d, storage: w1.values),
                             weight2: Matrix(rows: d, columns: h, storage: w2.values),
                             norm1: norms[0], norm2: norms[1], norm3: norms[2], input: x)
     }
@@ -63,7 +63,7 @@ extension ConvResidualCell {
     ///   - injection: a `.npy` file of shape (B, C_in, L) or (B, C_in, H, W), or B Gaussian samples.
     /// - Throws: ``CellLoadingError`` naming the file and the expected shape.
     public static func load(directory: URL, rank: Int, groups: Int, shape: SpatialShape?,
-                            injection: InjectionSource) throws(CellLoadingError) -> ConvResidualCell {
+                            injection: InjectionSource) throws -> ConvResidualCell {
         precondition(rank == 1 || rank == 2, "A convolutional cell is 1-D or 2-D, not \(rank)-D.")
         precondition(shape.map { $0.rank == rank } ?? true, "The spatial shape \(shape!) is not \(rank)-D.")
         let files = try WeightsDirectory(directory, names: parameterNames)
@@ -101,15 +101,15 @@ extension ConvResidualCell {
             x = gaussianInputs(batchSize: batchSize, columns: cin * shape.size, scale: scale, seed: seed)
         }
         let s = spatial.size
-        func convolution(_ a: NumPyArray, _ inputs: Int, _ outputs: Int) -> Convolution {
-            Convolution(inputChannels: inputs, outputChannels: outputs, shape: spatial,
+        func convolution(_ a: NumPyArray, _ inputs: Int, _ outputs: Int) throws -> Convolution {
+            try Convolution(inputChannels: inputs, outputChannels: outputs, shape: spatial,
                         weight: Matrix(rows: outputs, columns: inputs * spatial.kernelCount, storage: a.values))
         }
-        return ConvResidualCell(
+        return try ConvResidualCell(
             convolution1: convolution(w1, c, h), convolution2: convolution(w2, h, c),
-            norm1: GroupNorm(channels: h, groups: groups, spatialSize: s, weight: affine[0].gamma, bias: affine[0].beta),
-            norm2: GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[1].gamma, bias: affine[1].beta),
-            norm3: GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[2].gamma, bias: affine[2].beta),
+            norm1: try GroupNorm(channels: h, groups: groups, spatialSize: s, weight: affine[0].gamma, bias: affine[0].beta),
+            norm2: try GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[1].gamma, bias: affine[1].beta),
+            norm3: try GroupNorm(channels: c, groups: groups, spatialSize: s, weight: affine[2].gamma, bias: affine[2].beta),
             injectionConvolution: convolution(u, cin, c), injectionBias: b.values, input: x)
     }
 }
@@ -120,8 +120,8 @@ extension MonotoneCell {
     /// are samples, or B Gaussian samples of dimension p (the columns of U).
     ///
     /// - Throws: ``CellLoadingError`` naming the file and the expected shape.
-    public static func load(directory: URL, monotonicity: Double, injection: InjectionSource) throws(CellLoadingError) -> MonotoneCell {
-        precondition(monotonicity > 0 && monotonicity.isFinite, "m must be positive and finite, got \(monotonicity).")
+    public static func load(directory: URL, monotonicity: Double, injection: InjectionSource) throws -> MonotoneCell {
+        try Check.inRange(monotonicity, "MonotoneCell.load", "monotonicity", "m in I − W ⪰ m I", above: 0, openBelow: true)
         let files = try WeightsDirectory(directory, names: parameterNames)
         let a = try files.read("A", "matrix A", [("d", nil), ("d", nil)])
         let d = a.shape[0]
@@ -137,7 +137,7 @@ extension MonotoneCell {
         case let .gaussian(batchSize, scale, seed):
             x = gaussianInputs(batchSize: batchSize, columns: p, scale: scale, seed: seed)
         }
-        return MonotoneCell(a: Matrix(rows: d, columns: d, storage: a.values), b: Matrix(rows: d, columns: d, storage: b.values),
+        return try MonotoneCell(a: Matrix(rows: d, columns: d, storage: a.values), b: Matrix(rows: d, columns: d, storage: b.values),
                             inputWeight: Matrix(rows: d, columns: p, storage: u.values), bias: bias.values,
                             monotonicity: monotonicity, input: x)
     }

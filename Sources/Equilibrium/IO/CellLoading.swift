@@ -59,14 +59,14 @@ extension TanhCell {
     /// - Throws: ``CellLoadingError`` when a file is missing or malformed, an array does not
     ///   have the shape the others imply, or holds NaN or infinity.
     public static func load(weights: URL, inputWeights: URL? = nil, bias: URL? = nil,
-                            injection: URL) throws(CellLoadingError) -> TanhCell {
+                            injection: URL) throws -> TanhCell {
         try load(weights: weights, inputWeights: inputWeights, bias: bias, injection: .file(injection))
     }
 
     /// The tanh cell with W, U, b read from `.npy` files and the inputs from `injection`, which
     /// may be drawn at random (see ``InjectionSource``).
     public static func load(weights: URL, inputWeights: URL? = nil, bias: URL? = nil,
-                            injection: InjectionSource) throws(CellLoadingError) -> TanhCell {
+                            injection: InjectionSource) throws -> TanhCell {
         let w = try ArrayFile(weights, "weight matrix W").squareMatrix()
         let d = w.rows
         let uFile = inputWeights.map { ArrayFile($0, "input weights U") }
@@ -88,7 +88,7 @@ extension TanhCell {
             x = Matrix.gaussian(rows: batchSize, columns: u?.columns ?? d, scale: scale, using: &generator)
         }
         let b = try bias.map { url throws(CellLoadingError) in try ArrayFile(url, "bias b").vector(length: d) }
-        return TanhCell(weight: w, inputWeight: u, bias: b, input: x)
+        return try TanhCell(weight: w, inputWeight: u, bias: b, input: x)
     }
 }
 
@@ -99,13 +99,13 @@ extension AffineMap {
     ///   - matrix: A, shape (d, d).
     ///   - offsets: the bᵢ, rows are samples, shape (B, d); a 1-D array of length d is one sample.
     /// - Throws: ``CellLoadingError`` as ``TanhCell/load(weights:inputWeights:bias:injection:)-(_,_,_,URL)``.
-    public static func load(matrix: URL, offsets: URL) throws(CellLoadingError) -> AffineMap {
+    public static func load(matrix: URL, offsets: URL) throws -> AffineMap {
         try load(matrix: matrix, offsets: .file(offsets))
     }
 
     /// The affine map with A read from a `.npy` file and the offsets from `offsets`, which may
     /// be drawn at random (see ``InjectionSource``; p = d).
-    public static func load(matrix: URL, offsets: InjectionSource) throws(CellLoadingError) -> AffineMap {
+    public static func load(matrix: URL, offsets: InjectionSource) throws -> AffineMap {
         let a = try ArrayFile(matrix, "matrix A").squareMatrix()
         let d = a.rows
         let b: Matrix
@@ -118,7 +118,7 @@ extension AffineMap {
             var generator = SplitMix64(seed: seed)
             b = Matrix.gaussian(rows: batchSize, columns: d, scale: scale, using: &generator)
         }
-        return AffineMap(matrix: a, offsets: b)
+        return try AffineMap(matrix: a, offsets: b)
     }
 }
 

@@ -1,22 +1,32 @@
 /// Zero-initialised buffers allocated together when a solve starts and freed together when its
 /// state goes away: the per-solve state of every solver takes its memory from one arena, so no
-/// iteration allocates and no buffer is freed twice or forgotten.
-final class BufferArena {
+/// iteration allocates, no buffer is freed twice or forgotten, and the solve's workspace is
+/// measured from the allocations themselves (``allocatedBytes``).
+package final class BufferArena {
     private var blocks: [UnsafeMutableRawPointer] = []
+    /// Bytes handed out so far (as requested; the one-element minimum of an empty request is
+    /// not counted).
+    package private(set) var allocatedBytes = 0
+
+    package init() {}
 
     /// `count` doubles, all zero (at least one, so the pointer is always valid).
-    func doubles(_ count: Int) -> UnsafeMutablePointer<Double> {
+    package func doubles(_ count: Int) -> UnsafeMutablePointer<Double> {
+        precondition(count >= 0, "a buffer of \(count) doubles")
         let pointer = UnsafeMutablePointer<Double>.allocate(capacity: max(1, count))
         pointer.initialize(repeating: 0, count: max(1, count))
         blocks.append(UnsafeMutableRawPointer(pointer))
+        allocatedBytes += count * MemoryLayout<Double>.stride
         return pointer
     }
 
     /// `count` 32-bit integers (LAPACK's integer workspaces), all zero.
-    func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> {
+    package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> {
+        precondition(count >= 0, "a buffer of \(count) integers")
         let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
         pointer.initialize(repeating: 0, count: max(1, count))
         blocks.append(UnsafeMutableRawPointer(pointer))
+        allocatedBytes += count * MemoryLayout<Int32>.stride
         return pointer
     }
 

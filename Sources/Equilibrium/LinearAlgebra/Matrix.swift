@@ -10,16 +10,34 @@ import Foundation
 public struct Matrix: Equatable, Sendable, CustomStringConvertible {
     public let rows: Int
     public let columns: Int
-    public var storage: [Double]
+    /// The entries in row-major order (read; write single entries through the subscript).
+    public package(set) var storage: [Double]
 
+    /// A rows × columns matrix with every entry `value` (zero by default).
     public init(rows: Int, columns: Int, repeating value: Double = 0) {
-        precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative.")
+        precondition(rows >= 0 && columns >= 0, "Matrix dimensions must be non-negative, got \(rows) × \(columns).")
         self.rows = rows
         self.columns = columns
         self.storage = [Double](repeating: value, count: rows * columns)
     }
 
-    public init(rows: Int, columns: Int, storage: [Double]) {
+    /// A rows × columns matrix from its entries in row-major order.
+    ///
+    /// - Throws: ``UsageError`` when a size is negative or `values` does not hold rows × columns entries.
+    public init(rows: Int, columns: Int, values: [Double]) throws(UsageError) {
+        guard rows >= 0, columns >= 0 else {
+            throw UsageError("Matrix", "size", got: "\(rows) × \(columns)", expected: "non-negative rows and columns")
+        }
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, values.count == count else {
+            throw UsageError("Matrix", "values", got: "\(values.count) entries",
+                             expected: "rows × columns = \(rows) × \(columns) entries in row-major order")
+        }
+        self.init(rows: rows, columns: columns, storage: values)
+    }
+
+    /// The library's own constructor for storage of a known size (a precondition, not an error).
+    package init(rows: Int, columns: Int, storage: [Double]) {
         precondition(storage.count == rows * columns,
                      "Matrix storage has \(storage.count) elements, expected \(rows) × \(columns).")
         self.rows = rows
@@ -27,10 +45,15 @@ public struct Matrix: Equatable, Sendable, CustomStringConvertible {
         self.storage = storage
     }
 
-    /// Builds a matrix from nested rows, e.g. `Matrix([[1, 2], [3, 4]])`.
-    public init(_ nestedRows: [[Double]]) {
+    /// Builds a matrix from nested rows, e.g. `try Matrix([[1, 2], [3, 4]])`.
+    ///
+    /// - Throws: ``UsageError`` when the rows differ in length.
+    public init(_ nestedRows: [[Double]]) throws(UsageError) {
         let columns = nestedRows.first?.count ?? 0
-        precondition(nestedRows.allSatisfy { $0.count == columns }, "All rows must have the same length.")
+        if let ragged = nestedRows.firstIndex(where: { $0.count != columns }) {
+            throw UsageError("Matrix", "row \(ragged)", got: "\(nestedRows[ragged].count) entries",
+                             expected: "\(columns) entries, as in row 0 (every row the same length)")
+        }
         self.init(rows: nestedRows.count, columns: columns, storage: nestedRows.flatMap { $0 })
     }
 
@@ -60,7 +83,7 @@ public struct Matrix: Equatable, Sendable, CustomStringConvertible {
         Array(storage[(i * columns)..<((i + 1) * columns)])
     }
 
-    public mutating func setRow(_ i: Int, to values: [Double]) {
+    package mutating func setRow(_ i: Int, to values: [Double]) {
         precondition(values.count == columns, "Row has \(values.count) values, expected \(columns).")
         storage.replaceSubrange((i * columns)..<((i + 1) * columns), with: values)
     }
@@ -77,20 +100,24 @@ public struct Matrix: Equatable, Sendable, CustomStringConvertible {
         Matrix(rows: matrix.rows, columns: matrix.columns, storage: matrix.storage.map { scale * $0 })
     }
 
-    public static func + (lhs: Matrix, rhs: Matrix) -> Matrix {
-        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Matrix shapes differ.")
+    public static func + (lhs: Matrix, rhs: Matrix) throws(UsageError) -> Matrix {
+        try Check.shape(rhs, (lhs.rows, lhs.columns), "Matrix +", "right operand", "the left operand's shape")
         return Matrix(rows: lhs.rows, columns: lhs.columns,
                       storage: zip(lhs.storage, rhs.storage).map { $0 + $1 })
     }
 
-    public static func - (lhs: Matrix, rhs: Matrix) -> Matrix {
-        precondition(lhs.rows == rhs.rows && lhs.columns == rhs.columns, "Matrix shapes differ.")
+    public static func - (lhs: Matrix, rhs: Matrix) throws(UsageError) -> Matrix {
+        try Check.shape(rhs, (lhs.rows, lhs.columns), "Matrix −", "right operand", "the left operand's shape")
         return Matrix(rows: lhs.rows, columns: lhs.columns,
                       storage: zip(lhs.storage, rhs.storage).map { $0 - $1 })
     }
 
     /// The matrix product `self · other` by one GEMM.
-    public func multiplied(by other: Matrix) -> Matrix {
+    public func multiplied(by other: Matrix) throws(UsageError) -> Matrix {
+        guard other.rows == columns else {
+            throw UsageError("Matrix.multiplied(by:)", "right factor", got: "\(other.rows) × \(other.columns)",
+                             expected: "\(columns) rows (the left factor is \(rows) × \(columns))")
+        }
         var c = Matrix(rows: rows, columns: other.columns)
         BLAS.gemm(self, other, into: &c)
         return c

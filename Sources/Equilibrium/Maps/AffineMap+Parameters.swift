@@ -14,25 +14,21 @@ extension AffineMap: ParametricCell {
         [NamedArray(name: "A", shape: [matrix.rows, matrix.columns], values: matrix.storage)]
     }
 
-    public func replacingParameters(_ parameters: [NamedArray]) -> AffineMap {
-        precondition(parameters.count == 1 && parameters[0].name == "A"
-                     && parameters[0].shape == [matrix.rows, matrix.columns],
-                     "AffineMap has one parameter A of shape [\(matrix.rows), \(matrix.columns)].")
-        return AffineMap(matrix: Matrix(rows: matrix.rows, columns: matrix.columns, storage: parameters[0].values),
+    public func replacingParameters(_ parameters: [NamedArray]) throws(UsageError) -> AffineMap {
+        try Check.parameters(parameters, matching: self.parameters, "AffineMap")
+        return try AffineMap(matrix: Matrix(rows: matrix.rows, columns: matrix.columns, storage: parameters[0].values),
                          offsets: offsets)
     }
 
     public var input: Matrix { offsets }
 
-    public func binding(input: Matrix) -> AffineMap {
-        AffineMap(matrix: matrix, offsets: input)
+    public func binding(input: Matrix) throws(UsageError) -> AffineMap {
+        try AffineMap(matrix: matrix, offsets: input)
     }
 
-    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) -> (parameters: [NamedArray], input: Matrix) {
+    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {
         let b = batchSize, d = dimension
-        for (m, what) in [(z, "z"), (u, "covectors")] {
-            precondition(m.rows == b && m.columns == d, "\(what) is \(m.rows) × \(m.columns), expected \(b) × \(d).")
-        }
+        try Check.batches([(z, "points z"), (fz, "images f(z)"), (u, "covectors")], (b, d), "AffineMap.parameterGradients")
         var dA = Matrix(rows: d, columns: d)
         BLAS.gemm(u, z, into: &dA, transA: .transpose)
         return ([NamedArray(name: "A", shape: [d, d], values: dA.storage)], u)

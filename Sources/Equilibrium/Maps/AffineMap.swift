@@ -12,10 +12,18 @@ public struct AffineMap: FixedPointMap, Sendable {
     public var dimension: Int { matrix.rows }
     public var batchSize: Int { offsets.rows }
 
-    public init(matrix: Matrix, offsets: Matrix) {
-        precondition(matrix.isSquare, "A is \(matrix.rows) × \(matrix.columns), expected square.")
-        precondition(offsets.columns == matrix.rows,
-                     "b has \(offsets.columns) columns, expected \(matrix.rows).")
+    /// - Throws: ``UsageError`` when A is not square (d ≥ 1), the offsets are not B × d (B ≥ 1),
+    ///   or either holds a non-finite value.
+    public init(matrix: Matrix, offsets: Matrix) throws(UsageError) {
+        guard matrix.isSquare, matrix.rows >= 1 else {
+            throw UsageError("AffineMap", "A", got: "\(matrix.rows) × \(matrix.columns)", expected: "a square d × d matrix, d ≥ 1")
+        }
+        try Check.finite(matrix.storage, "AffineMap", "A")
+        guard offsets.rows >= 1, offsets.columns == matrix.rows else {
+            throw UsageError("AffineMap", "offsets b", got: "\(offsets.rows) × \(offsets.columns)",
+                             expected: "B × \(matrix.rows) with B ≥ 1, one sample per row")
+        }
+        try Check.finite(offsets.storage, "AffineMap", "offsets b")
         self.matrix = matrix
         self.offsets = offsets
     }
@@ -36,18 +44,21 @@ public struct AffineMap: FixedPointMap, Sendable {
     }
 
     /// z* for every sample (rows), from (I − A) Z*ᵀ = Bᵀ by one LU solve (`dgesv`).
-    public func exactFixedPoint() throws(LinearAlgebraError) -> Matrix {
-        let system = Matrix.identity(dimension) - matrix
+    public func exactFixedPoint() throws -> Matrix {
+        let system = try Matrix.identity(dimension) - matrix
         return try LAPACK.solve(system, offsets.transposed()).transposed()
     }
 
     /// A = W with ‖W‖₂ = ρ (see ``RandomMatrix``), bᵢ ~ N(0, I).
     public static func random(dimension: Int, batchSize: Int, spectralNorm: Double,
-                              symmetric: Bool = false, seed: UInt64 = 0) throws(LinearAlgebraError) -> AffineMap {
+                              symmetric: Bool = false, seed: UInt64 = 0) throws -> AffineMap {
+        try Check.atLeast(dimension, 1, "AffineMap.random", "dimension", "d")
+        try Check.atLeast(batchSize, 1, "AffineMap.random", "batchSize", "B")
+        try Check.inRange(spectralNorm, "AffineMap.random", "spectralNorm", "‖A‖₂; below 1 contracts", above: 0)
         var generator = SplitMix64(seed: seed)
         let a = try RandomMatrix.withSpectralNorm(spectralNorm, dimension: dimension,
                                                   symmetric: symmetric, using: &generator)
         let b = Matrix.gaussian(rows: batchSize, columns: dimension, using: &generator)
-        return AffineMap(matrix: a, offsets: b)
+        return try AffineMap(matrix: a, offsets: b)
     }
 }

@@ -3,10 +3,10 @@
 ///
 /// ```swift
 /// // f(z) = cos(z) elementwise, for 4 samples of dimension 3.
-/// let map = ClosureMap(dimension: 3, batchSize: 4) { sample, z, fz in
+/// let map = try ClosureMap(dimension: 3, batchSize: 4) { sample, z, fz in
 ///     for i in 0..<z.count { fz[i] = cos(z[i]) }
 /// }
-/// let result = AndersonAcceleration().solve(map, from: Matrix(rows: 4, columns: 3), criteria: .init())
+/// let result = try AndersonAcceleration().solve(map, from: Matrix(rows: 4, columns: 3))
 /// ```
 ///
 /// The per-sample form is called once per active sample per evaluation; the batched form once
@@ -22,8 +22,9 @@ public struct ClosureMap: FixedPointMap {
     private let body: BatchedBody
 
     /// A map evaluated one sample at a time by `body(sample, z, fz)`.
-    public init(dimension: Int, batchSize: Int, perSample body: @escaping SampleBody) {
-        precondition(dimension > 0 && batchSize > 0, "ClosureMap needs a positive dimension and batch size.")
+    public init(dimension: Int, batchSize: Int, perSample body: @escaping SampleBody) throws(UsageError) {
+        try Check.atLeast(dimension, 1, "ClosureMap", "dimension", "d, the length of one state")
+        try Check.atLeast(batchSize, 1, "ClosureMap", "batchSize", "B, the samples")
         self.dimension = dimension
         self.batchSize = batchSize
         self.body = { z, fz, samples in
@@ -35,8 +36,9 @@ public struct ClosureMap: FixedPointMap {
     }
 
     /// A map evaluated for a whole compacted batch at once by `body(z, fz, samples)`.
-    public init(dimension: Int, batchSize: Int, batched body: @escaping BatchedBody) {
-        precondition(dimension > 0 && batchSize > 0, "ClosureMap needs a positive dimension and batch size.")
+    public init(dimension: Int, batchSize: Int, batched body: @escaping BatchedBody) throws(UsageError) {
+        try Check.atLeast(dimension, 1, "ClosureMap", "dimension", "d, the length of one state")
+        try Check.atLeast(batchSize, 1, "ClosureMap", "batchSize", "B, the samples")
         self.dimension = dimension
         self.batchSize = batchSize
         self.body = body

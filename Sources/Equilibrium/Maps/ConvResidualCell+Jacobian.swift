@@ -56,12 +56,13 @@ extension ConvResidualCell: ParametricCell {
         ]
     }
 
-    public func replacingParameters(_ parameters: [NamedArray]) -> ConvResidualCell {
-        let p = checkedParameters(parameters, against: self.parameters)
-        func weight(_ convolution: Convolution, _ values: [Double]) -> Convolution {
-            convolution.with(weight: Matrix(rows: convolution.weight.rows, columns: convolution.weight.columns, storage: values))
+    public func replacingParameters(_ parameters: [NamedArray]) throws(UsageError) -> ConvResidualCell {
+        try Check.parameters(parameters, matching: self.parameters, "ConvResidualCell")
+        let p = parameters
+        func weight(_ convolution: Convolution, _ values: [Double]) throws(UsageError) -> Convolution {
+            try convolution.with(weight: Matrix(rows: convolution.weight.rows, columns: convolution.weight.columns, storage: values))
         }
-        return ConvResidualCell(convolution1: weight(convolution1, p[0].values), convolution2: weight(convolution2, p[1].values),
+        return try ConvResidualCell(convolution1: weight(convolution1, p[0].values), convolution2: weight(convolution2, p[1].values),
                                 norm1: norm1.with(weight: p[2].values, bias: p[3].values),
                                 norm2: norm2.with(weight: p[4].values, bias: p[5].values),
                                 norm3: norm3.with(weight: p[6].values, bias: p[7].values),
@@ -69,7 +70,8 @@ extension ConvResidualCell: ParametricCell {
                                 injectionBias: p[9].values, input: input)
     }
 
-    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) -> (parameters: [NamedArray], input: Matrix) {
+    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {
+        try Check.batches([(z, "points z"), (fz, "images f(z)"), (u, "covectors")], (batchSize, dimension), "\(Self.self).parameterGradients")
         let g = block.gradients(at: z, covectors: u, layer1Count: convolution1.weight.count,
                                 layer2Count: convolution2.weight.count)
         let b = batchSize, c = channels, s = shape.size
@@ -93,7 +95,7 @@ extension ConvResidualCell: ParametricCell {
                 injectionBias[channel] += sum
             }
         }
-        let inputGradient = injectionConvolution.adjoint(g.injection)
+        let inputGradient = try injectionConvolution.adjoint(g.injection)
         let h = innerChannels
         let parameters = [
             NamedArray(name: "conv1.weight", shape: convolution1.weightShape, values: g.layer1),

@@ -53,19 +53,26 @@ public struct ConvResidualCell: FixedPointMap, Sendable {
     public var batchSize: Int { block.batchSize }
 
     public init(convolution1: Convolution, convolution2: Convolution, norm1: GroupNorm, norm2: GroupNorm, norm3: GroupNorm,
-                injectionConvolution: Convolution, injectionBias: [Double], input: Matrix) {
+                injectionConvolution: Convolution, injectionBias: [Double], input: Matrix) throws(UsageError) {
+        let owner = "ConvResidualCell"
         let c = convolution1.inputChannels, h = convolution1.outputChannels, shape = convolution1.shape
-        precondition(convolution2.inputChannels == h && convolution2.outputChannels == c && convolution2.shape == shape,
-                     "conv₂ maps \(convolution2.inputChannels) → \(convolution2.outputChannels) channels over \(convolution2.shape), expected \(h) → \(c) over \(shape).")
-        precondition(injectionConvolution.outputChannels == c && injectionConvolution.shape == shape,
-                     "conv_U has \(injectionConvolution.outputChannels) output channels over \(injectionConvolution.shape), expected \(c) over \(shape).")
-        precondition(norm1.channels == h && norm1.spatialSize == shape.size, "norm₁ must cover h = \(h) channels of \(shape.size) positions.")
-        precondition(norm2.channels == c && norm2.spatialSize == shape.size && norm3.channels == c && norm3.spatialSize == shape.size,
-                     "norm₂ and norm₃ must cover C = \(c) channels of \(shape.size) positions.")
-        precondition(injectionBias.count == c, "b has \(injectionBias.count) entries, expected C = \(c).")
-        precondition(input.columns == injectionConvolution.inputCount,
-                     "x has \(input.columns) columns, expected C_in·S = \(injectionConvolution.inputCount).")
-        var injection = injectionConvolution(input)
+        guard convolution2.inputChannels == h && convolution2.outputChannels == c && convolution2.shape == shape else {
+            throw UsageError(owner, "conv₂", got: "\(convolution2.inputChannels) → \(convolution2.outputChannels) channels over \(convolution2.shape)",
+                             expected: "\(h) → \(c) over \(shape) (the reverse of conv₁)")
+        }
+        guard injectionConvolution.outputChannels == c && injectionConvolution.shape == shape else {
+            throw UsageError(owner, "injection convolution", got: "\(injectionConvolution.outputChannels) output channels over \(injectionConvolution.shape)",
+                             expected: "C = \(c) over \(shape)")
+        }
+        for (norm, name, width) in [(norm1, "norm₁", h), (norm2, "norm₂", c), (norm3, "norm₃", c)]
+            where norm.channels != width || norm.spatialSize != shape.size {
+            throw UsageError(owner, name, got: "\(norm.channels) channels × \(norm.spatialSize) positions",
+                             expected: "\(width) channels × \(shape.size) positions")
+        }
+        guard injectionBias.count == c else { throw UsageError(owner, "injection bias", got: "\(injectionBias.count) entries", expected: "C = \(c) entries") }
+        try Check.finite(injectionBias, owner, "injection bias")
+        try Check.inputs(input, columns: injectionConvolution.inputCount, owner, "C_in·S = \(injectionConvolution.inputCount)")
+        var injection = try injectionConvolution(input)
         let s = shape.size
         for i in 0..<injection.rows {
             for channel in 0..<c {
@@ -80,8 +87,8 @@ public struct ConvResidualCell: FixedPointMap, Sendable {
     }
 
     /// The same cell bound to other inputs.
-    public func binding(input newInput: Matrix) -> ConvResidualCell {
-        ConvResidualCell(convolution1: convolution1, convolution2: convolution2, norm1: norm1, norm2: norm2, norm3: norm3,
+    public func binding(input newInput: Matrix) throws(UsageError) -> ConvResidualCell {
+        try ConvResidualCell(convolution1: convolution1, convolution2: convolution2, norm1: norm1, norm2: norm2, norm3: norm3,
                          injectionConvolution: injectionConvolution, injectionBias: injectionBias, input: newInput)
     }
 
@@ -130,10 +137,17 @@ extension ConvResidualCell {
     /// A synthetic cell from one SplitMix64 stream: conv₁ then conv₂ with N(0, σ²) entries, then
     /// conv_U with N(0, 1/(C_in·K)) entries (so x̃ has about the variance of x), b = 0, then the
     /// inputs x ~ N(0, s² I); norms with γ = 1, β = 0 (PyTorch's initialisation).
-    public static func random(_ configuration: Configuration) -> ConvResidualCell {
-        let c = configuration
-        precondition(c.channels % c.groups == 0 && c.innerChannels % c.groups == 0,
-                     "\(c.groups) groups must divide C = \(c.channels) and h = \(c.innerChannels).")
+    public static func random(_ configuration: Configuration) throws(UsageError) -> ConvResidualCell {
+        let c = configuration, owner = "ConvResidualCell.Configuration"
+        for (value, name) in [(c.channels, "channels"), (c.innerChannels, "innerChannels"), (c.inputChannels, "inputChannels"),
+                              (c.batchSize, "batchSize"), (c.groups, "groups"), (c.shape.height, "height"), (c.shape.width, "width")] {
+            try Check.atLeast(value, 1, owner, name, "a size")
+        }
+        guard c.channels % c.groups == 0 && c.innerChannels % c.groups == 0 else {
+            throw UsageError(owner, "groups", got: "\(c.groups)", expected: "a divisor of C = \(c.channels) and h = \(c.innerChannels)")
+        }
+        try Check.inRange(c.weightScale, owner, "weightScale", "σ of the weights", above: 0)
+        try Check.inRange(c.injectionScale, owner, "injectionScale", "the inputs' standard deviation", above: 0)
         let k = c.shape.kernelCount, s = c.shape.size
         var generator = SplitMix64(seed: c.seed)
         let w1 = Matrix.gaussian(rows: c.innerChannels, columns: c.channels * k, scale: c.weightScale, using: &generator)
@@ -141,7 +155,7 @@ extension ConvResidualCell {
         let u = Matrix.gaussian(rows: c.channels, columns: c.inputChannels * k,
                                 scale: 1 / Double(c.inputChannels * k).squareRoot(), using: &generator)
         let x = Matrix.gaussian(rows: c.batchSize, columns: c.inputChannels * s, scale: c.injectionScale, using: &generator)
-        return ConvResidualCell(
+        return try ConvResidualCell(
             convolution1: Convolution(inputChannels: c.channels, outputChannels: c.innerChannels, shape: c.shape, weight: w1),
             convolution2: Convolution(inputChannels: c.innerChannels, outputChannels: c.channels, shape: c.shape, weight: w2),
             norm1: GroupNorm(channels: c.innerChannels, groups: c.groups, spatialSize: s),

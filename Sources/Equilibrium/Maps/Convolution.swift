@@ -81,11 +81,18 @@ public struct Convolution: Sendable, Equatable {
     /// W as a C_out × C_in·K matrix: entry (o, c·K + t), t = kh·3 + kw, is PyTorch's W[o, c, kh, kw].
     public let weight: Matrix
 
-    public init(inputChannels: Int, outputChannels: Int, shape: SpatialShape, weight: Matrix) {
-        precondition(inputChannels >= 1 && outputChannels >= 1, "Convolution needs at least one input and one output channel.")
-        precondition(shape.height >= 1 && shape.width >= 1, "Convolution needs a non-empty spatial shape, got \(shape).")
-        precondition(weight.rows == outputChannels && weight.columns == inputChannels * shape.kernelCount,
-                     "Convolution weight is \(weight.rows) × \(weight.columns), expected \(outputChannels) × \(inputChannels * shape.kernelCount) (C_out × C_in·K).")
+    public init(inputChannels: Int, outputChannels: Int, shape: SpatialShape, weight: Matrix) throws(UsageError) {
+        let owner = "Convolution"
+        try Check.atLeast(inputChannels, 1, owner, "inputChannels", "C_in")
+        try Check.atLeast(outputChannels, 1, owner, "outputChannels", "C_out")
+        guard shape.height >= 1 && shape.width >= 1 else {
+            throw UsageError(owner, "shape", got: "\(shape)", expected: "at least one position")
+        }
+        guard weight.rows == outputChannels && weight.columns == inputChannels * shape.kernelCount else {
+            throw UsageError(owner, "weight", got: "\(weight.rows) × \(weight.columns)",
+                             expected: "\(outputChannels) × \(inputChannels * shape.kernelCount) (C_out × C_in·K)")
+        }
+        try Check.finite(weight.storage, owner, "weight")
         self.inputChannels = inputChannels
         self.outputChannels = outputChannels
         self.shape = shape
@@ -113,8 +120,8 @@ public struct Convolution: Sendable, Equatable {
     public var weightShape: [Int] { [outputChannels, inputChannels] + shape.kernelExtents }
 
     /// The same convolution with other weights.
-    public func with(weight: Matrix) -> Convolution {
-        Convolution(inputChannels: inputChannels, outputChannels: outputChannels, shape: shape, weight: weight)
+    public func with(weight: Matrix) throws(UsageError) -> Convolution {
+        try Convolution(inputChannels: inputChannels, outputChannels: outputChannels, shape: shape, weight: weight)
     }
 
     // MARK: im2col and col2im (one sample)
@@ -291,8 +298,10 @@ public struct Convolution: Sendable, Equatable {
     // MARK: Matrix API (set-up and tests)
 
     /// conv(x) for every row of `x` (rows are samples, C_in·S columns), as a new matrix.
-    public func callAsFunction(_ x: Matrix) -> Matrix {
-        precondition(x.columns == inputCount, "Convolution input has \(x.columns) columns, expected C_in·S = \(inputCount).")
+    public func callAsFunction(_ x: Matrix) throws(UsageError) -> Matrix {
+        guard x.columns == inputCount else {
+            throw UsageError("Convolution", "input", got: "\(x.columns) columns", expected: "C_in·S = \(inputCount) columns, one sample per row")
+        }
         var y = Matrix(rows: x.rows, columns: outputCount)
         let scratch = ScratchBuffer(count: scratchCount(samples: x.rows))
         x.storage.withUnsafeBufferPointer { px in
@@ -304,8 +313,10 @@ public struct Convolution: Sendable, Equatable {
     }
 
     /// convᵀ(ȳ) for every row of `gy` (rows are samples, C_out·S columns), as a new matrix.
-    public func adjoint(_ gy: Matrix) -> Matrix {
-        precondition(gy.columns == outputCount, "Convolution output gradient has \(gy.columns) columns, expected C_out·S = \(outputCount).")
+    public func adjoint(_ gy: Matrix) throws(UsageError) -> Matrix {
+        guard gy.columns == outputCount else {
+            throw UsageError("Convolution", "output gradient", got: "\(gy.columns) columns", expected: "C_out·S = \(outputCount) columns")
+        }
         var gx = Matrix(rows: gy.rows, columns: inputCount)
         let scratch = ScratchBuffer(count: scratchCount(samples: gy.rows))
         gy.storage.withUnsafeBufferPointer { pg in

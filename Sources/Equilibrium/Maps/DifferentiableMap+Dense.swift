@@ -6,11 +6,9 @@ extension DifferentiableMap {
     ///
     /// For exact references on small problems (dense LU of I − Jᵀ, LAPACK eigenvalues of J):
     /// cost d products, O(B d³) for a dense cell, and B d² doubles.
-    public func denseJacobians(at z: Matrix) -> [Matrix] {
-        precondition(z.rows == batchSize && z.columns == dimension,
-                     "Points are \(z.rows) × \(z.columns), expected \(batchSize) × \(dimension).")
+    public func denseJacobians(at z: Matrix) throws(UsageError) -> [Matrix] {
         let b = batchSize, d = dimension
-        let fz = self(z)
+        let fz = try self(z)
         var jacobians = Array(repeating: Matrix(rows: d, columns: d), count: b)
         var unit = Matrix(rows: b, columns: d)
         var column = Matrix(rows: b, columns: d)

@@ -49,22 +49,20 @@ public protocol DifferentiableMap: FixedPointMap {
 extension DifferentiableMap {
     /// J(zᵢ) vᵢ for every sample i (one row each), as a new matrix. For set-up and tests; solvers
     /// call the pointer form on preallocated buffers.
-    public func jacobianVectorProduct(at z: Matrix, vectors v: Matrix) -> Matrix {
-        wholeBatchProduct(z, v, transposed: false)
+    public func jacobianVectorProduct(at z: Matrix, vectors v: Matrix) throws(UsageError) -> Matrix {
+        try wholeBatchProduct(z, v, transposed: false)
     }
 
     /// J(zᵢ)ᵀ uᵢ (the row vectors uᵢᵀ J(zᵢ)) for every sample i, as a new matrix. For set-up
     /// and tests.
-    public func vectorJacobianProduct(at z: Matrix, covectors u: Matrix) -> Matrix {
-        wholeBatchProduct(z, u, transposed: true)
+    public func vectorJacobianProduct(at z: Matrix, covectors u: Matrix) throws(UsageError) -> Matrix {
+        try wholeBatchProduct(z, u, transposed: true)
     }
 
-    private func wholeBatchProduct(_ z: Matrix, _ v: Matrix, transposed: Bool) -> Matrix {
-        precondition(z.rows == batchSize && z.columns == dimension,
-                     "Points are \(z.rows) × \(z.columns), expected \(batchSize) × \(dimension).")
-        precondition(v.rows == batchSize && v.columns == dimension,
-                     "Vectors are \(v.rows) × \(v.columns), expected \(batchSize) × \(dimension).")
-        let fz = self(z)
+    private func wholeBatchProduct(_ z: Matrix, _ v: Matrix, transposed: Bool) throws(UsageError) -> Matrix {
+        try Check.shape(v, (batchSize, dimension), "\(Self.self)", transposed ? "covectors" : "vectors",
+                        "B × d of the map, one sample per row")
+        let fz = try self(z)
         var out = Matrix(rows: batchSize, columns: dimension)
         let all = Array(0..<batchSize)
         let workspace = makeJacobianWorkspace(maxSamples: batchSize)

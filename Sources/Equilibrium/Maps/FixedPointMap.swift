@@ -26,9 +26,8 @@ public protocol FixedPointMap {
 extension FixedPointMap {
     /// f applied to a whole batch (one row per sample), as a new matrix. For set-up and tests;
     /// solvers call ``evaluate(_:into:samples:)`` on preallocated buffers.
-    public func callAsFunction(_ z: Matrix) -> Matrix {
-        precondition(z.rows == batchSize && z.columns == dimension,
-                     "Map input is \(z.rows) × \(z.columns), expected \(batchSize) × \(dimension).")
+    public func callAsFunction(_ z: Matrix) throws(UsageError) -> Matrix {
+        try Check.shape(z, (batchSize, dimension), "\(Self.self)", "points", "B × d of the map, one sample per row")
         var out = Matrix(rows: batchSize, columns: dimension)
         let all = Array(0..<batchSize)
         z.storage.withUnsafeBufferPointer { pz in

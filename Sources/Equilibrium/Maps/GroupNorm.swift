@@ -46,13 +46,22 @@ public struct GroupNorm: Sendable, Equatable {
 
     /// A normalisation with γ = 1 and β = 0 unless given.
     public init(channels: Int, groups: Int, spatialSize: Int = 1, weight: [Double]? = nil, bias: [Double]? = nil,
-                epsilon: Double = 1e-5) {
-        precondition(channels >= 1 && groups >= 1 && spatialSize >= 1,
-                     "GroupNorm needs C, G, S ≥ 1; got C = \(channels), G = \(groups), S = \(spatialSize).")
-        precondition(channels % groups == 0, "GroupNorm: \(groups) groups do not divide \(channels) channels.")
-        precondition(epsilon > 0, "GroupNorm: ε must be positive, got \(epsilon).")
-        if let weight { precondition(weight.count == channels, "GroupNorm: γ has \(weight.count) entries, expected \(channels).") }
-        if let bias { precondition(bias.count == channels, "GroupNorm: β has \(bias.count) entries, expected \(channels).") }
+                epsilon: Double = 1e-5) throws(UsageError) {
+        let owner = "GroupNorm"
+        try Check.atLeast(channels, 1, owner, "channels", "C")
+        try Check.atLeast(groups, 1, owner, "groups", "G, which divides C")
+        try Check.atLeast(spatialSize, 1, owner, "spatialSize", "S, the positions per channel")
+        guard channels % groups == 0 else {
+            throw UsageError(owner, "groups", got: "\(groups)", expected: "a divisor of the \(channels) channels")
+        }
+        try Check.inRange(epsilon, owner, "epsilon", "ε added to the variance", above: 0, openBelow: true)
+        for (values, name) in [(weight, "γ (weight)"), (bias, "β (bias)")] {
+            guard let values else { continue }
+            guard values.count == channels else {
+                throw UsageError(owner, name, got: "\(values.count) entries", expected: "C = \(channels) entries")
+            }
+            try Check.finite(values, owner, name)
+        }
         self.channels = channels
         self.groups = groups
         self.spatialSize = spatialSize
@@ -62,8 +71,8 @@ public struct GroupNorm: Sendable, Equatable {
     }
 
     /// The same normalisation with other affine parameters.
-    public func with(weight: [Double], bias: [Double]) -> GroupNorm {
-        GroupNorm(channels: channels, groups: groups, spatialSize: spatialSize, weight: weight, bias: bias, epsilon: epsilon)
+    public func with(weight: [Double], bias: [Double]) throws(UsageError) -> GroupNorm {
+        try GroupNorm(channels: channels, groups: groups, spatialSize: spatialSize, weight: weight, bias: bias, epsilon: epsilon)
     }
 
     // MARK: Pointer API (n samples, row-major)
@@ -181,8 +190,10 @@ public struct GroupNorm: Sendable, Equatable {
     // MARK: Matrix API (set-up and tests)
 
     /// GroupNorm of every row of `x` (rows are samples, C·S columns), as a new matrix.
-    public func callAsFunction(_ x: Matrix) -> Matrix {
-        precondition(x.columns == featureCount, "GroupNorm input has \(x.columns) columns, expected C·S = \(featureCount).")
+    public func callAsFunction(_ x: Matrix) throws(UsageError) -> Matrix {
+        guard x.columns == featureCount else {
+            throw UsageError("GroupNorm", "input", got: "\(x.columns) columns", expected: "C·S = \(featureCount) columns, one sample per row")
+        }
         var y = Matrix(rows: x.rows, columns: x.columns)
         x.storage.withUnsafeBufferPointer { px in
             y.storage.withUnsafeMutableBufferPointer { py in
@@ -193,24 +204,24 @@ public struct GroupNorm: Sendable, Equatable {
     }
 
     /// J(xᵢ) vᵢ for every row (sample), as a new matrix.
-    public func jacobianVectorProduct(at x: Matrix, vectors v: Matrix) -> Matrix {
-        derivative(at: x, v) { dx, xhat, r, out, n in
+    public func jacobianVectorProduct(at x: Matrix, vectors v: Matrix) throws(UsageError) -> Matrix {
+        try derivative(at: x, v) { dx, xhat, r, out, n in
             jacobianVectorProduct(dx, normalized: xhat, inverseDeviation: r, into: out, count: n)
         }
     }
 
     /// J(xᵢ)ᵀ uᵢ for every row (sample), as a new matrix.
-    public func vectorJacobianProduct(at x: Matrix, covectors u: Matrix) -> Matrix {
-        derivative(at: x, u) { gy, xhat, r, out, n in
+    public func vectorJacobianProduct(at x: Matrix, covectors u: Matrix) throws(UsageError) -> Matrix {
+        try derivative(at: x, u) { gy, xhat, r, out, n in
             vectorJacobianProduct(gy, normalized: xhat, inverseDeviation: r, into: out, count: n)
         }
     }
 
     /// Σᵢ uᵢᵀ ∂y(xᵢ)/∂γ and Σᵢ uᵢᵀ ∂y(xᵢ)/∂β.
-    public func affineGradients(at x: Matrix, covectors u: Matrix) -> (weight: [Double], bias: [Double]) {
+    public func affineGradients(at x: Matrix, covectors u: Matrix) throws(UsageError) -> (weight: [Double], bias: [Double]) {
         var weightGradient = [Double](repeating: 0, count: channels)
         var biasGradient = [Double](repeating: 0, count: channels)
-        _ = derivative(at: x, u) { gy, xhat, _, _, n in
+        _ = try derivative(at: x, u) { gy, xhat, _, _, n in
             weightGradient.withUnsafeMutableBufferPointer { gw in
                 biasGradient.withUnsafeMutableBufferPointer { gb in
                     accumulateAffineGradients(gy, normalized: xhat, count: n,
@@ -223,9 +234,11 @@ public struct GroupNorm: Sendable, Equatable {
 
     private func derivative(at x: Matrix, _ v: Matrix,
                             _ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
-                                     UnsafeMutablePointer<Double>, Int) -> Void) -> Matrix {
-        precondition(x.columns == featureCount && v.rows == x.rows && v.columns == x.columns,
-                     "GroupNorm: points \(x.rows) × \(x.columns) and vectors \(v.rows) × \(v.columns) must both be n × \(featureCount).")
+                                     UnsafeMutablePointer<Double>, Int) -> Void) throws(UsageError) -> Matrix {
+        guard x.columns == featureCount && v.rows == x.rows && v.columns == x.columns else {
+            throw UsageError("GroupNorm", "points and vectors", got: "\(x.rows) × \(x.columns) and \(v.rows) × \(v.columns)",
+                             expected: "both n × C·S = n × \(featureCount)")
+        }
         let n = x.rows
         var y = Matrix(rows: n, columns: featureCount)
         var xhat = [Double](repeating: 0, count: max(1, n * featureCount))

@@ -61,27 +61,27 @@ extension MonotoneCell: ParametricCell {
         ]
     }
 
-    public func replacingParameters(_ parameters: [NamedArray]) -> MonotoneCell {
-        let p = checkedParameters(parameters, against: self.parameters)
+    public func replacingParameters(_ parameters: [NamedArray]) throws(UsageError) -> MonotoneCell {
+        try Check.parameters(parameters, matching: self.parameters, "MonotoneCell")
+        let p = parameters
         let d = dimension
-        return MonotoneCell(a: Matrix(rows: d, columns: d, storage: p[0].values),
-                            b: Matrix(rows: d, columns: d, storage: p[1].values),
-                            inputWeight: Matrix(rows: d, columns: inputWeight.columns, storage: p[2].values),
-                            bias: p[3].values, monotonicity: monotonicity, input: input)
+        return try MonotoneCell(a: Matrix(rows: d, columns: d, storage: p[0].values),
+                                b: Matrix(rows: d, columns: d, storage: p[1].values),
+                                inputWeight: Matrix(rows: d, columns: inputWeight.columns, storage: p[2].values),
+                                bias: p[3].values, monotonicity: monotonicity, input: input)
     }
 
-    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) -> (parameters: [NamedArray], input: Matrix) {
+    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {
+        try Check.batches([(z, "points z"), (fz, "images f(z)"), (u, "covectors")], (batchSize, dimension), "\(Self.self).parameterGradients")
         let d = dimension, batch = batchSize
-        precondition(z.rows == batch && z.columns == d && fz.rows == batch && fz.columns == d && u.rows == batch && u.columns == d,
-                     "Points, images and covectors must be \(batch) × \(d).")
         // s = D u, with D read from the image (f > 0 exactly where the pre-activation is).
         let s = Matrix(rows: batch, columns: d, storage: zip(fz.storage, u.storage).map { $0 > 0 ? $1 : 0 })
         var g = Matrix(rows: d, columns: d)
         BLAS.gemm(s, z, into: &g, transA: .transpose)                  // G = Sᵀ Z
-        var symmetric = g + g.transposed()
+        var symmetric = try g + g.transposed()
         var gradientA = Matrix(rows: d, columns: d)
         BLAS.gemm(a, symmetric, into: &gradientA, alpha: -1)           // −A (G + Gᵀ)
-        symmetric = g - g.transposed()                                 // G − Gᵀ
+        symmetric = try g - g.transposed()                                 // G − Gᵀ
         var gradientU = Matrix(rows: d, columns: inputWeight.columns)
         BLAS.gemm(s, input, into: &gradientU, transA: .transpose)      // Sᵀ X
         var gradientBias = [Double](repeating: 0, count: d)

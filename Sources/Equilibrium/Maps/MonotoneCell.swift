@@ -44,14 +44,22 @@ public struct MonotoneCell: FixedPointMap, Sendable {
     public var dimension: Int { weight.rows }
     public var batchSize: Int { input.rows }
 
-    public init(a: Matrix, b: Matrix, inputWeight: Matrix, bias: [Double], monotonicity: Double, input: Matrix) {
-        precondition(a.isSquare, "A is \(a.rows) × \(a.columns), expected square.")
+    /// - Throws: ``UsageError`` when A is not square (d ≥ 1), B is not d × d, U is not d × p,
+    ///   b has not d entries, x is not B × p (B ≥ 1), m is not positive, or a value is not finite.
+    public init(a: Matrix, b: Matrix, inputWeight: Matrix, bias: [Double], monotonicity: Double, input: Matrix) throws(UsageError) {
+        let owner = "MonotoneCell"
         let d = a.rows
-        precondition(b.rows == d && b.columns == d, "B is \(b.rows) × \(b.columns), expected \(d) × \(d).")
-        precondition(inputWeight.rows == d, "U has \(inputWeight.rows) rows, expected \(d).")
-        precondition(input.columns == inputWeight.columns, "x has \(input.columns) columns, U expects \(inputWeight.columns).")
-        precondition(bias.count == d, "b has \(bias.count) entries, expected \(d).")
-        precondition(monotonicity > 0 && monotonicity.isFinite, "m must be positive and finite, got \(monotonicity).")
+        guard a.isSquare, d >= 1 else { throw UsageError(owner, "A", got: "\(a.rows) × \(a.columns)", expected: "a square d × d matrix, d ≥ 1") }
+        guard b.rows == d && b.columns == d else { throw UsageError(owner, "B", got: "\(b.rows) × \(b.columns)", expected: "\(d) × \(d), as A") }
+        guard inputWeight.rows == d, inputWeight.columns >= 1 else {
+            throw UsageError(owner, "U", got: "\(inputWeight.rows) × \(inputWeight.columns)", expected: "\(d) × p (d rows, as A), p ≥ 1")
+        }
+        guard bias.count == d else { throw UsageError(owner, "b", got: "\(bias.count) entries", expected: "d = \(d) entries") }
+        try Check.inRange(monotonicity, owner, "monotonicity", "m in I − W ⪰ m I", above: 0, openBelow: true)
+        for (values, name) in [(a.storage, "A"), (b.storage, "B"), (inputWeight.storage, "U"), (bias, "b")] {
+            try Check.finite(values, owner, name)
+        }
+        try Check.inputs(input, columns: inputWeight.columns, owner, "p, the columns of U")
         self.a = a
         self.b = b
         self.inputWeight = inputWeight
@@ -72,8 +80,8 @@ public struct MonotoneCell: FixedPointMap, Sendable {
     }
 
     /// The same cell bound to other inputs.
-    public func binding(input newInput: Matrix) -> MonotoneCell {
-        MonotoneCell(a: a, b: b, inputWeight: inputWeight, bias: bias, monotonicity: monotonicity, input: newInput)
+    public func binding(input newInput: Matrix) throws(UsageError) -> MonotoneCell {
+        try MonotoneCell(a: a, b: b, inputWeight: inputWeight, bias: bias, monotonicity: monotonicity, input: newInput)
     }
 
     public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
@@ -114,7 +122,7 @@ extension MonotoneCell {
         public var injectionScale: Double
         public var seed: UInt64
 
-        public init(dimension: Int = 64, batchSize: Int = 4, monotonicity: Double = 0.05, weightScale: Double = 1 / 3.0.squareRoot(),
+        public init(dimension: Int = 64, batchSize: Int = 8, monotonicity: Double = 0.05, weightScale: Double = 1 / 3.0.squareRoot(),
                     injectionScale: Double = 1, seed: UInt64 = 0) {
             self.dimension = dimension
             self.batchSize = batchSize
@@ -127,15 +135,20 @@ extension MonotoneCell {
 
     /// A synthetic cell from one SplitMix64 stream: A, then B with N(0, s²/d) entries, then U
     /// with N(0, 1/d) entries (p = d), b = 0, then the inputs x ~ N(0, σ² I).
-    public static func random(_ configuration: Configuration) -> MonotoneCell {
-        let c = configuration, d = c.dimension
+    public static func random(_ configuration: Configuration) throws(UsageError) -> MonotoneCell {
+        let c = configuration, d = c.dimension, owner = "MonotoneCell.Configuration"
+        try Check.atLeast(d, 1, owner, "dimension", "d")
+        try Check.atLeast(c.batchSize, 1, owner, "batchSize", "B")
+        try Check.inRange(c.monotonicity, owner, "monotonicity", "m in I − W ⪰ m I", above: 0, openBelow: true)
+        try Check.inRange(c.weightScale, owner, "weightScale", "the scale of A and B", above: 0)
+        try Check.inRange(c.injectionScale, owner, "injectionScale", "the inputs' standard deviation", above: 0)
         var generator = SplitMix64(seed: c.seed)
         let scale = c.weightScale / Double(d).squareRoot()
         let a = Matrix.gaussian(rows: d, columns: d, scale: scale, using: &generator)
         let b = Matrix.gaussian(rows: d, columns: d, scale: scale, using: &generator)
         let u = Matrix.gaussian(rows: d, columns: d, scale: 1 / Double(d).squareRoot(), using: &generator)
         let x = Matrix.gaussian(rows: c.batchSize, columns: d, scale: c.injectionScale, using: &generator)
-        return MonotoneCell(a: a, b: b, inputWeight: u, bias: [Double](repeating: 0, count: d),
+        return try MonotoneCell(a: a, b: b, inputWeight: u, bias: [Double](repeating: 0, count: d),
                             monotonicity: c.monotonicity, input: x)
     }
 }

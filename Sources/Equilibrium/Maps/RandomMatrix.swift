@@ -10,9 +10,9 @@ public enum RandomMatrix {
     /// Entries are drawn in row-major order from `generator`, so one seed gives one matrix on
     /// every machine (up to the last bits of the LAPACK norm).
     public static func withSpectralNorm(_ rho: Double, dimension d: Int, symmetric: Bool,
-                                        using generator: inout SplitMix64) throws(LinearAlgebraError) -> Matrix {
-        precondition(d > 0, "dimension must be positive.")
-        precondition(rho >= 0 && rho.isFinite, "spectral norm must be finite and non-negative.")
+                                        using generator: inout SplitMix64) throws -> Matrix {
+        try Check.atLeast(d, 1, "RandomMatrix", "dimension", "d")
+        try Check.inRange(rho, "RandomMatrix", "spectral norm", "‖W‖₂", above: 0)
         var g = Matrix.gaussian(rows: d, columns: d, using: &generator)
         if symmetric {
             for i in 0..<d {

@@ -55,16 +55,18 @@ extension ResidualCell: ParametricCell {
         ] + normParameters(norm1, "norm1") + normParameters(norm2, "norm2") + normParameters(norm3, "norm3")
     }
 
-    public func replacingParameters(_ parameters: [NamedArray]) -> ResidualCell {
-        let p = checkedParameters(parameters, against: self.parameters)
-        return ResidualCell(weight1: Matrix(rows: innerDimension, columns: dimension, storage: p[0].values),
-                            weight2: Matrix(rows: dimension, columns: innerDimension, storage: p[1].values),
-                            norm1: norm1.with(weight: p[2].values, bias: p[3].values),
-                            norm2: norm2.with(weight: p[4].values, bias: p[5].values),
-                            norm3: norm3.with(weight: p[6].values, bias: p[7].values), input: input)
+    public func replacingParameters(_ parameters: [NamedArray]) throws(UsageError) -> ResidualCell {
+        try Check.parameters(parameters, matching: self.parameters, "ResidualCell")
+        let p = parameters
+        return try ResidualCell(weight1: Matrix(rows: innerDimension, columns: dimension, storage: p[0].values),
+                                weight2: Matrix(rows: dimension, columns: innerDimension, storage: p[1].values),
+                                norm1: norm1.with(weight: p[2].values, bias: p[3].values),
+                                norm2: norm2.with(weight: p[4].values, bias: p[5].values),
+                                norm3: norm3.with(weight: p[6].values, bias: p[7].values), input: input)
     }
 
-    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) -> (parameters: [NamedArray], input: Matrix) {
+    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {
+        try Check.batches([(z, "points z"), (fz, "images f(z)"), (u, "covectors")], (batchSize, dimension), "\(Self.self).parameterGradients")
         let g = block.gradients(at: z, covectors: u, layer1Count: weight1.count, layer2Count: weight2.count)
         let h = innerDimension, d = dimension
         let parameters = [
@@ -86,15 +88,4 @@ extension ResidualCell: ParametricCell {
 func normParameters(_ norm: GroupNorm, _ prefix: String) -> [NamedArray] {
     [NamedArray(name: "\(prefix).weight", shape: [norm.channels], values: norm.weight),
      NamedArray(name: "\(prefix).bias", shape: [norm.channels], values: norm.bias)]
-}
-
-/// `parameters`, checked to have the names and shapes of `current` in the same order (a
-/// programming error otherwise, as ``ParametricCell/replacingParameters(_:)`` requires).
-func checkedParameters(_ parameters: [NamedArray], against current: [NamedArray]) -> [NamedArray] {
-    precondition(parameters.map(\.name) == current.map(\.name),
-                 "Parameters are \(parameters.map(\.name)), expected \(current.map(\.name)) in this order.")
-    for (given, expected) in zip(parameters, current) {
-        precondition(given.shape == expected.shape, "\(given.name) has shape \(given.shape), expected \(expected.shape).")
-    }
-    return parameters
 }

@@ -46,28 +46,38 @@ public struct ResidualCell: FixedPointMap, Sendable {
     public var groups: Int { block.norm1.groups }
 
     /// A cell from its weights and norms; norms default to γ = 1, β = 0 with `groups` groups.
-    public init(weight1: Matrix, weight2: Matrix, norm1: GroupNorm, norm2: GroupNorm, norm3: GroupNorm, input: Matrix) {
+    /// - Throws: ``UsageError`` when W₂ is not d × h for W₁ of h × d, a norm does not cover its
+    ///   features, x is not B × d (B ≥ 1), or a weight or input is not finite.
+    public init(weight1: Matrix, weight2: Matrix, norm1: GroupNorm, norm2: GroupNorm, norm3: GroupNorm, input: Matrix) throws(UsageError) {
+        let owner = "ResidualCell"
         let h = weight1.rows, d = weight1.columns
-        precondition(weight2.rows == d && weight2.columns == h, "W₂ is \(weight2.rows) × \(weight2.columns), expected \(d) × \(h) (d × h).")
-        precondition(norm1.channels == h && norm1.spatialSize == 1, "norm₁ must cover h = \(h) features.")
-        precondition(norm2.channels == d && norm2.spatialSize == 1 && norm3.channels == d && norm3.spatialSize == 1,
-                     "norm₂ and norm₃ must cover d = \(d) features.")
-        precondition(input.columns == d, "x has \(input.columns) columns, expected d = \(d).")
+        guard h >= 1, d >= 1 else { throw UsageError(owner, "W₁", got: "\(h) × \(d)", expected: "h × d with h, d ≥ 1") }
+        guard weight2.rows == d && weight2.columns == h else {
+            throw UsageError(owner, "W₂", got: "\(weight2.rows) × \(weight2.columns)", expected: "\(d) × \(h) (d × h, from W₁'s h × d)")
+        }
+        try Check.finite(weight1.storage, owner, "W₁")
+        try Check.finite(weight2.storage, owner, "W₂")
+        for (norm, name, width) in [(norm1, "norm₁", h), (norm2, "norm₂", d), (norm3, "norm₃", d)]
+            where norm.channels != width || norm.spatialSize != 1 {
+            throw UsageError(owner, name, got: "\(norm.channels) channels × \(norm.spatialSize) positions",
+                             expected: "\(width) features (\(name == "norm₁" ? "h" : "d")) at one position")
+        }
+        try Check.inputs(input, columns: d, owner, "d = \(d)")
         block = ResidualBlock(layer1: DenseLayer(weight: weight1), layer2: DenseLayer(weight: weight2),
                               norm1: norm1, norm2: norm2, norm3: norm3, injection: input)
     }
 
     /// A cell with γ = 1, β = 0 in every norm.
-    public init(weight1: Matrix, weight2: Matrix, groups: Int, input: Matrix) {
-        self.init(weight1: weight1, weight2: weight2,
-                  norm1: GroupNorm(channels: weight1.rows, groups: groups),
-                  norm2: GroupNorm(channels: weight1.columns, groups: groups),
-                  norm3: GroupNorm(channels: weight1.columns, groups: groups), input: input)
+    public init(weight1: Matrix, weight2: Matrix, groups: Int, input: Matrix) throws(UsageError) {
+        try self.init(weight1: weight1, weight2: weight2,
+                      norm1: GroupNorm(channels: weight1.rows, groups: groups),
+                      norm2: GroupNorm(channels: weight1.columns, groups: groups),
+                      norm3: GroupNorm(channels: weight1.columns, groups: groups), input: input)
     }
 
     /// The same cell bound to other inputs.
-    public func binding(input newInput: Matrix) -> ResidualCell {
-        ResidualCell(weight1: weight1, weight2: weight2, norm1: norm1, norm2: norm2, norm3: norm3, input: newInput)
+    public func binding(input newInput: Matrix) throws(UsageError) -> ResidualCell {
+        try ResidualCell(weight1: weight1, weight2: weight2, norm1: norm1, norm2: norm2, norm3: norm3, input: newInput)
     }
 
     public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
@@ -93,7 +103,7 @@ extension ResidualCell {
         public var injectionScale: Double
         public var seed: UInt64
 
-        public init(dimension: Int = 64, innerDimension: Int = 128, batchSize: Int = 4, groups: Int = 8,
+        public init(dimension: Int = 64, innerDimension: Int = 128, batchSize: Int = 8, groups: Int = 8,
                     weightScale: Double = 0.01, injectionScale: Double = 1, seed: UInt64 = 0) {
             self.dimension = dimension
             self.innerDimension = innerDimension
@@ -107,14 +117,21 @@ extension ResidualCell {
 
     /// A synthetic cell: W₁ then W₂ with N(0, σ²) entries, then the inputs x ~ N(0, s² I), from
     /// one SplitMix64 stream; norms with γ = 1, β = 0 (PyTorch's initialisation).
-    public static func random(_ configuration: Configuration) -> ResidualCell {
-        let c = configuration
-        precondition(c.dimension % c.groups == 0 && c.innerDimension % c.groups == 0,
-                     "\(c.groups) groups must divide d = \(c.dimension) and h = \(c.innerDimension).")
+    public static func random(_ configuration: Configuration) throws(UsageError) -> ResidualCell {
+        let c = configuration, owner = "ResidualCell.Configuration"
+        try Check.atLeast(c.dimension, 1, owner, "dimension", "d")
+        try Check.atLeast(c.innerDimension, 1, owner, "innerDimension", "h")
+        try Check.atLeast(c.batchSize, 1, owner, "batchSize", "B")
+        try Check.atLeast(c.groups, 1, owner, "groups", "G")
+        guard c.dimension % c.groups == 0 && c.innerDimension % c.groups == 0 else {
+            throw UsageError(owner, "groups", got: "\(c.groups)", expected: "a divisor of d = \(c.dimension) and h = \(c.innerDimension)")
+        }
+        try Check.inRange(c.weightScale, owner, "weightScale", "σ of the weights", above: 0)
+        try Check.inRange(c.injectionScale, owner, "injectionScale", "the inputs' standard deviation", above: 0)
         var generator = SplitMix64(seed: c.seed)
         let w1 = Matrix.gaussian(rows: c.innerDimension, columns: c.dimension, scale: c.weightScale, using: &generator)
         let w2 = Matrix.gaussian(rows: c.dimension, columns: c.innerDimension, scale: c.weightScale, using: &generator)
         let x = Matrix.gaussian(rows: c.batchSize, columns: c.dimension, scale: c.injectionScale, using: &generator)
-        return ResidualCell(weight1: w1, weight2: w2, groups: c.groups, input: x)
+        return try ResidualCell(weight1: w1, weight2: w2, groups: c.groups, input: x)
     }
 }

@@ -26,13 +26,8 @@ extension TanhCell: ParametricCell {
         return result
     }
 
-    public func replacingParameters(_ parameters: [NamedArray]) -> TanhCell {
-        let names = self.parameters.map(\.name)
-        precondition(parameters.map(\.name) == names,
-                     "TanhCell parameters are \(names), got \(parameters.map(\.name)).")
-        for (new, old) in zip(parameters, self.parameters) {
-            precondition(new.shape == old.shape, "\(new.name) has shape \(new.shape), expected \(old.shape).")
-        }
+    public func replacingParameters(_ parameters: [NamedArray]) throws(UsageError) -> TanhCell {
+        try Check.parameters(parameters, matching: self.parameters, "TanhCell")
         var w = weight, u = inputWeight, b = bias
         for array in parameters {
             switch array.name {
@@ -41,14 +36,12 @@ extension TanhCell: ParametricCell {
             default: b = array.values
             }
         }
-        return TanhCell(weight: w, inputWeight: u, bias: b, input: input)
+        return try TanhCell(weight: w, inputWeight: u, bias: b, input: input)
     }
 
-    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) -> (parameters: [NamedArray], input: Matrix) {
+    public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {
         let b = batchSize, d = dimension
-        for (m, what) in [(z, "z"), (fz, "f(z)"), (u, "covectors")] {
-            precondition(m.rows == b && m.columns == d, "\(what) is \(m.rows) × \(m.columns), expected \(b) × \(d).")
-        }
+        try Check.batches([(z, "points z"), (fz, "images f(z)"), (u, "covectors")], (b, d), "TanhCell.parameterGradients")
         // A = (1 − f²) ⊙ u.
         var a = u
         for i in 0..<a.storage.count { a.storage[i] *= 1 - fz.storage[i] * fz.storage[i] }

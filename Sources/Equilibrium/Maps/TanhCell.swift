@@ -3,7 +3,7 @@ import Foundation
 /// The tanh equilibrium cell f(z, x) = tanh(W z + U x + b), bound to a batch of inputs.
 ///
 /// Its Jacobian with respect to z is J = diag(1 − f²) W, so the local contraction factor at the
-/// fixed point is ρ(J), which can be far below ‖W‖₂ when tanh saturates (REFERENCE §1). A
+/// fixed point is ρ(J), which can be far below ‖W‖₂ when tanh saturates. A
 /// symmetric W with a small injection makes J ≈ W: the hard problems of the benchmarks.
 ///
 /// The injection c = U x + b is computed once when the cell is bound to its inputs (one GEMM),
@@ -24,16 +24,28 @@ public struct TanhCell: FixedPointMap, Sendable {
     public var dimension: Int { weight.rows }
     public var batchSize: Int { input.rows }
 
-    public init(weight: Matrix, inputWeight: Matrix? = nil, bias: [Double]? = nil, input: Matrix) {
-        precondition(weight.isSquare, "W is \(weight.rows) × \(weight.columns), expected square.")
+    /// - Throws: ``UsageError`` when W is not square (d ≥ 1), U is not d × p, b has not d
+    ///   entries, x is not B × p (B ≥ 1; p = d without U), or any of them holds a non-finite value.
+    public init(weight: Matrix, inputWeight: Matrix? = nil, bias: [Double]? = nil, input: Matrix) throws(UsageError) {
+        let owner = "TanhCell"
         let d = weight.rows
-        if let u = inputWeight {
-            precondition(u.rows == d, "U has \(u.rows) rows, expected \(d).")
-            precondition(input.columns == u.columns, "x has \(input.columns) columns, U expects \(u.columns).")
-        } else {
-            precondition(input.columns == d, "x has \(input.columns) columns, expected \(d) (no U given).")
+        guard weight.isSquare, d >= 1 else {
+            throw UsageError(owner, "W", got: "\(weight.rows) × \(weight.columns)", expected: "a square d × d matrix, d ≥ 1")
         }
-        if let b = bias { precondition(b.count == d, "b has \(b.count) entries, expected \(d).") }
+        try Check.finite(weight.storage, owner, "W")
+        if let u = inputWeight {
+            guard u.rows == d, u.columns >= 1 else {
+                throw UsageError(owner, "U", got: "\(u.rows) × \(u.columns)", expected: "\(d) × p (d rows, as W), p ≥ 1")
+            }
+            try Check.finite(u.storage, owner, "U")
+            try Check.inputs(input, columns: u.columns, owner, "p, the columns of U")
+        } else {
+            try Check.inputs(input, columns: d, owner, "d = \(d), since no U is given")
+        }
+        if let b = bias {
+            guard b.count == d else { throw UsageError(owner, "b", got: "\(b.count) entries", expected: "d = \(d) entries") }
+            try Check.finite(b, owner, "b")
+        }
         self.weight = weight
         self.inputWeight = inputWeight
         self.bias = bias
@@ -52,8 +64,8 @@ public struct TanhCell: FixedPointMap, Sendable {
     }
 
     /// The same cell bound to other inputs.
-    public func binding(input newInput: Matrix) -> TanhCell {
-        TanhCell(weight: weight, inputWeight: inputWeight, bias: bias, input: newInput)
+    public func binding(input newInput: Matrix) throws(UsageError) -> TanhCell {
+        try TanhCell(weight: weight, inputWeight: inputWeight, bias: bias, input: newInput)
     }
 
     public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
@@ -89,7 +101,7 @@ extension TanhCell {
         public var injectionScale: Double
         public var seed: UInt64
 
-        public init(dimension: Int = 64, batchSize: Int = 4, spectralNorm: Double = 0.9,
+        public init(dimension: Int = 64, batchSize: Int = 8, spectralNorm: Double = 0.9,
                     symmetric: Bool = false, injectionScale: Double = 1, seed: UInt64 = 0) {
             self.dimension = dimension
             self.batchSize = batchSize
@@ -103,13 +115,18 @@ extension TanhCell {
     /// A synthetic cell: W Gaussian rescaled to ‖W‖₂ = ρ exactly (see
     /// ``RandomMatrix/withSpectralNorm(_:dimension:symmetric:using:)``), then the inputs
     /// x ~ N(0, s² I), both from one SplitMix64 stream seeded by `seed`.
-    public static func random(_ configuration: Configuration) throws(LinearAlgebraError) -> TanhCell {
+    public static func random(_ configuration: Configuration) throws -> TanhCell {
+        let c = configuration
+        try Check.atLeast(c.dimension, 1, "TanhCell.Configuration", "dimension", "d")
+        try Check.atLeast(c.batchSize, 1, "TanhCell.Configuration", "batchSize", "B")
+        try Check.inRange(c.spectralNorm, "TanhCell.Configuration", "spectralNorm", "‖W‖₂; below 1 contracts", above: 0)
+        try Check.inRange(c.injectionScale, "TanhCell.Configuration", "injectionScale", "the inputs' standard deviation", above: 0)
         var generator = SplitMix64(seed: configuration.seed)
         let w = try RandomMatrix.withSpectralNorm(configuration.spectralNorm,
                                                   dimension: configuration.dimension,
                                                   symmetric: configuration.symmetric, using: &generator)
         let x = Matrix.gaussian(rows: configuration.batchSize, columns: configuration.dimension,
                                 scale: configuration.injectionScale, using: &generator)
-        return TanhCell(weight: w, input: x)
+        return try TanhCell(weight: w, input: x)
     }
 }

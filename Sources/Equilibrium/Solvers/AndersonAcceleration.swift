@@ -4,7 +4,7 @@
 /// With the last n ≤ m pairs (xᵢ, fᵢ = f(xᵢ)) and residuals gᵢ = fᵢ − xᵢ, Anderson chooses
 /// α with Σα = 1 minimising ‖Σ αᵢ gᵢ‖² and steps to
 ///
-///     x⁺ = β Σ αᵢ fᵢ + (1 − β) Σ αᵢ xᵢ                                       (REFERENCE §3)
+///     x⁺ = β Σ αᵢ fᵢ + (1 − β) Σ αᵢ xᵢ
 ///
 /// **Formulation: the Walker–Ni difference form, solved through its regularised normal
 /// equations.** With ΔXᵢ = x_{i+1} − xᵢ and ΔGᵢ = g_{i+1} − gᵢ for the stored differences,
@@ -22,7 +22,7 @@
 ///   38 µs per sample; about 2 % at d = 2048.
 /// - λ is *relative*: λ̂ is λ times the mean eigenvalue of the Gram matrix, so it shrinks with
 ///   the residuals. An absolute λ (TorchDEQ's 1e-4) swamps ΔGᵀΔG once ‖g‖² < λ and stalls the
-///   method at tight tolerances (REFERENCE §3).
+///   method at tight tolerances (docs/MATH.md, "Anderson acceleration").
 ///
 /// **Safeguard against ill-conditioning: drop the oldest columns.** Normal equations square the
 /// condition number, so when the Cholesky factorisation fails or the estimated condition number
@@ -50,7 +50,7 @@
 /// 1965. H. F. Walker, P. Ni, "Anderson acceleration for fixed-point iterations", SIAM J.
 /// Numer. Anal. 2011. A. Toth, C. T. Kelley, "Convergence analysis for Anderson acceleration",
 /// SIAM J. Numer. Anal. 2015.
-public struct AndersonAcceleration: FixedPointSolver {
+public struct AndersonAcceleration: IterativeSolver {
     /// m ≥ 1, the number of difference pairs kept.
     public var memory: Int
     /// λ ≥ 0, relative to the mean eigenvalue of the Gram matrix.
@@ -64,49 +64,75 @@ public struct AndersonAcceleration: FixedPointSolver {
     /// six correct digits, enough for a step direction.
     public var maxConditionNumber: Double
 
+    /// The defaults: m = 5, λ = 1e-10, β = 1, no delay, drop pairs past cond 1e10.
+    public init() {
+        memory = 5
+        regularization = 1e-10
+        mixing = 1
+        delay = 0
+        maxConditionNumber = 1e10
+    }
+
     public init(memory: Int = 5, regularization: Double = 1e-10, mixing: Double = 1, delay: Int = 0,
-                maxConditionNumber: Double = 1e10) {
-        precondition(memory >= 1, "Anderson memory m must be at least 1, got \(memory).")
-        precondition(regularization >= 0 && regularization.isFinite, "λ must be finite and ≥ 0.")
-        precondition(mixing > 0 && mixing.isFinite, "mixing β must be positive, got \(mixing).")
-        precondition(delay >= 0, "delay must be ≥ 0.")
-        precondition(maxConditionNumber > 1, "maxConditionNumber must exceed 1.")
+                maxConditionNumber: Double = 1e10) throws(UsageError) {
         self.memory = memory
         self.regularization = regularization
         self.mixing = mixing
         self.delay = delay
         self.maxConditionNumber = maxConditionNumber
+        try validate()
     }
 
     public var name: String { "anderson" }
 
-    public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
-        let context = SolveContext(map: map, initial: initial, criteria: criteria)
-        let history = AndersonHistory(batchSize: context.batchSize, dimension: context.dimension, memory: memory)
-        context.evaluateActive()
-        context.assessActive()
-        while context.hasActiveSamples {
-            for s in context.active {
-                let x = context.row(context.z, s), g = context.row(context.g, s)
-                history.record(sample: s, x: x, g: g)
-                if context.iterations[s] < delay {
-                    x.update(from: context.row(context.fz, s), count: context.dimension)
-                } else {
-                    history.step(sample: s, x: x, g: g, mixing: mixing, regularization: regularization,
-                                 maxConditionNumber: maxConditionNumber)
-                }
-            }
-            context.beginIteration()
-            context.evaluateActive()
-            context.assessActive()
+    /// The largest memory accepted: the small system is O(m³) per step, and beyond a few dozen
+    /// pairs Anderson gains nothing (typical m is 3 to 20).
+    public static let memoryLimit = 1000
+
+    public func validate() throws(UsageError) {
+        let owner = "AndersonAcceleration"
+        try Check.atLeast(memory, 1, owner, "memory", "m, the number of difference pairs kept")
+        guard memory <= Self.memoryLimit else {
+            throw UsageError(owner, "memory", got: "\(memory)", expected: "at most \(Self.memoryLimit) (typically 3 to 20; each step solves an m × m system)")
         }
-        return context.finish(solverName: name)
+        try Check.inRange(regularization, owner, "regularization", "λ, relative to the mean Gram eigenvalue, e.g. 1e-10", above: 0)
+        try Check.inRange(mixing, owner, "mixing", "β: < 1 damped, 1 undamped, > 1 overprojected", above: 0, openBelow: true)
+        try Check.atLeast(delay, 0, owner, "delay", "plain forward steps before mixing")
+        try Check.inRange(maxConditionNumber, owner, "maxConditionNumber", "the largest condition number of the Gram system kept",
+                          above: 1, openBelow: true)
+    }
+
+    /// ΔX and ΔG (2 m d per sample), the Gram matrices (m² per sample), the previous (x, g)
+    /// (2 d per sample), and one small system's scratch (2m² + 6m doubles, m int32s).
+    public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
+        let m = memory
+        let doubles = b * (2 * m * d + m * m + 2 * d) + 2 * m * m + 6 * m
+        return doubles * MemoryLayout<Double>.stride + m * MemoryLayout<Int32>.stride
+    }
+
+    public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> AndersonHistory {
+        AndersonHistory(context: context, memory: memory)
+    }
+
+    public func step<Map: FixedPointMap>(_ history: inout AndersonHistory, _ context: SolveContext<Map>) -> Proposal {
+        for s in context.active {
+            let x = context.row(context.z, s), g = context.row(context.g, s)
+            history.record(sample: s, x: x, g: g)
+            if context.iterations[s] < delay {
+                x.update(from: context.row(context.fz, s), count: context.dimension)
+            } else {
+                history.step(sample: s, x: x, g: g, mixing: mixing, regularization: regularization,
+                             maxConditionNumber: maxConditionNumber)
+            }
+        }
+        return .iterate
     }
 }
 
 /// The per-solve state of Anderson acceleration: for each sample a ring of the last m
-/// difference pairs (ΔX, ΔG), their Gram matrix, and the previous (x, g). Allocated once.
-final class AndersonHistory {
+/// difference pairs (ΔX, ΔG), their Gram matrix, and the previous (x, g). Allocated once per
+/// solve from the solve's context.
+public final class AndersonHistory {
     let dimension: Int
     let memory: Int
     /// ΔX and ΔG, B blocks of m × d (slot-indexed rows).
@@ -129,31 +155,26 @@ final class AndersonHistory {
     private let conditionIWork: UnsafeMutablePointer<Int32>
     /// R⁻¹ for the cheap condition bound, m × m.
     private let inverseFactor: UnsafeMutablePointer<Double>
-    /// Owns every buffer above.
-    private let arena: BufferArena
-
-    init(batchSize b: Int, dimension d: Int, memory m: Int) {
+    init<Map>(context: SolveContext<Map>, memory m: Int) {
+        let b = context.batchSize, d = context.dimension
         dimension = d
         memory = m
-        let arena = BufferArena()
-        self.arena = arena
-        deltaX = arena.doubles(b * m * d)
-        deltaG = arena.doubles(b * m * d)
-        gram = arena.doubles(b * m * m)
-        previousX = arena.doubles(b * d)
-        previousG = arena.doubles(b * d)
-        system = arena.doubles(m * m)
-        rhs = arena.doubles(m)
-        slotValues = arena.doubles(m)
-        coefficients = arena.doubles(m)
-        conditionWork = arena.doubles(3 * m)
-        inverseFactor = arena.doubles(m * m)
-        conditionIWork = arena.int32s(m)
+        deltaX = context.allocate(doubles: b * m * d)
+        deltaG = context.allocate(doubles: b * m * d)
+        gram = context.allocate(doubles: b * m * m)
+        previousX = context.allocate(doubles: b * d)
+        previousG = context.allocate(doubles: b * d)
+        system = context.allocate(doubles: m * m)
+        rhs = context.allocate(doubles: m)
+        slotValues = context.allocate(doubles: m)
+        coefficients = context.allocate(doubles: m)
+        conditionWork = context.allocate(doubles: 3 * m)
+        inverseFactor = context.allocate(doubles: m * m)
+        conditionIWork = context.allocate(int32s: m)
         hasPrevious = Array(repeating: false, count: b)
         oldest = Array(repeating: 0, count: b)
         count = Array(repeating: 0, count: b)
     }
-
 
     /// The number of difference pairs sample `s` holds.
     func pairCount(sample s: Int) -> Int { count[s] }
@@ -274,4 +295,19 @@ final class AndersonHistory {
         let bound = anorm * norm1 * normInfinity
         return bound.isFinite && 2 * bound <= maxConditionNumber
     }
+}
+
+extension AndersonAcceleration {
+    /// `anderson`: memory m, λ, β, delay.
+    public static let catalogEntry: SolverEntry = {
+        let defaults = AndersonAcceleration()
+        return SolverEntry(
+            name: "anderson", summary: "Anderson acceleration, memory m, relative regularisation λ, mixing β", defaults: defaults,
+            settings: [
+                .integer("memory", \.memory, of: defaults, minimum: 1, maximum: memoryLimit, "m, difference pairs kept"),
+                .real("lambda", \.regularization, of: defaults, minimum: 0, "λ, relative to the mean Gram eigenvalue"),
+                .real("beta", \.mixing, of: defaults, minimum: 0, exclusiveMinimum: true, "β: < 1 damped, > 1 overprojected"),
+                .integer("delay", \.delay, of: defaults, minimum: 0, "plain steps before mixing"),
+            ])
+    }()
 }

@@ -16,8 +16,10 @@
 /// Every trial is one f evaluation of the sample, counted in nfe; the samples still searching
 /// are evaluated together in one batched call per round. The accepted trial becomes the iterate
 /// (z, f(z)) in the context, so the caller assesses it without evaluating again.
-final class BacktrackingLineSearch {
-    enum Merit { case norm, squaredNorm }
+///
+/// A solver reaches it by proposing a direction (``Proposal/direction(_:lineSearch:)``); the
+/// per-solve loop runs the search.
+package final class BacktrackingLineSearch {
 
     /// t, the sufficient-decrease constant.
     static let sufficientDecrease = 1e-4
@@ -33,28 +35,25 @@ final class BacktrackingLineSearch {
     private var stepSize: [Double]
     private var trials: [Int]
 
-    init(batchSize b: Int, dimension d: Int, maxTrials: Int = 10) {
+    /// The bytes a search allocates for B samples of dimension d: the trial points and their
+    /// images (2 B d doubles) and one residual row (d).
+    public static func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
+        (2 * b * d + d) * MemoryLayout<Double>.stride
+    }
+
+    package init(arena: BufferArena, batchSize b: Int, dimension d: Int, maxTrials: Int = 10) {
         precondition(maxTrials >= 1, "a line search needs at least one trial.")
         self.maxTrials = maxTrials
         dimension = d
-        trialZ = .allocate(capacity: max(1, b * d))
-        trialF = .allocate(capacity: max(1, b * d))
-        residual = .allocate(capacity: max(1, d))
-        trialZ.initialize(repeating: 0, count: max(1, b * d))
-        trialF.initialize(repeating: 0, count: max(1, b * d))
-        residual.initialize(repeating: 0, count: max(1, d))
+        trialZ = arena.doubles(b * d)
+        trialF = arena.doubles(b * d)
+        residual = arena.doubles(d)
         pending = []
         pending.reserveCapacity(b)
         next = []
         next.reserveCapacity(b)
         stepSize = Array(repeating: 1, count: b)
         trials = Array(repeating: 0, count: b)
-    }
-
-    deinit {
-        trialZ.deallocate()
-        trialF.deallocate()
-        residual.deallocate()
     }
 
     /// Moves every sample in `samples` from its iterate z to an accepted z + sΔ (row s of
@@ -65,8 +64,8 @@ final class BacktrackingLineSearch {
     /// search again from s = 1 (Broyden's restart); otherwise the sample is stopped as
     /// `.stagnated` (`.nonFinite` when its last trial was not finite). A sample whose budget
     /// runs out after a rejected trial is stopped as `.maxEvaluationsReached`.
-    func run<Map>(context: SolveContext<Map>, direction: UnsafeMutablePointer<Double>, samples: [Int],
-                  enabled: Bool, merit: Merit, retry: (Int) -> Bool) {
+    package func run<Map>(context: SolveContext<Map>, direction: UnsafePointer<Double>, samples: [Int],
+                          enabled: Bool, merit: LineSearchMerit, retry: (Int) -> Bool) {
         let d = dimension, criteria = context.criteria
         pending.removeAll(keepingCapacity: true)
         for s in samples {

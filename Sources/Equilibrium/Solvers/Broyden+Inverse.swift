@@ -1,24 +1,12 @@
-extension Broyden {
-    /// Solves as ``solve(_:from:criteria:)`` (the same iterates and result) and also returns the
-    /// final inverse estimate H ≈ J_g⁻¹ of every sample, for SHINE (``SHINEGradient``).
-    ///
-    /// H is the one of the last Broyden update of the sample: for a sample that converged, the
-    /// estimate built along its path up to the converged point. The copy is made once after
-    /// the solve (2 L B d doubles); the solve itself is unchanged.
-    public func solveKeepingInverse<Map: FixedPointMap>(_ map: Map, from initial: Matrix,
-                                                        criteria: StoppingCriteria) -> (result: SolveResult, inverse: BroydenInverse) {
-        let (result, state) = run(map, from: initial, criteria: criteria)
-        return (result, state.inverse())
-    }
-}
-
-/// The low-rank inverse estimates of limited-memory Broyden, one per sample (REFERENCE §3):
+/// The low-rank inverse estimates of limited-memory Broyden, one per sample:
 ///
 ///     Hᵢ = −I + Σ_{j < nᵢ} u_{ij} v_{ijᵀ}  ≈  J_g(zᵢ)⁻¹,   g = f − z
 ///
-/// Products cost O(nᵢ d) per sample. Made by ``Broyden/solveKeepingInverse(_:from:criteria:)``,
-/// or from explicit pairs (for tests and for estimates from elsewhere).
-public struct BroydenInverse: Sendable, Equatable {
+/// Products cost O(nᵢ d) per sample. Every ``Broyden`` solve returns one in its result
+/// (``SolverByproducts/inverseJacobian``: the H of each sample's last update, for a converged
+/// sample the estimate built along its path; U and V are copied once after the solve, 2 L B d
+/// doubles), or it is made from explicit pairs (for tests and for estimates from elsewhere).
+public struct BroydenInverse: InverseJacobianEstimate, Equatable {
     /// d.
     public let dimension: Int
     /// L, the pair capacity per sample.
@@ -41,14 +29,17 @@ public struct BroydenInverse: Sendable, Equatable {
 
     /// Hᵢ = −I + Σⱼ uᵢⱼ vᵢⱼᵀ from explicit pairs: `pairs[i]` lists sample i's (u, v), each of
     /// length `dimension`.
-    public init(dimension: Int, pairs: [[(u: [Double], v: [Double])]]) {
+    public init(dimension: Int, pairs: [[(u: [Double], v: [Double])]]) throws(UsageError) {
+        try Check.atLeast(dimension, 1, "BroydenInverse", "dimension", "d")
         let m = max(1, pairs.map(\.count).max() ?? 0)
         var u = [Double](repeating: 0, count: pairs.count * m * dimension)
         var v = u
         for (i, list) in pairs.enumerated() {
             for (j, pair) in list.enumerated() {
-                precondition(pair.u.count == dimension && pair.v.count == dimension,
-                             "Broyden pair (\(i), \(j)) has lengths \(pair.u.count), \(pair.v.count); expected \(dimension).")
+                guard pair.u.count == dimension && pair.v.count == dimension else {
+                    throw UsageError("BroydenInverse", "pair (\(i), \(j))", got: "lengths \(pair.u.count) and \(pair.v.count)",
+                                     expected: "two vectors of length d = \(dimension)")
+                }
                 let offset = (i * m + j) * dimension
                 u.replaceSubrange(offset..<(offset + dimension), with: pair.u)
                 v.replaceSubrange(offset..<(offset + dimension), with: pair.v)
@@ -58,17 +49,20 @@ public struct BroydenInverse: Sendable, Equatable {
     }
 
     /// Rows Hᵢ xᵢ = −xᵢ + Uᵢᵀ (Vᵢ xᵢ).
-    public func product(_ x: Matrix) -> Matrix {
-        apply(x, transposed: false)
+    public func product(_ x: Matrix) throws(UsageError) -> Matrix {
+        try apply(x, transposed: false)
     }
 
     /// Rows Hᵢᵀ xᵢ (the row vectors xᵢᵀ Hᵢ) = −xᵢ + Vᵢᵀ (Uᵢ xᵢ).
-    public func transposedProduct(_ x: Matrix) -> Matrix {
-        apply(x, transposed: true)
+    public func transposedProduct(_ x: Matrix) throws(UsageError) -> Matrix {
+        try apply(x, transposed: true)
     }
 
     /// Sample i's H as a dense d × d matrix (for tests and small references).
-    public func dense(sample i: Int) -> Matrix {
+    public func dense(sample i: Int) throws(UsageError) -> Matrix {
+        guard (0..<batchSize).contains(i) else {
+            throw UsageError("BroydenInverse", "sample", got: "\(i)", expected: "an index in 0..<\(batchSize)")
+        }
         let d = dimension
         var h = Matrix(rows: d, columns: d)
         for r in 0..<d { h[r, r] = -1 }
@@ -79,9 +73,8 @@ public struct BroydenInverse: Sendable, Equatable {
         return h
     }
 
-    private func apply(_ x: Matrix, transposed: Bool) -> Matrix {
-        precondition(x.rows == batchSize && x.columns == dimension,
-                     "H is applied to \(x.rows) × \(x.columns), expected \(batchSize) × \(dimension).")
+    private func apply(_ x: Matrix, transposed: Bool) throws(UsageError) -> Matrix {
+        try Check.shape(x, (batchSize, dimension), "BroydenInverse", "batch", "B × d, one row per sample")
         let d = dimension
         var y = Matrix(rows: x.rows, columns: d)
         var coefficients = [Double](repeating: 0, count: memory)

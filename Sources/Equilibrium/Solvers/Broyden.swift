@@ -6,7 +6,7 @@
 ///     H = −I + U Vᵀ = −I + Σᵢ uᵢ vᵢᵀ
 ///     Δ = −H g,   z⁺ = z + s Δ        (s = 1, or from the optional Armijo line search)
 ///     Δz = z⁺ − z,  Δg = g(z⁺) − g(z)
-///     vᵀ = Δzᵀ H,   u = (Δz − H Δg) / (vᵀ Δg),   H ← H + u vᵀ       (REFERENCE §3)
+///     vᵀ = Δzᵀ H,   u = (Δz − H Δg) / (vᵀ Δg),   H ← H + u vᵀ
 ///
 /// The update is the least change of H (in the sense of Δzᵀ H) that satisfies the secant
 /// equation H⁺ Δg = Δz. On an affine map with unlimited memory and full steps it reaches the
@@ -14,7 +14,10 @@
 ///
 /// **Cost.** Per iteration and sample four GEMVs on the L × d blocks U and V (H g⁺ and ΔzᵀH;
 /// H g is known from the previous step, H g = −Δ), O(L d), plus the batched f evaluation.
-/// Storage 2 L d per sample, allocated once per solve.
+/// Storage 2 L d + 3 d per sample plus the line search's 2 d, allocated once per solve.
+///
+/// **By-product.** The result carries every sample's final H (``SolverByproducts/inverseJacobian``,
+/// a ``BroydenInverse``; the pairs in use are copied once after the solve), which SHINE reuses.
 ///
 /// **Memory full: restart (the default).** When L pairs are stored, ``MemoryPolicy/restart``
 /// clears H back to −I and applies the new pair to it (SciPy's `broyden1` with
@@ -46,7 +49,7 @@
 /// equations", Math. Comp. 1965. D. M. Gay, "Some convergence properties of Broyden's method",
 /// SIAM J. Numer. Anal. 1979. C. T. Kelley, "Iterative Methods for Linear and Nonlinear
 /// Equations", SIAM 1995, §7.3 and §8.
-public struct Broyden: FixedPointSolver {
+public struct Broyden: IterativeSolver {
     /// What to do with a new secant pair when L pairs are already stored.
     public enum MemoryPolicy: String, Sendable, CaseIterable, Codable {
         /// Reset H to −I, then apply the new pair (the default).
@@ -74,67 +77,86 @@ public struct Broyden: FixedPointSolver {
     /// 10¹⁰ ‖Δz − HΔg‖ / ‖Δg‖; past that H would carry no usable digits.
     public var denominatorTolerance: Double
 
+    /// The defaults: L = 20, restart when full, no line search, ε = 1e-10.
+    public init() {
+        memory = 20
+        whenMemoryFull = .restart
+        lineSearch = false
+        denominatorTolerance = 1e-10
+    }
+
     public init(memory: Int = 20, whenMemoryFull: MemoryPolicy = .restart, lineSearch: Bool = false,
-                denominatorTolerance: Double = 1e-10) {
-        precondition(memory >= 1, "Broyden memory L must be at least 1, got \(memory).")
-        precondition(denominatorTolerance >= 0 && denominatorTolerance < 1,
-                     "denominatorTolerance must lie in [0, 1), got \(denominatorTolerance).")
+                denominatorTolerance: Double = 1e-10) throws(UsageError) {
         self.memory = memory
         self.whenMemoryFull = whenMemoryFull
         self.lineSearch = lineSearch
         self.denominatorTolerance = denominatorTolerance
+        try validate()
     }
 
     public var name: String { "broyden" }
 
-    public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
-        run(map, from: initial, criteria: criteria).result
+    /// The largest memory accepted (each iteration reads the 2 L d pair storage twice).
+    public static let memoryLimit = 1000
+
+    public func validate() throws(UsageError) {
+        try Check.atLeast(memory, 1, "Broyden", "memory", "L, the rank-one pairs kept")
+        guard memory <= Self.memoryLimit else {
+            throw UsageError("Broyden", "memory", got: "\(memory)", expected: "at most \(Self.memoryLimit) (typically 10 to 30)")
+        }
+        try Check.inRange(denominatorTolerance, "Broyden", "denominatorTolerance",
+                          "ε of the skip rule |vᵀΔg| ≤ ε ‖v‖ ‖Δg‖", above: 0, below: 1, openAbove: true)
     }
 
-    /// The solve, returning its per-solve state too (for ``solveKeepingInverse(_:from:criteria:)``).
-    func run<Map: FixedPointMap>(_ map: Map, from initial: Matrix,
-                                 criteria: StoppingCriteria) -> (result: SolveResult, state: BroydenState) {
-        let context = SolveContext(map: map, initial: initial, criteria: criteria)
-        let state = BroydenState(batchSize: context.batchSize, dimension: context.dimension, memory: memory)
-        let search = BacktrackingLineSearch(batchSize: context.batchSize, dimension: context.dimension)
-        let d = context.dimension
-        var samples: [Int] = []
-        samples.reserveCapacity(context.batchSize)
-        context.evaluateActive()
-        context.assessActive()
+    /// U and V (2 L d per sample), the direction and the previous (z, g) (3 d per sample), one
+    /// update's scratch (L + 6 d), and the line search the steps go through.
+    public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
+        let doubles = b * (2 * memory * d + 3 * d) + memory + 6 * d
+        return doubles * MemoryLayout<Double>.stride + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
+    }
+
+    public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> BroydenState {
+        let state = BroydenState(context: context, memory: memory)
         // H = −I: the first direction is −H g = g.
-        for s in context.active { state.direction(s).update(from: context.row(context.g, s), count: d) }
-        while context.hasActiveSamples {
-            samples.removeAll(keepingCapacity: true)
-            for s in context.active {
-                samples.append(s)
-                state.rememberPrevious(sample: s, z: context.row(context.z, s), g: context.row(context.g, s))
-            }
-            context.beginIteration()
-            search.run(context: context, direction: state.directions, samples: samples,
-                       enabled: lineSearch, merit: .squaredNorm) { s in
-                // A failed search from a non-trivial H retries once along the forward step.
-                guard state.pairCount(sample: s) > 0 else { return false }
-                state.reset(sample: s)
-                state.direction(s).update(from: context.row(context.g, s), count: d)
-                return true
-            }
-            context.assessActive()
-            samples.removeAll(keepingCapacity: true)
-            samples.append(contentsOf: context.active)
-            for s in samples {
-                let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
-                                               policy: whenMemoryFull, denominatorTolerance: denominatorTolerance)
-                if !progressing { context.stop(sample: s, outcome: .stagnated) }
-            }
+        for s in context.active { state.direction(s).update(from: context.row(context.g, s), count: context.dimension) }
+        return state
+    }
+
+    public func step<Map: FixedPointMap>(_ state: inout BroydenState, _ context: SolveContext<Map>) -> Proposal {
+        for s in context.active {
+            state.rememberPrevious(sample: s, z: context.row(context.z, s), g: context.row(context.g, s))
         }
-        return (context.finish(solverName: name), state)
+        return .direction(state.directions, lineSearch: lineSearch ? .squaredNorm : nil)
+    }
+
+    /// A failed search from a non-trivial H retries once along the forward step (H = −I).
+    public func retryAfterFailedSearch<Map: FixedPointMap>(sample s: Int, _ state: inout BroydenState,
+                                                           _ context: SolveContext<Map>) -> Bool {
+        guard state.pairCount(sample: s) > 0 else { return false }
+        state.reset(sample: s)
+        state.direction(s).update(from: context.row(context.g, s), count: context.dimension)
+        return true
+    }
+
+    public func accept<Map: FixedPointMap>(_ state: inout BroydenState, _ context: SolveContext<Map>) {
+        state.scratchSamples.removeAll(keepingCapacity: true)
+        state.scratchSamples.append(contentsOf: context.active)
+        for s in state.scratchSamples {
+            let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
+                                           policy: whenMemoryFull, denominatorTolerance: denominatorTolerance)
+            if !progressing { context.stop(sample: s, outcome: .stagnated) }
+        }
+    }
+
+    public func byproducts(of state: BroydenState) -> SolverByproducts {
+        SolverByproducts(inverseJacobian: state.inverse())
     }
 }
 
 /// The per-solve state of ``Broyden``: per sample the pairs (uᵢ, vᵢ) of H = −I + Σ uᵢ vᵢᵀ, the
-/// current direction Δ = −H g, and the previous (z, g). Allocated once per solve.
-final class BroydenState {
+/// current direction Δ = −H g, and the previous (z, g). Allocated once per solve from the
+/// solve's context.
+public final class BroydenState {
     let dimension: Int
     let memory: Int
     /// U and V, B blocks of L × d; rows 0..<count[s] of a block are in use.
@@ -155,30 +177,30 @@ final class BroydenState {
     private let vt: UnsafeMutablePointer<Double>
     private let newHg: UnsafeMutablePointer<Double>
     private let newU: UnsafeMutablePointer<Double>
-    /// Owns every buffer above.
-    private let arena: BufferArena
+    /// The active samples of one ``Broyden/accept(_:_:)`` (a copy, since updates may stop samples).
+    var scratchSamples: [Int]
 
-    init(batchSize b: Int, dimension d: Int, memory m: Int) {
+    init<Map>(context: SolveContext<Map>, memory m: Int) {
+        let b = context.batchSize, d = context.dimension
         dimension = d
         memory = m
-        let arena = BufferArena()
-        self.arena = arena
-        u = arena.doubles(b * m * d)
-        v = arena.doubles(b * m * d)
-        directions = arena.doubles(b * d)
-        previousZ = arena.doubles(b * d)
-        previousG = arena.doubles(b * d)
-        coefficients = arena.doubles(m)
-        dz = arena.doubles(d)
-        dg = arena.doubles(d)
-        hg = arena.doubles(d)
-        vt = arena.doubles(d)
-        newHg = arena.doubles(d)
-        newU = arena.doubles(d)
+        u = context.allocate(doubles: b * m * d)
+        v = context.allocate(doubles: b * m * d)
+        directions = context.allocate(doubles: b * d)
+        previousZ = context.allocate(doubles: b * d)
+        previousG = context.allocate(doubles: b * d)
+        coefficients = context.allocate(doubles: m)
+        dz = context.allocate(doubles: d)
+        dg = context.allocate(doubles: d)
+        hg = context.allocate(doubles: d)
+        vt = context.allocate(doubles: d)
+        newHg = context.allocate(doubles: d)
+        newU = context.allocate(doubles: d)
         count = Array(repeating: 0, count: b)
         oldest = Array(repeating: 0, count: b)
+        scratchSamples = []
+        scratchSamples.reserveCapacity(b)
     }
-
 
     /// √ε: the update is skipped when ‖Δg‖ ≤ √ε max(‖g‖, ‖g_prev‖).
     static var relativeChangeFloor: Double { Double.ulpOfOne.squareRoot() }
@@ -311,4 +333,19 @@ final class BroydenState {
         }
         return true
     }
+}
+
+extension Broyden {
+    /// `broyden`: memory L, line search, what happens when the memory is full.
+    public static let catalogEntry: SolverEntry = {
+        let defaults = Broyden()
+        return SolverEntry(
+            name: "broyden", summary: "limited-memory good Broyden, H = −I + U Vᵀ", defaults: defaults,
+            settings: [
+                .integer("memory", \.memory, of: defaults, minimum: 1, maximum: memoryLimit, "L, rank-one updates kept"),
+                .boolean("line-search", \.lineSearch, of: defaults, "Armijo backtracking on ‖g‖²"),
+                .choice("when-full", \.whenMemoryFull, of: defaults, "what happens when L updates are stored"),
+            ],
+            providesInverseJacobian: true)
+    }()
 }

@@ -6,31 +6,44 @@
 /// linearly with rate ρ(J) when ρ(J) < 1 at τ = 1; damping τ < 1 maps the spectrum of J to
 /// (1 − τ) + τ λ, which can make a non-contractive but stable iteration converge.
 ///
-/// Cost per iteration: one batched f evaluation plus O(d) per sample.
-public struct ForwardIteration: FixedPointSolver {
+/// Cost per iteration: one batched f evaluation plus O(d) per sample; no state of its own.
+public struct ForwardIteration: IterativeSolver {
     /// τ ∈ (0, 2).
     public var damping: Double
 
-    public init(damping: Double = 1) {
-        precondition(damping > 0 && damping < 2, "damping τ must lie in (0, 2), got \(damping).")
+    /// The plain step, τ = 1.
+    public init() {
+        damping = 1
+    }
+
+    public init(damping: Double) throws(UsageError) {
         self.damping = damping
+        try validate()
     }
 
     public var name: String { "forward" }
 
-    public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
-        let context = SolveContext(map: map, initial: initial, criteria: criteria)
-        let d = context.dimension
-        context.evaluateActive()
-        context.assessActive()
-        while context.hasActiveSamples {
-            for s in context.active {
-                BLAS.axpy(count: d, alpha: damping, x: context.row(context.g, s), y: context.row(context.z, s))
-            }
-            context.beginIteration()
-            context.evaluateActive()
-            context.assessActive()
-        }
-        return context.finish(solverName: name)
+    public func validate() throws(UsageError) {
+        try Check.inRange(damping, "ForwardIteration", "damping", "τ = 1 is the plain step, τ < 1 damps",
+                          above: 0, openBelow: true, below: 2, openAbove: true)
     }
+
+    public func workspaceBytes(batchSize: Int, dimension: Int) -> Int { 0 }
+
+    public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> Void {}
+
+    public func step<Map: FixedPointMap>(_ state: inout Void, _ context: SolveContext<Map>) -> Proposal {
+        for s in context.active {
+            BLAS.axpy(count: context.dimension, alpha: damping, x: context.row(context.g, s), y: context.row(context.z, s))
+        }
+        return .iterate
+    }
+}
+
+extension ForwardIteration {
+    /// `forward`: damping τ.
+    public static let catalogEntry = SolverEntry(
+        name: "forward", summary: "forward (Picard) iteration z ← (1 − τ) z + τ f(z)", defaults: ForwardIteration(),
+        settings: [.real("damping", \.damping, of: ForwardIteration(), minimum: 0, maximum: 2, exclusiveMinimum: true,
+                         exclusiveMaximum: true, "τ; 1 is the plain step, < 1 damps")])
 }

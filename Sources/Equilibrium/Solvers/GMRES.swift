@@ -63,8 +63,6 @@ final class GMRESWorkspace {
     private var columns: [Int]
     private var targets: [Double]
     private(set) var restarts: [Int]
-    /// Owns every buffer above.
-    private let arena: BufferArena
 
     /// |Rⱼⱼ| below this times the size of A vⱼ's ingredients marks A as singular on the
     /// Krylov space: about 64 ε for exact products, more for noisy (finite-difference) ones.
@@ -72,22 +70,21 @@ final class GMRESWorkspace {
     /// hⱼ₊₁,ⱼ below this times ‖A vⱼ‖ is a lucky breakdown.
     static let breakdownTolerance = 1e-14
 
-    init(batchSize b: Int, dimension d: Int, restartLength k: Int, singularityTolerance: Double = 1e-14) {
+    init<Map>(context: SolveContext<Map>, restartLength k: Int, singularityTolerance: Double = 1e-14) {
         precondition(k >= 1, "GMRES needs a Krylov dimension of at least 1.")
+        let b = context.batchSize, d = context.dimension
         dimension = d
         self.singularityTolerance = singularityTolerance
         restartLength = k
-        let arena = BufferArena()
-        self.arena = arena
-        basis = arena.doubles(b * (k + 1) * d)
-        hessenberg = arena.doubles(b * (k + 1) * k)
-        cosines = arena.doubles(b * k)
-        sines = arena.doubles(b * k)
-        gammas = arena.doubles(b * (k + 1))
-        solutions = arena.doubles(b * d)
-        column = arena.doubles(k + 1)
-        correction = arena.doubles(k + 1)
-        residual = arena.doubles(d)
+        basis = context.allocate(doubles: b * (k + 1) * d)
+        hessenberg = context.allocate(doubles: b * (k + 1) * k)
+        cosines = context.allocate(doubles: b * k)
+        sines = context.allocate(doubles: b * k)
+        gammas = context.allocate(doubles: b * (k + 1))
+        solutions = context.allocate(doubles: b * d)
+        column = context.allocate(doubles: k + 1)
+        correction = context.allocate(doubles: k + 1)
+        residual = context.allocate(doubles: d)
         columns = Array(repeating: 0, count: b)
         targets = Array(repeating: 0, count: b)
         restarts = Array(repeating: 0, count: b)

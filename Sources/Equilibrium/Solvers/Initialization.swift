@@ -1,4 +1,4 @@
-/// How the initial batch z₀ is chosen. Path-independence studies (REFERENCE §5) compare them.
+/// How the initial batch z₀ is chosen. Path-independence studies (docs/MATH.md, "Path independence") compare them.
 public enum Initialization: Sendable, Equatable {
     /// z₀ = 0.
     case zero
@@ -14,26 +14,28 @@ public enum Initialization: Sendable, Equatable {
 
     /// The B × d initial batch. Throws when an explicit batch has the wrong shape or holds a
     /// non-finite value, or when a parameter is out of range.
-    public func makeBatch(batchSize: Int, dimension: Int) throws(InitializationError) -> Matrix {
+    public func makeBatch(batchSize: Int, dimension: Int) throws(UsageError) -> Matrix {
+        try Check.atLeast(batchSize, 1, "Initialization", "batchSize", "B, the samples")
+        try Check.atLeast(dimension, 1, "Initialization", "dimension", "d, the state length")
         switch self {
         case .zero:
             return Matrix(rows: batchSize, columns: dimension)
         case let .gaussian(scale, seed):
             guard scale >= 0, scale.isFinite else {
-                throw InitializationError("Gaussian initialisation scale must be finite and ≥ 0, got \(scale)")
+                throw UsageError("Initialization.gaussian", "scale", got: "\(scale)", expected: "a finite number ≥ 0 (the standard deviation)")
             }
             var generator = SplitMix64(seed: seed)
             return .gaussian(rows: batchSize, columns: dimension, scale: scale, using: &generator)
         case let .uniform(low, high, seed):
             guard low.isFinite, high.isFinite, low < high else {
-                throw InitializationError("uniform initialisation needs finite low < high, got [\(low), \(high))")
+                throw UsageError("Initialization.uniform", "[low, high)", got: "[\(low), \(high))", expected: "finite low < high")
             }
             var generator = SplitMix64(seed: seed)
-            return Matrix(rows: batchSize, columns: dimension,
-                          storage: generator.uniforms(count: batchSize * dimension, low: low, high: high))
+            return Matrix(rows: batchSize, columns: dimension, storage: generator.uniforms(count: batchSize * dimension, low: low, high: high))
         case let .mixed(probability, scale, seed):
             guard (0...1).contains(probability), scale >= 0, scale.isFinite else {
-                throw InitializationError("mixed initialisation needs 0 ≤ p ≤ 1 and a finite scale ≥ 0, got p = \(probability), scale = \(scale)")
+                throw UsageError("Initialization.mixed", "(probability, scale)", got: "(\(probability), \(scale))",
+                                 expected: "0 ≤ p ≤ 1 and a finite scale ≥ 0")
             }
             var generator = SplitMix64(seed: seed)
             let values = (0..<(batchSize * dimension)).map { _ -> Double in
@@ -44,18 +46,14 @@ public enum Initialization: Sendable, Equatable {
             return Matrix(rows: batchSize, columns: dimension, storage: values)
         case let .explicit(batch):
             guard batch.rows == batchSize, batch.columns == dimension else {
-                throw InitializationError("explicit initial batch is \(batch.rows) × \(batch.columns), expected \(batchSize) × \(dimension) (rows are samples)")
+                throw .shape("Initialization.explicit", "initial batch", got: (batch.rows, batch.columns),
+                             expected: (batchSize, dimension), meaning: "B × d, rows are samples")
             }
             guard batch.isFinite else {
-                throw InitializationError("explicit initial batch holds a NaN or infinite value")
+                throw UsageError("Initialization.explicit", "initial batch", got: "a NaN or infinite entry", expected: "finite values")
             }
             return batch
         }
     }
 }
 
-/// An initialisation that cannot produce a valid batch.
-public struct InitializationError: Error, CustomStringConvertible, Equatable, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}

@@ -48,10 +48,11 @@ import Foundation
 /// Stat. Comput. 1986. C. T. Kelley, "Iterative Methods for Linear and Nonlinear Equations",
 /// SIAM 1995, ch. 6 and 8. D. A. Knoll, D. E. Keyes, "Jacobian-free Newton–Krylov methods: a
 /// survey of approaches and applications", J. Comput. Phys. 2004.
-public struct NewtonKrylov: FixedPointSolver {
+public struct NewtonKrylov: IterativeSolver {
     /// How the inner tolerance η_k of Newton iteration k is chosen.
     public enum Forcing: Sendable, Equatable {
-        /// Eisenstat–Walker choice 2, γ ∈ (0, 1], α ∈ (1, 2], η_max ∈ (0, 1).
+        /// Eisenstat–Walker choice 2, γ ∈ (0, 1], α ∈ (1, 2], η_max ∈ [0, 1) (0: every inner
+        /// solve to the floor ½ τ / ‖g‖ of the safeguard).
         case eisenstatWalker(gamma: Double = 0.9, alpha: Double = 2, etaMax: Double = 0.9)
         /// A fixed η ∈ [0, 1).
         case constant(Double)
@@ -70,49 +71,62 @@ public struct NewtonKrylov: FixedPointSolver {
     public var lineSearch: Bool
     public var jacobianProducts: JacobianProducts
 
+    /// The defaults: k = 40, 2 restarts, Eisenstat–Walker (0.9, 2, 0.9), line search on,
+    /// automatic J·v.
+    public init() {
+        krylovDimension = 40
+        maxRestarts = 2
+        forcing = .eisenstatWalker()
+        lineSearch = true
+        jacobianProducts = .automatic
+    }
+
     public init(krylovDimension: Int = 40, maxRestarts: Int = 2, forcing: Forcing = .eisenstatWalker(),
-                lineSearch: Bool = true, jacobianProducts: JacobianProducts = .automatic) {
-        precondition(krylovDimension >= 1, "krylovDimension must be at least 1, got \(krylovDimension).")
-        precondition(maxRestarts >= 0, "maxRestarts must be non-negative, got \(maxRestarts).")
-        switch forcing {
-        case let .eisenstatWalker(gamma, alpha, etaMax):
-            precondition(gamma > 0 && gamma <= 1, "Eisenstat–Walker γ must lie in (0, 1], got \(gamma).")
-            precondition(alpha > 1 && alpha <= 2, "Eisenstat–Walker α must lie in (1, 2], got \(alpha).")
-            precondition(etaMax > 0 && etaMax < 1, "η_max must lie in (0, 1), got \(etaMax).")
-        case let .constant(eta):
-            precondition(eta >= 0 && eta < 1, "a constant forcing term η must lie in [0, 1), got \(eta).")
-        }
+                lineSearch: Bool = true, jacobianProducts: JacobianProducts = .automatic) throws(UsageError) {
         self.krylovDimension = krylovDimension
         self.maxRestarts = maxRestarts
         self.forcing = forcing
         self.lineSearch = lineSearch
         self.jacobianProducts = jacobianProducts
+        try validate()
     }
 
     public var name: String { "newton-krylov" }
 
-    public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
-        if jacobianProducts != .finiteDifference, let differentiable = map as? any DifferentiableMap {
-            return solveWithAnalyticProducts(differentiable, from: initial, criteria: criteria)
+    /// The largest Krylov dimension accepted (storage (k + 1) d per sample, O(k²) per cycle).
+    public static let krylovDimensionLimit = 10_000
+
+    public func validate() throws(UsageError) {
+        let owner = "NewtonKrylov"
+        try Check.atLeast(krylovDimension, 1, owner, "krylovDimension", "the GMRES restart length k, typically 20 to 40")
+        guard krylovDimension <= Self.krylovDimensionLimit else {
+            throw UsageError(owner, "krylovDimension", got: "\(krylovDimension)", expected: "at most \(Self.krylovDimensionLimit) (typically 20 to 40)")
         }
-        precondition(jacobianProducts != .analytic,
-                     "NewtonKrylov: jacobianProducts .analytic needs a map conforming to DifferentiableMap, and \(Map.self) does not; use .automatic or .finiteDifference.")
-        let context = SolveContext(map: map, initial: initial, criteria: criteria)
-        let products = FiniteDifferenceJacobianProducts<Map>(batchSize: map.batchSize, dimension: map.dimension)
-        return run(context, products: products)
-    }
-
-    private func solveWithAnalyticProducts<M: DifferentiableMap>(_ map: M, from initial: Matrix,
-                                                                 criteria: StoppingCriteria) -> SolveResult {
-        let context = SolveContext(map: map, initial: initial, criteria: criteria)
-        return run(context, products: AnalyticJacobianProducts(map: map))
-    }
-
-    private var initialForcing: Double {
+        try Check.atLeast(maxRestarts, 0, owner, "maxRestarts", "GMRES restarts per Newton step")
         switch forcing {
-        case let .eisenstatWalker(_, _, etaMax): return etaMax
-        case let .constant(eta): return eta
+        case let .eisenstatWalker(gamma, alpha, etaMax):
+            try Check.inRange(gamma, owner, "Eisenstat–Walker γ", "the forcing term's factor", above: 0, openBelow: true, below: 1)
+            try Check.inRange(alpha, owner, "Eisenstat–Walker α", "the forcing term's exponent", above: 1, openBelow: true, below: 2)
+            try Check.inRange(etaMax, owner, "η_max", "the largest forcing term; 0 asks for exact inner solves",
+                              above: 0, below: 1, openAbove: true)
+        case let .constant(eta):
+            try Check.inRange(eta, owner, "η", "the fixed relative accuracy of each inner GMRES solve; 0 asks for exact ones",
+                              above: 0, below: 1, openAbove: true)
         }
+    }
+
+    /// The GMRES workspace (basis, Hessenberg, rotations and solutions: B((k+1)(d + k + 1) + 2k + d)
+    /// plus 2(k + 1) + d), the right-hand sides and products (2 B d), the J·v source
+    /// (``JacobianVectorProducts/workspaceBytes(batchSize:dimension:analytic:)``; analytic unless
+    /// ``jacobianProducts`` is `.finiteDifference` — `.automatic` on a map without analytic
+    /// products allocates 2 B d doubles less) and the line search.
+    public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
+        let k = krylovDimension
+        let gmres = b * ((k + 1) * (d + k + 1) + 2 * k + d) + 2 * (k + 1) + d
+        let doubles = gmres + 2 * b * d
+        return doubles * MemoryLayout<Double>.stride
+            + JacobianVectorProducts.workspaceBytes(batchSize: b, dimension: d, analytic: jacobianProducts != .finiteDifference)
+            + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
     }
 
     /// η_k from η_{k−1}, ‖g_{k−1}‖, ‖g_k‖ and the tolerance as an absolute residual τ.
@@ -130,111 +144,166 @@ public struct NewtonKrylov: FixedPointSolver {
         }
     }
 
-    private func run<Map, Products: JacobianVectorProductSource>(_ context: SolveContext<Map>,
-                                                                 products: Products) -> SolveResult
-        where Products.Map == Map {
-        let b = context.batchSize, d = context.dimension
-        let gmres = GMRESWorkspace(batchSize: b, dimension: d, restartLength: krylovDimension,
-                                   singularityTolerance: products.relativeAccuracy)
-        let search = BacktrackingLineSearch(batchSize: b, dimension: d)
-        let vectors = UnsafeMutablePointer<Double>.allocate(capacity: max(1, b * d))
-        let images = UnsafeMutablePointer<Double>.allocate(capacity: max(1, b * d))
-        vectors.initialize(repeating: 0, count: max(1, b * d))
-        images.initialize(repeating: 0, count: max(1, b * d))
-        defer {
-            vectors.deallocate()
-            images.deallocate()
-        }
-        var eta = Array(repeating: initialForcing, count: b)
-        var previousNorm = Array(repeating: Double.nan, count: b)
-        var nonFiniteProduct = Array(repeating: false, count: b)
+    /// The per-solve state: the GMRES workspace, the J·v source, right-hand sides and products,
+    /// and per sample the forcing term and the previous residual norm.
+    public final class State {
+        let gmres: GMRESWorkspace
+        let products: JacobianVectorProducts
+        let vectors: UnsafeMutablePointer<Double>
+        let images: UnsafeMutablePointer<Double>
+        var eta: [Double]
+        var previousNorm: [Double]
+        var nonFiniteProduct: [Bool]
         var samples: [Int] = [], inner: [Int] = [], stillInner: [Int] = []
-        samples.reserveCapacity(b)
-        inner.reserveCapacity(b)
-        stillInner.reserveCapacity(b)
+
+        init(gmres: GMRESWorkspace, products: JacobianVectorProducts, vectors: UnsafeMutablePointer<Double>,
+             images: UnsafeMutablePointer<Double>, batchSize b: Int, initialForcing: Double) {
+            self.gmres = gmres
+            self.products = products
+            self.vectors = vectors
+            self.images = images
+            eta = Array(repeating: initialForcing, count: b)
+            previousNorm = Array(repeating: .nan, count: b)
+            nonFiniteProduct = Array(repeating: false, count: b)
+            samples.reserveCapacity(b)
+            inner.reserveCapacity(b)
+            stillInner.reserveCapacity(b)
+        }
+    }
+
+    public var reportsKrylovIterations: Bool { true }
+
+    public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) throws(UsageError) -> State {
+        let b = context.batchSize, d = context.dimension
+        let products = try JacobianVectorProducts(context: context, choice: jacobianProducts)
+        let gmres = GMRESWorkspace(context: context, restartLength: krylovDimension,
+                                   singularityTolerance: products.relativeAccuracy)
+        return State(gmres: gmres, products: products, vectors: context.allocate(doubles: b * d),
+                     images: context.allocate(doubles: b * d), batchSize: b, initialForcing: forcing.eta)
+    }
+
+    /// The inner solves J_g Δ = −g to ‖g + J_g Δ‖ ≤ η ‖g‖, all samples' products batched, then
+    /// the Newton direction Δ (the line search is the loop's).
+    public func step<Map: FixedPointMap>(_ state: inout State, _ context: SolveContext<Map>) -> Proposal {
+        let d = context.dimension, gmres = state.gmres, products = state.products
+        let vectors = state.vectors, images = state.images
         let spendsEvaluations = products.consumesEvaluations
-
-        context.evaluateActive()
-        context.assessActive()
-        while context.hasActiveSamples {
-            // Inner solves J_g Δ = −g to ‖g + J_g Δ‖ ≤ η ‖g‖, all samples' products batched.
-            samples.removeAll(keepingCapacity: true)
-            samples.append(contentsOf: context.active)
-            inner.removeAll(keepingCapacity: true)
-            for s in samples {
-                if spendsEvaluations && context.remainingEvaluations(s) <= 1 {
-                    context.stop(sample: s, outcome: .maxEvaluationsReached)
-                    continue
-                }
-                let g = context.row(context.g, s), rhs = vectors + s * d
-                for j in 0..<d { rhs[j] = -g[j] }
-                nonFiniteProduct[s] = false
-                if gmres.begin(sample: s, rightHandSide: rhs, target: eta[s] * context.absoluteResidual[s]) {
-                    inner.append(s)
-                }
+        state.samples.removeAll(keepingCapacity: true)
+        state.samples.append(contentsOf: context.active)
+        state.inner.removeAll(keepingCapacity: true)
+        for s in state.samples {
+            if spendsEvaluations && context.remainingEvaluations(s) <= 1 {
+                context.stop(sample: s, outcome: .maxEvaluationsReached)
+                continue
             }
-            while !inner.isEmpty {
-                for s in inner { (vectors + s * d).update(from: gmres.nextVector(s), count: d) }
-                products.multiply(vectors, into: images, samples: inner, context: context)
-                stillInner.removeAll(keepingCapacity: true)
-                for s in inner {
-                    context.krylovIterations[s] += 1
-                    let product = images + s * d, v = vectors + s * d
-                    let scale = BLAS.nrm2(count: d, product) + 1   // ‖J_f v‖ + ‖v‖, ‖v‖ = 1
-                    for j in 0..<d { product[j] -= v[j] }          // J_g v = J_f v − v
-                    var continues: Bool
-                    switch gmres.extend(sample: s, product: product, scale: scale) {
-                    case .proceed:
-                        continues = true
-                    case .cycleFull:
-                        continues = gmres.finishCycle(sample: s, maxRestarts: maxRestarts, reachedLength: true)
-                    case .converged:
-                        _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
-                        continues = false
-                    case .unusable:
-                        if !scale.isFinite || !BLAS.nrm2(count: d, product).isFinite { nonFiniteProduct[s] = true }
-                        _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
-                        continues = false
-                    }
-                    if continues && spendsEvaluations && context.remainingEvaluations(s) <= 1 {
-                        // Keep the last evaluation for the new iterate: use the partial cycle.
-                        _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
-                        continues = false
-                    }
-                    if continues { stillInner.append(s) }
-                }
-                swap(&inner, &stillInner)
-            }
-
-            // Newton steps with the line search.
-            samples.removeAll(keepingCapacity: true)
-            samples.append(contentsOf: context.active)
-            inner.removeAll(keepingCapacity: true)
-            for s in samples {
-                let stepNorm = BLAS.nrm2(count: d, gmres.solution(s))
-                if stepNorm > 0 && stepNorm.isFinite {
-                    inner.append(s)
-                    previousNorm[s] = context.absoluteResidual[s]
-                } else {
-                    context.stop(sample: s, outcome: nonFiniteProduct[s] || !stepNorm.isFinite ? .nonFinite : .stagnated)
-                }
-            }
-            context.beginIteration()
-            search.run(context: context, direction: gmres.solutions, samples: inner,
-                       enabled: lineSearch, merit: .norm) { _ in false }
-            context.assessActive()
-            for s in context.active {
-                let norm = context.absoluteResidual[s], relative = context.relativeResidual[s]
-                let tolerance: Double
-                if context.criteria.measure == .absolute {
-                    tolerance = context.criteria.tolerance
-                } else {
-                    // τ_abs = tol · ‖f(z)‖, with ‖f(z)‖ = ‖g‖ / relative residual.
-                    tolerance = relative > 0 && relative.isFinite ? context.criteria.tolerance * norm / relative : 0
-                }
-                eta[s] = nextForcing(previous: eta[s], previousNorm: previousNorm[s], norm: norm, tolerance: tolerance)
+            let g = context.row(context.g, s), rhs = vectors + s * d
+            for j in 0..<d { rhs[j] = -g[j] }
+            state.nonFiniteProduct[s] = false
+            if gmres.begin(sample: s, rightHandSide: rhs, target: state.eta[s] * context.absoluteResidual[s]) {
+                state.inner.append(s)
             }
         }
-        return context.finish(solverName: name, reportsKrylovIterations: true)
+        while !state.inner.isEmpty {
+            for s in state.inner { (vectors + s * d).update(from: gmres.nextVector(s), count: d) }
+            products.multiply(vectors, into: images, samples: state.inner)
+            state.stillInner.removeAll(keepingCapacity: true)
+            for s in state.inner {
+                context.krylovIterations[s] += 1
+                let product = images + s * d, v = vectors + s * d
+                let scale = BLAS.nrm2(count: d, product) + 1   // ‖J_f v‖ + ‖v‖, ‖v‖ = 1
+                for j in 0..<d { product[j] -= v[j] }          // J_g v = J_f v − v
+                var continues: Bool
+                switch gmres.extend(sample: s, product: product, scale: scale) {
+                case .proceed:
+                    continues = true
+                case .cycleFull:
+                    continues = gmres.finishCycle(sample: s, maxRestarts: maxRestarts, reachedLength: true)
+                case .converged:
+                    _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
+                    continues = false
+                case .unusable:
+                    if !scale.isFinite || !BLAS.nrm2(count: d, product).isFinite { state.nonFiniteProduct[s] = true }
+                    _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
+                    continues = false
+                }
+                if continues && spendsEvaluations && context.remainingEvaluations(s) <= 1 {
+                    // Keep the last evaluation for the new iterate: use the partial cycle.
+                    _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
+                    continues = false
+                }
+                if continues { state.stillInner.append(s) }
+            }
+            swap(&state.inner, &state.stillInner)
+        }
+        // A zero or non-finite Newton step stops the sample; the others step along Δ.
+        state.samples.removeAll(keepingCapacity: true)
+        state.samples.append(contentsOf: context.active)
+        for s in state.samples {
+            let stepNorm = BLAS.nrm2(count: d, gmres.solution(s))
+            if stepNorm > 0 && stepNorm.isFinite {
+                state.previousNorm[s] = context.absoluteResidual[s]
+            } else {
+                context.stop(sample: s, outcome: state.nonFiniteProduct[s] || !stepNorm.isFinite ? .nonFinite : .stagnated)
+            }
+        }
+        return .direction(gmres.solutions, lineSearch: lineSearch ? .norm : nil)
+    }
+
+    /// The next forcing term of every sample still active.
+    public func accept<Map: FixedPointMap>(_ state: inout State, _ context: SolveContext<Map>) {
+        for s in context.active {
+            let norm = context.absoluteResidual[s], relative = context.relativeResidual[s]
+            let tolerance: Double
+            if context.criteria.measure == .absolute {
+                tolerance = context.criteria.tolerance
+            } else {
+                // τ_abs = tol · ‖f(z)‖, with ‖f(z)‖ = ‖g‖ / relative residual.
+                tolerance = relative > 0 && relative.isFinite ? context.criteria.tolerance * norm / relative : 0
+            }
+            state.eta[s] = nextForcing(previous: state.eta[s], previousNorm: state.previousNorm[s], norm: norm, tolerance: tolerance)
+        }
+    }
+}
+
+extension NewtonKrylov {
+    /// `newton-krylov`: Krylov dimension, restarts, forcing terms, η, line search, J·v source.
+    public static let catalogEntry: SolverEntry = {
+        let defaults = NewtonKrylov()
+        return SolverEntry(
+            name: "newton-krylov", summary: "Jacobian-free Newton–Krylov: GMRES with Eisenstat–Walker forcing", defaults: defaults,
+            settings: [
+                .integer("krylov-dim", \.krylovDimension, of: defaults, minimum: 1, maximum: krylovDimensionLimit, "GMRES restart length k"),
+                .integer("max-restarts", \.maxRestarts, of: defaults, minimum: 0, "GMRES restarts per Newton step"),
+                Setting(ParameterDefinition("forcing", .choice(["ew", "constant"]), default: .text("ew"),
+                                            "Eisenstat–Walker choice 2 (ew) or a constant η")) { solver, value in
+                    let eta = solver.forcing.eta
+                    solver.forcing = value.stringValue == "constant" ? .constant(eta) : .eisenstatWalker(etaMax: eta)
+                },
+                Setting(ParameterDefinition("eta", .real(minimum: 0, maximum: 1, exclusiveMinimum: false, exclusiveMaximum: true),
+                                            default: .real(defaults.forcing.eta), "η_max for ew, the fixed η for constant")) { solver, value in
+                    guard let eta = value.doubleValue else { return }
+                    switch solver.forcing {
+                    case let .eisenstatWalker(gamma, alpha, _): solver.forcing = .eisenstatWalker(gamma: gamma, alpha: alpha, etaMax: eta)
+                    case .constant: solver.forcing = .constant(eta)
+                    }
+                },
+                .boolean("line-search", \.lineSearch, of: defaults, "backtracking on ‖g‖"),
+                Setting(ParameterDefinition("jvp", .choice(["analytic", "fd"]), default: .text("analytic"),
+                                            "J·v from the cell's analytic product (finite differences for maps without one) or always by finite differences")) { solver, value in
+                    // Every built-in cell has analytic products; `automatic` uses them and falls back
+                    // to finite differences only for maps without them.
+                    solver.jacobianProducts = value.stringValue == "fd" ? .finiteDifference : .automatic
+                },
+            ])
+    }()
+}
+
+extension NewtonKrylov.Forcing {
+    /// η_max of Eisenstat–Walker, the fixed η of a constant forcing term.
+    public var eta: Double {
+        switch self {
+        case let .eisenstatWalker(_, _, etaMax): etaMax
+        case let .constant(eta): eta
+        }
     }
 }

@@ -1,64 +1,86 @@
 import Foundation
 
-/// The per-solve state every solver shares: the batch buffers, evaluation of the active samples
-/// with compaction, and the per-sample stopping decisions of REFERENCE §2.
+/// The per-solve state every solver shares, and the toolkit a solver's step works with: the
+/// batch buffers, evaluation of the active samples with compaction, the per-sample stopping
+/// decisions (docs/MATH.md, "Residuals and stopping"), and the memory of the solver's own state.
 ///
-/// Allocated once per solve; nothing in an iteration allocates (the history arrays are reserved
-/// up front). All buffers are B × d row-major, one sample per row, so a sample's row stays at
-/// the same place whether or not the other samples are still active.
+/// The per-solve loop of ``IterativeSolver`` creates one context per solve, evaluates f(z₀),
+/// assesses every sample, then repeats: the solver's ``IterativeSolver/step(_:_:)`` proposes the
+/// next iterate of every active sample (writing it into ``z``, or a direction along which the
+/// loop steps, with an optional line search), the loop evaluates and assesses it, and the
+/// solver's ``IterativeSolver/accept(_:_:)`` sees the result. A step reads and writes only the
+/// rows of ``active`` samples.
 ///
-/// The flow of a solver built on it:
-///
-///     let context = SolveContext(map: map, initial: z0, criteria: criteria)
-///     context.evaluateActive(); context.assessActive()          // f(z₀), residuals, outcomes
-///     while context.hasActiveSamples {
-///         for s in context.active { /* write the next z of sample s into context.z */ }
-///         context.beginIteration()
-///         context.evaluateActive(); context.assessActive()
-///     }
-///     return context.finish(solverName: name)
-final class SolveContext<Map: FixedPointMap> {
-    let map: Map
-    let criteria: StoppingCriteria
-    let batchSize: Int
-    let dimension: Int
+/// All buffers are B × d row-major, one sample per row, so a sample's row stays at the same
+/// place whether or not the other samples are still active. Nothing in an iteration
+/// allocates: buffers a solver needs for its state come from ``allocate(doubles:)``, once per
+/// solve, and count in the solve's measured ``SolveResult/workspaceBytes``.
+public final class SolveContext<Map: FixedPointMap> {
+    public let map: Map
+    public let criteria: StoppingCriteria
+    /// B.
+    public let batchSize: Int
+    /// d.
+    public let dimension: Int
 
     /// The current iterate z, B × d.
-    let z: UnsafeMutablePointer<Double>
+    public let z: UnsafeMutablePointer<Double>
     /// f(z) at the current iterate, B × d (valid for samples evaluated at z).
-    let fz: UnsafeMutablePointer<Double>
-    /// The residual g = f(z) − z, B × d (written by ``assessActive()``).
-    let g: UnsafeMutablePointer<Double>
+    public let fz: UnsafeMutablePointer<Double>
+    /// The residual g = f(z) − z at the current iterate, B × d.
+    public let g: UnsafeMutablePointer<Double>
     /// The point returned per sample: the converged point or the best one seen.
     private let bestZ: UnsafeMutablePointer<Double>
     private let compactZ: UnsafeMutablePointer<Double>
     private let compactF: UnsafeMutablePointer<Double>
-    /// Owns every buffer above.
+    /// Owns every buffer of the solve, the context's and the solver's.
     private let arena: BufferArena
 
     /// The samples still iterating, in increasing order.
-    private(set) var active: [Int]
+    public private(set) var active: [Int]
     private var scratchActive: [Int]
     private(set) var outcomes: [SolveOutcome?]
-    var iterations: [Int]
-    var evaluations: [Int]
-    var jacobianVectorProducts: [Int]
-    var vectorJacobianProducts: [Int]
-    var krylovIterations: [Int]
+    /// Iterations (updates of z) per sample.
+    public private(set) var iterations: [Int]
+    /// f evaluations per sample, counted by every evaluation through the context.
+    public private(set) var evaluations: [Int]
+    /// Analytic J·v products per sample (counted by ``JacobianVectorProducts``).
+    public internal(set) var jacobianVectorProducts: [Int]
+    /// Analytic vᵀJ products per sample.
+    public var vectorJacobianProducts: [Int]
+    /// Inner Krylov iterations per sample, for solvers that have them (reported when the
+    /// solver's ``IterativeSolver/reportsKrylovIterations`` is true).
+    public var krylovIterations: [Int]
     /// ‖f(z) − z‖ and the relative residual at the current iterate.
-    private(set) var absoluteResidual: [Double]
-    private(set) var relativeResidual: [Double]
+    public private(set) var absoluteResidual: [Double]
+    public private(set) var relativeResidual: [Double]
     private var initialAbsolute: [Double]
     private var bestMeasure: [Double]
     private var bestAbsolute: [Double]
     private var bestRelative: [Double]
     private var histories: [ResidualHistory]
     private let startTime: UInt64
+    /// The backtracking search of ``Proposal/direction(_:lineSearch:)`` proposals, made on first use.
+    private var search: BacktrackingLineSearch?
 
-    init(map: Map, initial: Matrix, criteria: StoppingCriteria) {
+    /// The bytes of the context's own buffers (z, f(z), g, the best point and two compaction
+    /// buffers: 6 B d doubles), the part of a solve's workspace every solver shares.
+    public static func sharedWorkspaceBytes(batchSize: Int, dimension: Int) -> Int {
+        6 * batchSize * dimension * MemoryLayout<Double>.stride
+    }
+
+    /// A context for solving `map` from the rows of `initial` under `criteria`; throws when
+    /// the start does not fit the map, holds a non-finite value, or the criteria are invalid.
+    package init(map: Map, initial: Matrix, criteria: StoppingCriteria) throws(UsageError) {
         let b = map.batchSize, d = map.dimension
-        precondition(initial.rows == b && initial.columns == d,
-                     "Initial batch is \(initial.rows) × \(initial.columns), the map expects \(b) × \(d).")
+        try criteria.validate()
+        guard b >= 1, d >= 1 else {
+            throw UsageError("solve", "map", got: "B = \(b), d = \(d)", expected: "a map with at least one sample and dimension ≥ 1")
+        }
+        try Check.shape(initial, (b, d), "solve", "initial batch", "B × d of the map, one sample per row")
+        guard initial.isFinite else {
+            throw UsageError("solve", "initial batch", got: "a NaN or infinite entry", expected: "finite values")
+        }
         self.map = map
         self.criteria = criteria
         self.batchSize = b
@@ -100,37 +122,58 @@ final class SolveContext<Map: FixedPointMap> {
         }
     }
 
-    var hasActiveSamples: Bool { !active.isEmpty }
+    public var hasActiveSamples: Bool { !active.isEmpty }
 
-    var elapsedSeconds: Double { Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9 }
+    /// Seconds since the solve started.
+    public var elapsedSeconds: Double { Double(DispatchTime.now().uptimeNanoseconds - startTime) * 1e-9 }
 
     /// Row `s` of a B × d buffer.
     @inline(__always)
-    func row(_ buffer: UnsafeMutablePointer<Double>, _ s: Int) -> UnsafeMutablePointer<Double> {
+    public func row(_ buffer: UnsafeMutablePointer<Double>, _ s: Int) -> UnsafeMutablePointer<Double> {
         buffer + s * dimension
     }
 
     /// f evaluations sample `s` may still spend (`Int.max` without a cap).
-    func remainingEvaluations(_ s: Int) -> Int {
+    public func remainingEvaluations(_ s: Int) -> Int {
         criteria.maxEvaluations.map { $0 - evaluations[s] } ?? .max
     }
 
+    /// `count` zero doubles for the solver's per-solve state, freed with the context; counted in
+    /// the solve's ``SolveResult/workspaceBytes``. Call from ``IterativeSolver/makeState(for:)``,
+    /// never per iteration.
+    public func allocate(doubles count: Int) -> UnsafeMutablePointer<Double> { arena.doubles(count) }
+
+    /// `count` zero 32-bit integers (LAPACK integer workspaces), like ``allocate(doubles:)``.
+    public func allocate(int32s count: Int) -> UnsafeMutablePointer<Int32> { arena.int32s(count) }
+
+    /// The bytes allocated so far for this solve (context and solver state).
+    public var workspaceBytes: Int { arena.allocatedBytes }
+
+    /// The line search for direction proposals, allocated on first use.
+    package var lineSearch: BacktrackingLineSearch {
+        if let search { return search }
+        let made = BacktrackingLineSearch(arena: arena, batchSize: batchSize, dimension: dimension)
+        search = made
+        return made
+    }
+
     /// Counts one more iteration for every active sample.
-    func beginIteration() {
+    package func beginIteration() {
         for s in active { iterations[s] += 1 }
     }
 
     // MARK: Evaluation
 
     /// fz ← f(z) for the active samples, one batched call.
-    func evaluateActive() {
+    package func evaluateActive() {
         evaluate(at: z, into: fz, samples: active)
     }
 
     /// `output` ← f(`points`) for the rows `samples` of two B × d buffers, in one batched call
     /// of the map on the compacted rows (no compaction when every sample is included). Counts
-    /// one evaluation for each sample.
-    func evaluate(at points: UnsafePointer<Double>, into output: UnsafeMutablePointer<Double>, samples: [Int]) {
+    /// one evaluation for each sample. Solvers that need evaluations beyond the loop's (probes,
+    /// trial points) call this, so every evaluation is counted.
+    public func evaluate(at points: UnsafePointer<Double>, into output: UnsafeMutablePointer<Double>, samples: [Int]) {
         guard !samples.isEmpty else { return }
         let d = dimension
         samples.withUnsafeBufferPointer { rows in
@@ -153,7 +196,7 @@ final class SolveContext<Map: FixedPointMap> {
 
     /// For each active sample: g ← f(z) − z, the residual norms, the history entry, the best
     /// point, and the outcome when the sample stops. Stopped samples leave ``active``.
-    func assessActive() {
+    package func assessActive() {
         scratchActive.removeAll(keepingCapacity: true)
         for s in active {
             if let outcome = assess(sample: s) {
@@ -167,14 +210,24 @@ final class SolveContext<Map: FixedPointMap> {
 
     /// Stops sample `s` with `outcome` (for solver-specific reasons such as a line search that
     /// found no acceptable step and no budget left). The returned point stays the best one seen.
-    func stop(sample s: Int, outcome: SolveOutcome) {
+    public func stop(sample s: Int, outcome: SolveOutcome) {
+        precondition(outcome != .converged, "a solver cannot declare convergence; the context decides it from the residual")
         outcomes[s] = outcome
         active.removeAll { $0 == s }
     }
 
+    /// Stops every active sample with `outcome` (an observer's stop request).
+    package func stopAll(outcome: SolveOutcome) {
+        for s in active { outcomes[s] = outcome }
+        active.removeAll()
+    }
+
+    /// The outcomes decided so far (nil while a sample is active).
+    package var currentOutcomes: [SolveOutcome?] { outcomes }
+
     /// The residual norms of a point from its image: (‖f − z‖, ‖f‖) and g written to `residual`.
     @inline(__always)
-    func residualNorms(z zRow: UnsafePointer<Double>, fz fRow: UnsafePointer<Double>,
+    public func residualNorms(z zRow: UnsafePointer<Double>, fz fRow: UnsafePointer<Double>,
                        residual: UnsafeMutablePointer<Double>) -> (absolute: Double, image: Double) {
         let d = dimension
         for j in 0..<d { residual[j] = fRow[j] - zRow[j] }
@@ -208,10 +261,10 @@ final class SolveContext<Map: FixedPointMap> {
     }
 
     /// The result: per sample the converged or best point and its true residual.
-    func finish(solverName: String, reportsKrylovIterations: Bool = false) -> SolveResult {
+    package func finish(solverName: String, reportsKrylovIterations: Bool = false,
+                        byproducts: SolverByproducts = SolverByproducts()) -> SolveResult {
         let n = batchSize * dimension
-        let solution = Matrix(rows: batchSize, columns: dimension,
-                              storage: Array(UnsafeBufferPointer(start: bestZ, count: n)))
+        let solution = Matrix(rows: batchSize, columns: dimension, storage: Array(UnsafeBufferPointer(start: bestZ, count: n)))
         let samples = (0..<batchSize).map { s in
             SampleReport(outcome: outcomes[s] ?? .maxIterationsReached,
                          iterations: iterations[s], evaluations: evaluations[s],
@@ -222,6 +275,7 @@ final class SolveContext<Map: FixedPointMap> {
                          history: histories[s])
         }
         return SolveResult(solverName: solverName, solution: solution, samples: samples,
-                           criteria: criteria, wallSeconds: elapsedSeconds)
+                           criteria: criteria, wallSeconds: elapsedSeconds, workspaceBytes: workspaceBytes,
+                           byproducts: byproducts)
     }
 }

@@ -1,4 +1,4 @@
-/// When a solve stops, shared by every solver (REFERENCE §2).
+/// When a solve stops, shared by every solver (docs/MATH.md, "Residuals and stopping").
 ///
 /// For a sample with state z the residual is r = f(z) − z. The absolute residual is ‖r‖₂; the
 /// relative residual is ‖r‖₂ / ‖f(z)‖₂ (0 when r = 0, +∞ when f(z) = 0 ≠ z). A sample converges
@@ -27,18 +27,47 @@ public struct StoppingCriteria: Sendable, Equatable {
     /// Record the residual history of every sample (iteration, nfe, seconds, abs, rel).
     public var recordHistory: Bool
 
+    /// The defaults: relative residual ≤ 1e-8, at most 1000 iterations, no evaluation cap,
+    /// divergence factor 1e4, histories recorded.
+    public init() {
+        tolerance = 1e-8
+        measure = .relative
+        maxIterations = 1000
+        maxEvaluations = nil
+        divergenceFactor = 1e4
+        recordHistory = true
+    }
+
+    /// Criteria with the given settings, validated (``validate()``).
     public init(tolerance: Double = 1e-8, measure: Measure = .relative, maxIterations: Int = 1000,
-                maxEvaluations: Int? = nil, divergenceFactor: Double = 1e4, recordHistory: Bool = true) {
-        precondition(tolerance > 0 && tolerance.isFinite, "tolerance must be positive and finite.")
-        precondition(maxIterations >= 0, "maxIterations must be non-negative.")
-        precondition(maxEvaluations.map { $0 >= 1 } ?? true, "maxEvaluations must be at least 1.")
-        precondition(divergenceFactor > 1, "divergenceFactor must exceed 1.")
+                maxEvaluations: Int? = nil, divergenceFactor: Double = 1e4, recordHistory: Bool = true) throws(UsageError) {
         self.tolerance = tolerance
         self.measure = measure
         self.maxIterations = maxIterations
         self.maxEvaluations = maxEvaluations
         self.divergenceFactor = divergenceFactor
         self.recordHistory = recordHistory
+        try validate()
+    }
+
+    /// The largest iteration limit accepted: far beyond any useful solve, and it keeps the
+    /// history sizing (maxIterations + 2) away from integer overflow.
+    public static let iterationLimit = 1_000_000_000
+
+    /// Throws when a setting is out of range (the properties are `var`, so every solve checks
+    /// again).
+    public func validate() throws(UsageError) {
+        let owner = "StoppingCriteria"
+        try Check.inRange(tolerance, owner, "tolerance", "a residual tolerance such as 1e-8", above: 0, openBelow: true)
+        try Check.atLeast(maxIterations, 0, owner, "maxIterations", "0 only evaluates the starting point")
+        guard maxIterations <= Self.iterationLimit else {
+            throw UsageError(owner, "maxIterations", got: "\(maxIterations)", expected: "at most \(Self.iterationLimit)")
+        }
+        if let maxEvaluations {
+            try Check.atLeast(maxEvaluations, 1, owner, "maxEvaluations", "the starting point costs one evaluation; nil for no cap")
+        }
+        try Check.inRange(divergenceFactor, owner, "divergenceFactor",
+                          "the growth of the residual over its initial value that counts as divergence", above: 1, openBelow: true)
     }
 
     /// The relative residual ‖r‖ / ‖f(z)‖ with its denominator guarded.

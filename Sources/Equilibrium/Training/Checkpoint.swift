@@ -99,9 +99,9 @@ public protocol TrainingSession: Sendable {
     var epoch: Int { get }
     var log: [EpochRecord] { get }
     var checkpoint: TrainingCheckpoint { get }
-    mutating func trainEpoch(train: Dataset, test: Dataset) -> EpochRecord
-    func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int) -> Evaluation
-    func alignment(_ data: Dataset, samples: Int, maxIterations: Int) -> (score: Double, perExample: [Double], correct: [Bool])
+    mutating func trainEpoch(train: Dataset, test: Dataset) throws -> EpochRecord
+    func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int) throws -> Evaluation
+    func alignment(_ data: Dataset, samples: Int, maxIterations: Int) throws -> (score: Double, perExample: [Double], correct: [Bool])
 }
 
 extension Trainer: TrainingSession {
@@ -115,7 +115,7 @@ extension Trainer: TrainingSession {
         guard checkpoint.parameters.map(\.name) == names, checkpoint.parameters.map(\.shape) == shapes else {
             throw TrainingError("the checkpoint's parameters \(checkpoint.parameters.map(\.name)) do not match the model's \(names)")
         }
-        model = model.replacingParameters(checkpoint.parameters)
+        model = try model.replacingParameters(checkpoint.parameters)
         optimizerState = checkpoint.optimizerState
         epoch = checkpoint.epoch
         log = checkpoint.log
@@ -130,9 +130,9 @@ public enum Training {
         let classes = options.task == .parity ? 2 : 3
         let inputs = options.task == .parity ? 1 : 2
         switch options.cell {
-        case .tanh: return Trainer(options: options, model: ModelFactory.tanh(options, inputs: inputs, classes: classes))
-        case .residual: return Trainer(options: options, model: ModelFactory.residual(options, inputs: inputs, classes: classes))
-        case .conv: return Trainer(options: options, model: ModelFactory.conv(options, inputs: inputs, classes: classes))
+        case .tanh: return Trainer(options: options, model: try ModelFactory.tanh(options, inputs: inputs, classes: classes))
+        case .residual: return Trainer(options: options, model: try ModelFactory.residual(options, inputs: inputs, classes: classes))
+        case .conv: return Trainer(options: options, model: try ModelFactory.conv(options, inputs: inputs, classes: classes))
         }
     }
 
@@ -160,7 +160,7 @@ public enum Training {
     public static func run(_ session: inout any TrainingSession, train: Dataset, test: Dataset, directory: URL?,
                            progress: (EpochRecord) -> Void = { _ in }) throws {
         while session.epoch < session.options.epochs {
-            let record = session.trainEpoch(train: train, test: test)
+            let record = try session.trainEpoch(train: train, test: test)
             progress(record)
             if let directory {
                 try session.checkpoint.write(to: directory)

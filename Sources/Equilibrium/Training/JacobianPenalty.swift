@@ -20,10 +20,10 @@ public enum JacobianPenalty {
     /// R, ∂R/∂θ (the cell's parameter order) and ∂R/∂x (B × p) at the points z (B × d) with
     /// probes ε (B × d).
     public static func estimate<Cell: ParametricCell>(cell: Cell, at z: Matrix, probes epsilon: Matrix,
-                                                      step: Double = 1e-5) -> (value: Double, parameters: [NamedArray], input: Matrix) {
+                                                      step: Double = 1e-5) throws(UsageError) -> (value: Double, parameters: [NamedArray], input: Matrix) {
         let b = cell.batchSize, d = cell.dimension
-        precondition(epsilon.rows == b && epsilon.columns == d, "the probes are \(epsilon.rows) × \(epsilon.columns), expected \(b) × \(d).")
-        let linearization = Linearization(map: cell, point: z)
+        try Check.shape(epsilon, (b, d), "JacobianPenalty", "probes ε", "B × d of the cell")
+        let linearization = try Linearization(map: cell, point: z)
         var w = Matrix(rows: b, columns: d)
         linearization.transposedProduct(epsilon, into: &w)
         let scale = 1 / Double(b * d)
@@ -34,14 +34,14 @@ public enum JacobianPenalty {
             return (value, zero, Matrix(rows: b, columns: cell.input.columns))
         }
         let h = step * max(1, z.maxAbs) / wMax
-        let plus = z + h * w, minus = z - h * w
-        let gp = cell.parameterGradients(at: plus, image: cell(plus), covectors: epsilon)
-        let gm = cell.parameterGradients(at: minus, image: cell(minus), covectors: epsilon)
+        let plus = try z + h * w, minus = try z - h * w
+        let gp = try cell.parameterGradients(at: plus, image: cell(plus), covectors: epsilon)
+        let gm = try cell.parameterGradients(at: minus, image: cell(minus), covectors: epsilon)
         // ∇ of R = scale Σ ‖wᵢ‖² is 2 · scale · ∇[εᵀ J w].
         let factor = 2 * scale / (2 * h)
         let parameters = zip(gp.parameters, gm.parameters).map { p, m in
             NamedArray(name: p.name, shape: p.shape, values: zip(p.values, m.values).map { ($0 - $1) * factor })
         }
-        return (value, parameters, factor * (gp.input - gm.input))
+        return (value, parameters, factor * (try gp.input - gm.input))
     }
 }

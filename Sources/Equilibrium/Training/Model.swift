@@ -17,8 +17,13 @@ public struct EquilibriumModel<Cell: TrainableCell>: Sendable where Cell: Sendab
     /// V (K × C) and a.
     public var head: LinearLayer
 
-    public init(cell: Cell, embedding: LinearLayer?, head: LinearLayer) {
-        precondition(head.inputs == cell.channels, "the head reads \(head.inputs) channels, the cell has \(cell.channels).")
+    public init(cell: Cell, embedding: LinearLayer?, head: LinearLayer) throws(UsageError) {
+        guard head.inputs == cell.channels else {
+            throw UsageError("EquilibriumModel", "head", got: "\(head.inputs) inputs", expected: "the cell's \(cell.channels) channels")
+        }
+        if let embedding, embedding.outputs != cell.input.columns {
+            throw UsageError("EquilibriumModel", "embedding", got: "\(embedding.outputs) outputs", expected: "the cell's input width \(cell.input.columns)")
+        }
         self.cell = cell
         self.embedding = embedding
         self.head = head
@@ -41,31 +46,32 @@ public struct EquilibriumModel<Cell: TrainableCell>: Sendable where Cell: Sendab
     }
 
     /// The same model with other parameter values (same names, shapes and order as ``parameters``).
-    public func replacingParameters(_ new: [NamedArray]) -> EquilibriumModel {
-        let old = parameters
-        precondition(new.map(\.name) == old.map(\.name) && new.map(\.shape) == old.map(\.shape),
-                     "parameters \(new.map(\.name)) do not match the model's \(old.map(\.name)).")
+    public func replacingParameters(_ new: [NamedArray]) throws(UsageError) -> EquilibriumModel {
+        try Check.parameters(new, matching: parameters, "EquilibriumModel")
         let cellCount = cell.parameters.count
         let cellParameters = new[0..<cellCount].map { NamedArray(name: String($0.name.dropFirst(5)), shape: $0.shape, values: $0.values) }
         var model = self
-        model.cell = cell.replacingParameters(Array(cellParameters))
+        model.cell = try cell.replacingParameters(Array(cellParameters))
         var next = cellCount
         if let embedding {
-            model.embedding = LinearLayer(weight: Matrix(rows: embedding.outputs, columns: embedding.inputs, storage: new[next].values),
+            model.embedding = try LinearLayer(weight: Matrix(rows: embedding.outputs, columns: embedding.inputs, storage: new[next].values),
                                           bias: new[next + 1].values)
             next += 2
         }
-        model.head = LinearLayer(weight: Matrix(rows: head.outputs, columns: head.inputs, storage: new[next].values),
+        model.head = try LinearLayer(weight: Matrix(rows: head.outputs, columns: head.inputs, storage: new[next].values),
                                  bias: new[next + 1].values)
         return model
     }
 
     /// The cell's input x for task inputs u (B × width): E u + e, or u itself.
-    public func cellInput(_ u: Matrix) -> Matrix { embedding.map { $0(u) } ?? u }
+    public func cellInput(_ u: Matrix) throws(UsageError) -> Matrix {
+        guard let embedding else { return u }
+        return try embedding(u)
+    }
 
     /// The cell bound to task inputs u with S = `positions`.
-    public func bind(_ u: Matrix, positions: Int) -> Cell {
-        cell.binding(input: cellInput(u), positions: positions)
+    public func bind(_ u: Matrix, positions: Int) throws(UsageError) -> Cell {
+        try cell.binding(input: cellInput(u), positions: positions)
     }
 
     /// The rows (sample i, position p) of channel vectors: P[i·S + p, c] = z[i, c·S + p].
@@ -85,30 +91,30 @@ public struct EquilibriumModel<Cell: TrainableCell>: Sendable where Cell: Sendab
     }
 
     /// The logits, one row per (sample, position), B·S × K.
-    public func logits(_ z: Matrix, positions: Int) -> Matrix {
-        head(Self.positionFeatures(z, positions: positions))
+    public func logits(_ z: Matrix, positions: Int) throws(UsageError) -> Matrix {
+        try head(Self.positionFeatures(z, positions: positions))
     }
 
     /// Solves for the fixed points of the cell bound to u, from the rows of `initial`.
     public func solve(_ u: Matrix, positions: Int, solver: any FixedPointSolver, initial: Matrix,
-                      criteria: StoppingCriteria) -> (cell: Cell, result: SolveResult) {
-        let bound = bind(u, positions: positions)
-        return (bound, solver.solve(bound, from: initial, criteria: criteria))
+                      criteria: StoppingCriteria) throws(UsageError) -> (cell: Cell, result: SolveResult) {
+        let bound = try bind(u, positions: positions)
+        return (bound, try solver.solve(bound, from: initial, criteria: criteria))
     }
 
     /// The loss at the fixed points `solution` of `bound` (the cell bound to u) and its gradient
     /// with respect to every parameter (``parameters``' order), the backward pass through the
     /// fixed point by `estimator`.
     public func lossAndGradient(input u: Matrix, bound: Cell, solution: Matrix, targets: [Int], loss: Loss,
-                                estimator: any GradientEstimator, byproducts: ForwardByproducts = ForwardByproducts())
+                                estimator: any GradientEstimator, byproducts: SolverByproducts = SolverByproducts()) throws(UsageError)
         -> (loss: Double, correct: [Bool], gradient: [NamedArray], backward: GradientResult) {
         let s = bound.positions
         let features = Self.positionFeatures(solution, positions: s)
-        let (value, g, correct) = loss.evaluate(logits: head(features), targets: targets)
-        let headGradient = head.gradients(input: features, upstream: g)
+        let (value, g, correct) = loss.evaluate(logits: try head(features), targets: targets)
+        let headGradient = try head.gradients(input: features, upstream: g)
         let upstream = Self.stateLayout(headGradient.input, positions: s)
-        let backward = estimator.estimate(cell: bound, solution: solution, upstream: upstream, byproducts: byproducts)
-        let gradient = combine(cell: backward.parameters, input: backward.input, taskInput: u,
+        let backward = try estimator.estimate(cell: bound, solution: solution, upstream: upstream, byproducts: byproducts)
+        let gradient = try combine(cell: backward.parameters, input: backward.input, taskInput: u,
                                head: (headGradient.weight, headGradient.bias))
         return (value, correct, gradient, backward)
     }
@@ -116,10 +122,10 @@ public struct EquilibriumModel<Cell: TrainableCell>: Sendable where Cell: Sendab
     /// Assembles a gradient in ``parameters``' order from the cell's parameter gradient, the
     /// cell-input gradient (pushed through the embedding) and the head's.
     func combine(cell gradients: [NamedArray], input gx: Matrix, taskInput u: Matrix,
-                 head: (weight: Matrix, bias: [Double])?) -> [NamedArray] {
+                 head: (weight: Matrix, bias: [Double])?) throws(UsageError) -> [NamedArray] {
         var result = gradients.map { NamedArray(name: "cell." + $0.name, shape: $0.shape, values: $0.values) }
         if let embedding {
-            let e = embedding.gradients(input: u, upstream: gx)
+            let e = try embedding.gradients(input: u, upstream: gx)
             result.append(NamedArray(name: "embedding.weight", shape: [embedding.outputs, embedding.inputs], values: e.weight.storage))
             result.append(NamedArray(name: "embedding.bias", shape: [embedding.outputs], values: e.bias))
         }

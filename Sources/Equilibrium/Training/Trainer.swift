@@ -81,9 +81,9 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
 
     /// One epoch over `train`; appends and returns its record (test accuracy on `test`).
     @discardableResult
-    public mutating func trainEpoch(train: Dataset, test: Dataset) -> EpochRecord {
+    public mutating func trainEpoch(train: Dataset, test: Dataset) throws -> EpochRecord {
         let start = DispatchTime.now().uptimeNanoseconds
-        let estimator = options.gradientEstimator
+        let estimator = try options.gradientEstimator
         let solver = options.forwardSolver
         var lossSum = 0.0, correct = 0, total = 0, nfe = 0.0, vjps = 0.0, forward = 0.0, backward = 0.0
         var samples = 0, forwardConverged = 0, backwardConverged = 0
@@ -94,42 +94,34 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             if let low = options.randomBudgetMin {
                 budget = low + Int(generator.next() % UInt64(options.maxIterations - low + 1))
             }
-            let criteria = StoppingCriteria(tolerance: options.tolerance, maxIterations: budget, recordHistory: false)
+            let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: budget, recordHistory: false)
             let t0 = DispatchTime.now().uptimeNanoseconds
-            let bound = model.bind(batch.inputs, positions: batch.positions)
+            let bound = try model.bind(batch.inputs, positions: batch.positions)
             let z0 = initialBatch(rows: bound.batchSize, dimension: bound.dimension, generator: &generator)
-            // SHINE reuses the forward Broyden's inverse estimate; the other estimators need nothing.
-            var byproducts = ForwardByproducts()
-            let result: SolveResult
-            if options.estimator == .shine, let broyden = solver as? Broyden {
-                let kept = broyden.solveKeepingInverse(bound, from: z0, criteria: criteria)
-                result = kept.result
-                byproducts.broydenInverse = kept.inverse
-            } else {
-                result = solver.solve(bound, from: z0, criteria: criteria)
-            }
+            // The result carries the solver's by-products (Broyden's inverse, for SHINE).
+            let result = try solver.solve(bound, from: z0, criteria: criteria)
             let t1 = DispatchTime.now().uptimeNanoseconds
-            var step = model.lossAndGradient(input: batch.inputs, bound: bound, solution: result.solution,
+            var step = try model.lossAndGradient(input: batch.inputs, bound: bound, solution: result.solution,
                                              targets: batch.targets, loss: options.loss, estimator: estimator,
-                                             byproducts: byproducts)
+                                             byproducts: result.byproducts)
             var products = step.backward.statistics.vectorJacobianProducts + step.backward.statistics.parameterProducts
             if options.jacobianWeight > 0 && optimizerState.step % options.jacobianFrequency == 0 {
                 let probes = Matrix.gaussian(rows: bound.batchSize, columns: bound.dimension, using: &generator)
-                let penalty = JacobianPenalty.estimate(cell: bound, at: result.solution, probes: probes)
-                let g = model.combine(cell: penalty.parameters, input: penalty.input, taskInput: batch.inputs, head: nil)
+                let penalty = try JacobianPenalty.estimate(cell: bound, at: result.solution, probes: probes)
+                let g = try model.combine(cell: penalty.parameters, input: penalty.input, taskInput: batch.inputs, head: nil)
                 step.gradient = zip(step.gradient, g).map { a, b in
                     NamedArray(name: a.name, shape: a.shape, values: zip(a.values, b.values).map { $0 + options.jacobianWeight * $1 })
                 }
                 products += 3
             }
-            model = model.replacingParameters(options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState))
+            model = try model.replacingParameters(options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState))
             let t2 = DispatchTime.now().uptimeNanoseconds
             forward += Double(t1 - t0) * 1e-9
             backward += Double(t2 - t1) * 1e-9
             lossSum += step.loss
             correct += step.correct.filter { $0 }.count
             total += step.correct.count
-            nfe += Double(result.maxEvaluations)
+            nfe += Double(result.mostEvaluations)
             samples += result.samples.count
             forwardConverged += result.samples.filter(\.converged).count
             if step.backward.converged { backwardConverged += 1 }
@@ -137,7 +129,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         }
         let steps = Double(max(batches.count, 1))
         epoch += 1
-        let testAccuracy = evaluate(test, maxIterations: options.maxIterations).accuracy
+        let testAccuracy = try evaluate(test, maxIterations: options.maxIterations).accuracy
         let record = EpochRecord(epoch: epoch, loss: lossSum / steps, accuracy: Double(correct) / Double(max(total, 1)),
                                  testAccuracy: testAccuracy, forwardEvaluations: nfe / steps, backwardProducts: vjps / steps,
                                  forwardSeconds: forward, backwardSeconds: backward,
@@ -150,15 +142,15 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
     }
 
     /// The model's accuracy on `data` from z₀ = 0 with at most `maxIterations` forward iterations.
-    public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) -> Evaluation {
+    public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
         let solver = options.forwardSolver
-        let criteria = StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
         var right = 0, positions = 0, lossSum = 0.0, rows = 0, nfe = 0.0, converged = 0
         var correct = [Bool]()
         for batch in data.orderedBatches(size: batchSize) {
-            let bound = model.bind(batch.inputs, positions: batch.positions)
-            let result = solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
-            let (value, _, hits) = options.loss.evaluate(logits: model.logits(result.solution, positions: batch.positions),
+            let bound = try model.bind(batch.inputs, positions: batch.positions)
+            let result = try solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
+            let (value, _, hits) = options.loss.evaluate(logits: try model.logits(result.solution, positions: batch.positions),
                                                        targets: batch.targets)
             lossSum += value * Double(hits.count)
             rows += hits.count
@@ -179,16 +171,16 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
     /// The AA score of the model on the first `samples` examples of `data`'s first group
     /// (``PathIndependence/alignment(of:solver:reference:criteria:)``), with each example's
     /// correctness at the same budget.
-    public func alignment(_ data: Dataset, samples: Int, maxIterations: Int) -> (score: Double, perExample: [Double], correct: [Bool]) {
+    public func alignment(_ data: Dataset, samples: Int, maxIterations: Int) throws -> (score: Double, perExample: [Double], correct: [Bool]) {
         let group = data.groups[0]
         let batch = group.batch(Array(0..<min(samples, group.count)))
-        let bound = model.bind(batch.inputs, positions: batch.positions)
+        let bound = try model.bind(batch.inputs, positions: batch.positions)
         let solver = options.forwardSolver
-        let criteria = StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
-        let reference = solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
-        let hits = options.loss.evaluate(logits: model.logits(reference.solution, positions: batch.positions), targets: batch.targets).correct
+        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let reference = try solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
+        let hits = options.loss.evaluate(logits: try model.logits(reference.solution, positions: batch.positions), targets: batch.targets).correct
         let correct = (0..<bound.batchSize).map { i in hits[(i * batch.positions)..<((i + 1) * batch.positions)].allSatisfy { $0 } }
-        let a = PathIndependence.alignment(of: bound, solver: solver, reference: reference.solution, criteria: criteria)
+        let a = try PathIndependence.alignment(of: bound, solver: solver, reference: reference.solution, criteria: criteria)
         return (a.score, a.perExample, correct)
     }
 }

@@ -95,14 +95,16 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
     /// The gradient estimator these options name.
     public var gradientEstimator: any GradientEstimator {
+        get throws {
         switch estimator {
         case .implicit:
-            ImplicitGradient(solver: AndersonAcceleration(),
-                             criteria: StoppingCriteria(tolerance: backwardTolerance, maxIterations: 100, recordHistory: false))
-        case .phantom: PhantomGradient(mode: .unrolled, steps: phantomSteps, damping: phantomDamping)
-        case .neumann: PhantomGradient(mode: .neumann, steps: phantomSteps, damping: phantomDamping)
+            try ImplicitGradient(solver: AndersonAcceleration(),
+                                 criteria: StoppingCriteria(tolerance: backwardTolerance, maxIterations: 100, recordHistory: false))
+        case .phantom: try PhantomGradient(mode: .unrolled, steps: phantomSteps, damping: phantomDamping)
+        case .neumann: try PhantomGradient(mode: .neumann, steps: phantomSteps, damping: phantomDamping)
         case .jfb: JacobianFreeGradient()
         case .shine: SHINEGradient()
+        }
         }
     }
 

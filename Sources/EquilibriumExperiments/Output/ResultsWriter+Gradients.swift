@@ -78,7 +78,7 @@ extension ResultsWriter {
 
     func writeGradients(records: [String: PointRecord], grid: [GridPoint]) throws -> [URL] {
         let folder = directory.appendingPathComponent("gradients")
-        var tsv = "cell\tsolver\trepeat\testimator\tlabel\tk\tlambda\tbackward_solver\trefine\tcosine\trel_error\t"
+        var tsv = "cell\tsolver\trepeat\testimator\tlabel\tk\tdamping\tbackward_solver\trefine\tcosine\trel_error\t"
         tsv += "input_cosine\tinput_rel_error\tvjp\tjvp\tevaluations\tparameter_products\tfloats_kept\tseconds\t"
         tsv += "speedup_over_exact\texact_baseline\tratio_to_forward\tbackward_converged\tsamples\tfallback_samples\n"
         for point in grid where point.initializationIndex == 0 {
@@ -86,7 +86,7 @@ extension ResultsWriter {
             for e in study.entries {
                 let fields: [String] = [
                     point.cell.label, point.solver.label, String(point.repeatIndex), e.estimator, e.label,
-                    e.k.map(String.init) ?? "", e.lambda.map(formatCompact) ?? "", e.backwardSolver ?? "",
+                    e.k.map(String.init) ?? "", e.damping.map(formatCompact) ?? "", e.backwardSolver ?? "",
                     e.refine.map(String.init) ?? "", String(format: "%.12f", e.cosine), String(format: "%.6e", e.relativeError),
                     String(format: "%.12f", e.inputCosine), String(format: "%.6e", e.inputRelativeError),
                     String(e.vjp), String(e.jvp), String(e.evaluations), String(e.parameterProducts), String(e.floatsKept),
@@ -118,10 +118,8 @@ extension ResultsWriter {
             }
         }
         let floor = 1e-16
-        let series: [(mode: String, lambda: Double)] = spec.gradientOptions.estimators.contains(.phantom) || spec.gradientOptions.estimators.contains(.neumann)
-            ? spec.gradientOptions.estimators.filter { $0 == .phantom || $0 == .neumann }
-                .flatMap { mode in spec.gradientOptions.dampings.map { (mode.rawValue, $0) } }
-            : []
+        let series: [(mode: String, lambda: Double)] = spec.gradientOptions.estimators.filter { $0 == "phantom" || $0 == "neumann" }
+            .flatMap { mode in spec.gradientOptions.dampings.map { (mode, $0) } }
 
         // Cosine and error against k, per λ.
         var dat = "# Gradient cosine and relative error against k, per estimator and λ (medians over repeats).\n"
@@ -131,7 +129,7 @@ extension ResultsWriter {
         for (c, cell) in cells.enumerated() {
             let values = medians(entries(cell: cell.index), \.cosine, \.relativeError)
             for (lambdaIndex, s) in series.enumerated() {
-                let points = values.filter { $0.entry.estimator == s.mode && $0.entry.lambda == s.lambda && $0.entry.k != nil }
+                let points = values.filter { $0.entry.estimator == s.mode && $0.entry.damping == s.lambda && $0.entry.k != nil }
                     .sorted { ($0.entry.k ?? 0) < ($1.entry.k ?? 0) }
                 if !first { dat += "\n\n" }
                 first = false
@@ -173,7 +171,7 @@ extension ResultsWriter {
         try AtomicFile.write(gp, creatingFoldersFor: cosineScript)
 
         // Pareto: relative error against backward time, per estimator family.
-        let families = GradientSpec.Estimator.allCases.map(\.rawValue)
+        let families = spec.gradientOptions.estimators
         var pareto = "# Relative error against backward time per estimator family (medians over repeats), then the Pareto front.\n"
         pareto += "# Index blocks: cell-major; per cell one block per family (\(families.joined(separator: ", "))), then the front.\n"
         pareto += "# columns: seconds rel_error label\n"
@@ -184,7 +182,7 @@ extension ResultsWriter {
                 if !first { pareto += "\n\n" }
                 first = false
                 pareto += "# \(cell.label) · \(family)\n"
-                let points = values.filter { $0.entry.estimator == (family == "exact" ? "implicit" : family) }
+                let points = values.filter { $0.entry.estimator == family }
                 for p in points {
                     let name = p.entry.backwardSolver ?? p.entry.label
                     pareto += "\(String(format: "%.6e", p.x)) \(String(format: "%.6e", max(p.y, floor))) \(Gnuplot.quoted(name))\n"

@@ -15,14 +15,21 @@ public struct ExperimentRunner {
     public var progress: ProgressReporter?
     /// Render pictures with gnuplot when it is installed.
     public var renderPictures: Bool
+    /// The solvers, cells and estimators the spec names (a program's own entries included).
+    public var catalog: Catalog
+    /// Sizes past this are refused before a cell is built.
+    public var budget: MemoryBudget
 
     public init(spec: ExperimentSpec, outputDirectory: URL, shard: Shard? = nil,
-                progress: ProgressReporter? = nil, renderPictures: Bool = true) {
+                progress: ProgressReporter? = nil, renderPictures: Bool = true, catalog: Catalog = .standard,
+                budget: MemoryBudget = .current) {
         self.spec = spec
         self.outputDirectory = outputDirectory
         self.shard = shard
         self.progress = progress
         self.renderPictures = renderPictures
+        self.catalog = catalog
+        self.budget = budget
     }
 
     public struct Outcome: Sendable {
@@ -59,8 +66,9 @@ public struct ExperimentRunner {
         for key in order {
             let points = byCell[key] ?? []
             guard let first = points.first else { continue }
-            let map = try first.cell.family.makeMap(first.cell.assignment.dictionary, seed: first.cellSeed,
-                                                    baseDirectory: baseDirectory)
+            let context = CellBuildContext(seed: first.cellSeed, baseDirectory: baseDirectory, budget: budget,
+                                           source: "\(spec.name): cell \(first.cell.label)")
+            let map = try catalog.cell(named: first.cell.family).makeMap(first.cell.assignment.dictionary, context: context)
             for point in points {
                 let record = try run(point, on: map, baseDirectory: baseDirectory)
                 try record.write(to: url(of: point))
@@ -98,22 +106,13 @@ public struct ExperimentRunner {
     }
 
     func run(_ point: GridPoint, on map: any FixedPointMap, baseDirectory: URL) throws -> PointRecord {
-        let solver = point.solver.kind.makeSolver(point.solver.assignment.dictionary)
-        let criteria = spec.stopping.criteria
+        let solver = try catalog.solver(named: point.solver.kind).makeSolver(point.solver.assignment.dictionary)
+        let criteria = try spec.stopping.criteria
         let start = try point.initialization.makeBatch(seed: point.initializationSeed, baseDirectory: baseDirectory,
                                                        batchSize: map.batchSize, dimension: map.dimension)
         let isDefaultStart = point.initializationIndex == 0
         let wantsGradients = spec.measurements.contains(.gradients) && isDefaultStart
-        let result: SolveResult
-        var byproducts = ForwardByproducts()
-        if wantsGradients, let broyden = solver as? Broyden {
-            // The same solve, keeping Broyden's inverse estimate for SHINE.
-            let kept = broyden.solveKeepingInverse(map, from: start, criteria: criteria)
-            result = kept.result
-            byproducts.broydenInverse = kept.inverse
-        } else {
-            result = solver.solve(map, from: start, criteria: criteria)
-        }
+        let result = try solver.solve(map, from: start, criteria: criteria)
         var alignment: PointRecord.Alignment?
         if spec.measurements.contains(.pathIndependence), isDefaultStart {
             alignment = try measurePathIndependence(map: map, solver: solver, reference: result, start: start,
@@ -121,11 +120,11 @@ public struct ExperimentRunner {
         }
         var gradients: GradientStudyRecord?
         if wantsGradients, let cell = map as? any ParametricCell {
-            gradients = measureGradients(cell: cell, forward: result, byproducts: byproducts, point: point)
+            gradients = try measureGradients(cell: cell, forward: result, point: point)
         }
         var jacobian: JacobianStudyRecord?
         if spec.measurements.contains(.jacobianDiagnostics), isDefaultStart, let differentiable = map as? any DifferentiableMap {
-            jacobian = JacobianStudyRecord.measure(map: differentiable, at: result.solution, spec: spec.jacobianOptions,
+            jacobian = try JacobianStudyRecord.measure(map: differentiable, at: result.solution, spec: spec.jacobianOptions,
                                                    seed: point.cellSeed)
         }
         return PointRecord(point: point, result: result, pathIndependence: alignment, gradients: gradients, jacobian: jacobian)
@@ -133,27 +132,26 @@ public struct ExperimentRunner {
 
     /// The gradient estimators at the default start's fixed point, with a seeded Gaussian
     /// upstream gradient (seed: `gradients.upstream-seed` plus the cell's seed).
-    func measureGradients<Cell: ParametricCell>(cell: Cell, forward: SolveResult, byproducts: ForwardByproducts,
-                                                point: GridPoint) -> GradientStudyRecord {
+    func measureGradients<Cell: ParametricCell>(cell: Cell, forward: SolveResult, point: GridPoint) throws -> GradientStudyRecord {
         let options = spec.gradientOptions
         let upstream = GradientStudy.gaussianUpstream(batchSize: cell.batchSize, dimension: cell.dimension,
                                                       seed: options.upstreamSeed &+ point.cellSeed)
-        return GradientStudy.run(cell: cell, forward: forward, byproducts: byproducts, upstream: upstream, spec: options).record
+        return try GradientStudy.run(cell: cell, forward: forward, upstream: upstream, spec: options, catalog: catalog).record
     }
 
     /// AA with the full criteria, AA against the iteration budget, and the other starts'
     /// agreement with the default start.
     func measurePathIndependence(map: any FixedPointMap, solver: any FixedPointSolver, reference: SolveResult,
                                  start: Matrix, point: GridPoint, baseDirectory: URL) throws -> PointRecord.Alignment {
-        var quiet = spec.stopping.criteria
+        var quiet = try spec.stopping.criteria
         quiet.recordHistory = false
-        let full = PathIndependence.alignment(of: map, solver: solver, reference: reference.solution, criteria: quiet)
+        let full = try PathIndependence.alignment(of: map, solver: solver, reference: reference.solution, criteria: quiet)
         var budgets: [PointRecord.Budget] = []
         for budget in spec.pathIndependence.budgets {
             var capped = quiet
             capped.maxIterations = budget
-            let atBudget = solver.solve(map, from: start, criteria: capped)
-            let score = PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped).score
+            let atBudget = try solver.solve(map, from: start, criteria: capped)
+            let score = try PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped).score
             budgets.append(.init(budget: budget, score: score))
         }
         var starts: [PointRecord.Start] = []
@@ -162,8 +160,8 @@ public struct ExperimentRunner {
                 .initializationSeed ?? UInt64(index)
             let z0 = try other.makeBatch(seed: seed, baseDirectory: baseDirectory,
                                          batchSize: map.batchSize, dimension: map.dimension)
-            let solved = solver.solve(map, from: z0, criteria: quiet)
-            let cosines = PathIndependence.rowCosines(reference.solution, solved.solution)
+            let solved = try solver.solve(map, from: z0, criteria: quiet)
+            let cosines = try PathIndependence.rowCosines(reference.solution, solved.solution)
             starts.append(.init(initialization: other.label, meanCosine: cosines.reduce(0, +) / Double(cosines.count),
                                 perExample: cosines))
         }
@@ -201,10 +199,6 @@ struct RunManifest: Codable {
     }
 
     func write(to directory: URL) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try encoder.encode(self), to: directory.appendingPathComponent("manifest.json"))
+        try AtomicFile.write(try JSONFormat.encoder().encode(self), to: directory.appendingPathComponent("manifest.json"))
     }
 }

@@ -28,42 +28,48 @@ public enum GradientStudy {
         return .gaussian(rows: batchSize, columns: dimension, using: &generator)
     }
 
-    public static func run<Cell: ParametricCell>(cell: Cell, forward: SolveResult, byproducts: ForwardByproducts,
-                                                 upstream: Matrix, spec: GradientSpec) -> Outcome {
+    public static func run<Cell: ParametricCell>(cell: Cell, forward: SolveResult, upstream: Matrix, spec: GradientSpec,
+                                                 catalog: Catalog = .standard) throws(UsageError) -> Outcome {
+        let byproducts = forward.byproducts
         let d = cell.dimension
         let solution = forward.solution
         var notes: [String] = []
         if !forward.converged {
             notes.append("the forward solve (\(forward.solverName)) did not converge on every sample: the gradients are taken at its returned points, which are not fixed points, so even the exact formula is only approximate there")
         }
-        var configurations = spec.configurations
-        if byproducts.broydenInverse == nil, configurations.contains(where: { $0.kind == .shine }) {
-            configurations.removeAll { $0.kind == .shine }
-            notes.append("shine skipped: it needs the forward Broyden's inverse estimate, and the forward solver (\(forward.solverName)) is not Broyden")
+        var configurations = try spec.configurations(catalog: catalog)
+        let needInverse = Set(catalog.estimators.filter(\.needsInverseJacobian).map(\.name))
+        if byproducts.inverseJacobian == nil, configurations.contains(where: { needInverse.contains($0.kind) }) {
+            configurations.removeAll { needInverse.contains($0.kind) }
+            notes.append("\(needInverse.sorted().joined(separator: ", ")) skipped: it needs the forward solver's inverse-Jacobian estimate, and the forward solver (\(forward.solverName)) keeps none (Broyden does)")
         }
-        func run(_ estimator: any GradientEstimator) -> GradientResult {
-            estimator.estimate(cell: cell, solution: solution, upstream: upstream, byproducts: byproducts)
+        func run(_ estimator: any GradientEstimator) throws(UsageError) -> GradientResult {
+            try estimator.estimate(cell: cell, solution: solution, upstream: upstream, byproducts: byproducts)
         }
         // The reference first (its time is not any estimator's).
-        let firstIterative = configurations.first { $0.kind == .exact && $0.backwardSolver != .lu }
+        let firstIterative = configurations.first { $0.kind == "implicit" && $0.backwardSolver != "lu" }
         let reference: GradientResult
         if d <= spec.denseLimit {
-            reference = run(ImplicitGradient.denseLU)
+            reference = try run(ImplicitGradient.denseLU)
+        } else if let firstIterative {
+            reference = try run(firstIterative.estimator)
         } else {
-            reference = run(firstIterative?.estimator ?? GradientSpec.BackwardSolver.anderson.estimator(criteria: spec.backwardCriteria))
+            reference = try run(try catalog.estimator(named: "implicit").makeEstimator(spec.implicitParameters(solver: "anderson"), catalog: catalog))
         }
         if !reference.converged {
             notes.append("the reference (\(reference.label)) did not converge on every sample; comparisons are against its best iterate")
         }
-        let results = configurations.map { run($0.estimator) }
+        var results: [GradientResult] = []
+        for configuration in configurations { results.append(try run(configuration.estimator)) }
         let candidates = zip(configurations, results).filter { configuration, result in
-            configuration.kind == .exact && configuration.backwardSolver != .lu && result.converged
+            configuration.kind == "implicit" && configuration.backwardSolver != "lu" && result.converged
         }.map(\.1)
         let baseline = candidates.min { $0.statistics.wallSeconds < $1.statistics.wallSeconds } ?? reference
         let exactSeconds = baseline.statistics.wallSeconds
-        let entries = zip(configurations, results).map { configuration, result in
-            GradientEntry(configuration: configuration, result: result, reference: reference,
-                          exactSeconds: exactSeconds, forwardSeconds: forward.wallSeconds)
+        var entries: [GradientEntry] = []
+        for (configuration, result) in zip(configurations, results) {
+            entries.append(try GradientEntry(configuration: configuration, result: result, reference: reference,
+                                             exactSeconds: exactSeconds, forwardSeconds: forward.wallSeconds))
         }
         let record = GradientStudyRecord(
             reference: reference.label, referenceConverged: reference.converged,
@@ -126,7 +132,8 @@ public struct GradientEntry: Sendable, Codable, Equatable {
     public var estimator: String
     public var label: String
     public var k: Int?
-    public var lambda: Double?
+    /// λ of the phantom estimators.
+    public var damping: Double?
     public var backwardSolver: String?
     public var refine: Int?
     /// cos(dL/dθ, reference) over all parameters concatenated.
@@ -154,13 +161,13 @@ public struct GradientEntry: Sendable, Codable, Equatable {
     public var note: String?
 
     init(configuration: GradientSpec.Configuration, result: GradientResult, reference: GradientResult,
-         exactSeconds: Double, forwardSeconds: Double) {
-        let comparison = GradientComparison(result, reference: reference)
+         exactSeconds: Double, forwardSeconds: Double) throws(UsageError) {
+        let comparison = try GradientComparison(result, reference: reference)
         estimator = result.estimator
         label = result.label
         k = configuration.steps
-        lambda = configuration.damping
-        backwardSolver = configuration.backwardSolver?.rawValue
+        damping = configuration.damping
+        backwardSolver = configuration.backwardSolver
         refine = configuration.refine
         cosine = comparison.parameterCosine
         relativeError = comparison.parameterRelativeError
@@ -180,5 +187,18 @@ public struct GradientEntry: Sendable, Codable, Equatable {
         backward = statistics.backward.map(BackwardSummary.init)
         fallbackSamples = statistics.fallbackSamples
         note = statistics.note
+    }
+}
+
+extension MemoryBudget {
+    /// Checks the memory of a gradient study before it starts: the dense-LU reference forms
+    /// B Jacobians of d² (when d ≤ the dense limit), the unrolled phantom gradient keeps 3kBd
+    /// doubles for its largest k, and every estimator a few B × d matrices.
+    public func checkGradients(_ spec: GradientSpec, batchSize b: Int, dimension d: Int, source: String) throws(ResourceError) {
+        let dense = d <= spec.denseLimit ? Size.doubles(b, d, d + 4) : 0
+        let unrolled = spec.estimators.contains("phantom") ? Size.doubles(3, spec.steps.max() ?? 1, b, d) : 0
+        try check(Size.sum([dense, unrolled, Size.doubles(16, b, d)]),
+                  for: "the gradient study of \(b) samples of dimension \(d) (dense reference, unrolled states, covectors)",
+                  source: source)
     }
 }

@@ -26,14 +26,15 @@ public struct Assignment: Sendable, Codable, Equatable {
 /// A cell configuration of the grid: a family with concrete parameters.
 public struct CellConfiguration: Sendable, Codable, Equatable {
     public var index: Int
-    public var family: CellFamily
+    /// The cell's catalog name.
+    public var family: String
     public var assignment: Assignment
     /// A compact label for tables and legends, e.g. `tanh d=512 B=8 ρ=0.999 sym s=0.05`.
     public var label: String {
         let short = ["dim": "d", "batch": "B", "rho": "ρ", "injection-scale": "s", "inner": "h", "channels": "C",
                      "in-channels": "Cin", "length": "L", "height": "H", "width": "W", "groups": "G", "sigma": "σ",
                      "monotonicity": "m", "weight-scale": "sw"]
-        var parts = [family.rawValue]
+        var parts = [family]
         for (name, value) in zip(assignment.names, assignment.values) {
             switch (name, value) {
             case ("symmetric", .boolean(let on)): if on { parts.append("sym") }
@@ -47,7 +48,8 @@ public struct CellConfiguration: Sendable, Codable, Equatable {
 /// A solver configuration of the grid: a kind with concrete parameters and a display label.
 public struct SolverConfiguration: Sendable, Codable, Equatable {
     public var index: Int
-    public var kind: SolverKind
+    /// The solver's catalog name.
+    public var kind: String
     public var assignment: Assignment
     public var label: String
 }
@@ -125,7 +127,7 @@ extension ExperimentSpec {
             for assignment in assignments {
                 let sweptLabel = zip(assignment.names, assignment.values)
                     .filter { swept.contains($0.0) }.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
-                let base = entry.label ?? entry.kind.rawValue
+                let base = entry.label ?? entry.kind
                 let label = sweptLabel.isEmpty ? base : "\(base) \(sweptLabel)"
                 result.append(SolverConfiguration(index: result.count, kind: entry.kind, assignment: assignment, label: label))
             }

@@ -25,18 +25,18 @@ public struct JacobianStudyRecord: Sendable, Codable, Equatable {
 
     /// Measures at the rows of `point` (B × d). `seed` seeds the power start and the probes.
     public static func measure<Map: DifferentiableMap>(map: Map, at point: Matrix, spec: JacobianDiagnosticsSpec,
-                                                       seed: UInt64) -> JacobianStudyRecord {
+                                                       seed: UInt64) throws(UsageError) -> JacobianStudyRecord {
         var clock = DispatchTime.now().uptimeNanoseconds
         func lap() -> Double {
             let now = DispatchTime.now().uptimeNanoseconds
             defer { clock = now }
             return Double(now - clock) * 1e-9
         }
-        var options = spec.powerOptions
+        var options = try spec.powerOptions
         options.seed = seed
-        let power = JacobianDiagnostics.spectralRadius(of: map, at: point, options: options)
+        let power = try JacobianDiagnostics.spectralRadius(of: map, at: point, options: options)
         let powerSeconds = lap()
-        let hutchinson = JacobianDiagnostics.hutchinson(of: map, at: point, probes: spec.probes, seed: seed &+ 1)
+        let hutchinson = try JacobianDiagnostics.hutchinson(of: map, at: point, probes: spec.probes, seed: seed &+ 1)
         let hutchinsonSeconds = lap()
         var record = JacobianStudyRecord(
             spectralRadius: power.estimates, spectralRadiusConverged: power.converged, powerProducts: power.products,

@@ -108,18 +108,8 @@ public struct PointRecord: Sendable, Codable, Equatable {
 
     // MARK: Storage
 
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        return decoder
-    }()
+    static let encoder = JSONFormat.encoder(pretty: false)
+    static let decoder = JSONFormat.decoder()
 
     /// Reads a point file; nil when it is missing, unreadable or not a complete record.
     static func read(from url: URL) -> PointRecord? {

@@ -9,11 +9,8 @@ public enum ResultsFolder {
         guard let data = try? Data(contentsOf: file) else {
             throw ExperimentError(file: file.path, line: nil, message: "no manifest.json here; expected a results folder written by deq run")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         do {
-            return try decoder.decode(RunManifest.self, from: data).spec
+            return try JSONFormat.decoder().decode(RunManifest.self, from: data).spec
         } catch {
             throw ExperimentError(file: file.path, line: nil, message: "not a manifest written by this toolkit (\(error))")
         }

@@ -4,7 +4,7 @@ import Yams
 
 extension ExperimentSpec {
     /// Reads and validates an experiment file. Relative paths in it resolve against its folder.
-    public static func load(contentsOf url: URL) throws(ExperimentError) -> ExperimentSpec {
+    public static func load(contentsOf url: URL, catalog: Catalog = .standard) throws(ExperimentError) -> ExperimentSpec {
         let text: String
         do {
             text = try String(contentsOf: url, encoding: .utf8)
@@ -12,14 +12,14 @@ extension ExperimentSpec {
             throw ExperimentError(file: url.path, line: nil, message: "cannot read the file (\(error.localizedDescription))")
         }
         return try parse(yaml: text, file: url.path, baseDirectory: url.deletingLastPathComponent(),
-                         defaultName: url.deletingPathExtension().lastPathComponent)
+                         defaultName: url.deletingPathExtension().lastPathComponent, catalog: catalog)
     }
 
     /// Parses and validates YAML text. Every field is checked: an unknown key, a wrong type or an
     /// impossible value is an ``ExperimentError`` naming `file`, the line and the valid choices.
-    public static func parse(yaml: String, file: String, baseDirectory: URL,
-                             defaultName: String = "experiment") throws(ExperimentError) -> ExperimentSpec {
-        let reader = SpecReader(file: file)
+    public static func parse(yaml: String, file: String, baseDirectory: URL, defaultName: String = "experiment",
+                             catalog: Catalog = .standard) throws(ExperimentError) -> ExperimentSpec {
+        let reader = SpecReader(file: file, catalog: catalog)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: yaml) else {
@@ -42,7 +42,7 @@ public enum SpecReaderKeys {
     public static let topLevel = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
                                   "init", "measurements", "path-independence", "gradients", "jacobian-diagnostics", "quick"]
     /// The keys of the `gradients:` section.
-    public static let gradients = ["estimators", "k", "lambda", "backward-solvers", "backward-tol", "backward-max-iter",
+    public static let gradients = ["estimators", "k", "damping", "backward-solvers", "backward-tol", "backward-max-iter",
                                    "shine-refine", "shine-fallback", "dense-limit", "upstream-seed"]
     /// The keys of the `jacobian-diagnostics:` section.
     public static let jacobianDiagnostics = ["probes", "power-iterations", "window", "power-tol", "exact-limit"]
@@ -51,6 +51,8 @@ public enum SpecReaderKeys {
 /// Walks the YAML node tree of an experiment file, validating as it goes.
 struct SpecReader {
     let file: String
+    /// The solvers, cells and estimators the file may name.
+    let catalog: Catalog
 
     static let topLevelKeys = SpecReaderKeys.topLevel
 
@@ -190,22 +192,22 @@ struct SpecReader {
             }
         }
         guard sawCells, !spec.cells.isEmpty else {
-            throw fail(root, "the experiment declares no cells; add a cells: list (families: \(CellFamily.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw fail(root, "the experiment declares no cells; add a cells: list (families: \(catalog.cells.map(\.name).joined(separator: ", ")))")
         }
         guard sawSolvers, !spec.solvers.isEmpty else {
-            throw fail(root, "the experiment declares no solvers; add a solvers: list (kinds: \(SolverKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw fail(root, "the experiment declares no solvers; add a solvers: list (kinds: \(catalog.solvers.map(\.name).joined(separator: ", ")))")
         }
         guard !spec.initializations.isEmpty else { throw fail(root, "init: is an empty list; give at least one start") }
         return spec
     }
 
     func cell(_ node: Node) throws(ExperimentError) -> CellSweep {
-        let families = CellFamily.allCases.map(\.rawValue)
+        let families = catalog.cells.map(\.name)
         guard case .mapping = node, let familyNode = node["family"] else {
             throw fail(node, "each cell needs a family: (\(families.joined(separator: ", ")))")
         }
         let name = try choice(familyNode, "family", families, in: "a cell")
-        let family = CellFamily(rawValue: name) ?? .tanh
+        guard let family = catalog.cells.first(where: { $0.name == name }) else { throw fail(familyNode, "unknown family '\(name)'") }
         let definitions = family.parameters
         let context = "cell '\(name)'"
         let fields = try entries(node, of: context, allowed: ["family"] + definitions.map(\.name))
@@ -217,26 +219,32 @@ struct SpecReader {
         }
         // Checks across parameters (e.g. GroupNorm groups dividing the channels), per configuration.
         for assignment in Assignment.product(of: parameters) {
-            if let problem = family.problem(with: assignment.dictionary) {
-                let swept = assignment.label.isEmpty ? "" : " (\(assignment.label))"
-                throw fail(node, "\(context)\(swept): \(problem)")
+            let swept = assignment.label.isEmpty ? "" : " (\(assignment.label))"
+            do {
+                if let problem = try family.problem(with: assignment.dictionary) {
+                    throw fail(node, "\(context)\(swept): \(problem)")
+                }
+            } catch let error as ExperimentError {
+                throw error
+            } catch {
+                throw fail(node, "\(context)\(swept): \(error)")
             }
         }
-        return CellSweep(family: family, parameters: parameters)
+        return CellSweep(family: name, parameters: parameters)
     }
 
     func solver(_ node: Node) throws(ExperimentError) -> SolverSweep {
-        let kinds = SolverKind.allCases.map(\.rawValue)
+        let kinds = catalog.solvers.map(\.name)
         // A bare name is a solver with its defaults.
         if case .scalar = node {
             let name = try choice(node, "solver", kinds, in: "solvers")
-            return SolverSweep(kind: SolverKind(rawValue: name) ?? .forward, label: nil, parameters: [])
+            return SolverSweep(kind: name, label: nil, parameters: [])
         }
         guard case .mapping = node, let kindNode = node["kind"] else {
             throw fail(node, "each solver needs a kind: (\(kinds.joined(separator: ", ")))")
         }
         let name = try choice(kindNode, "kind", kinds, in: "a solver")
-        let kind = SolverKind(rawValue: name) ?? .forward
+        guard let kind = catalog.solvers.first(where: { $0.name == name }) else { throw fail(kindNode, "unknown solver '\(name)'") }
         let definitions = kind.parameters
         let context = "solver '\(name)'"
         let fields = try entries(node, of: context, allowed: ["kind", "label"] + definitions.map(\.name))
@@ -248,7 +256,7 @@ struct SpecReader {
                 parameters.append(try sweep(field.node, definition, in: context))
             }
         }
-        return SolverSweep(kind: kind, label: label, parameters: parameters)
+        return SolverSweep(kind: name, label: label, parameters: parameters)
     }
 
     func stopping(_ node: Node) throws(ExperimentError) -> StoppingSpec {
@@ -339,16 +347,14 @@ struct SpecReader {
         for (key, value) in try entries(node, of: context, allowed: SpecReaderKeys.gradients) {
             switch key {
             case "estimators":
-                spec.estimators = try choices(value, "estimators", GradientSpec.Estimator.allCases.map(\.rawValue), in: context)
-                    .compactMap(GradientSpec.Estimator.init(rawValue:))
+                spec.estimators = try choices(value, "estimators", catalog.estimators.map(\.name), in: context)
             case "backward-solvers":
-                spec.backwardSolvers = try choices(value, "backward-solvers", GradientSpec.BackwardSolver.allCases.map(\.rawValue), in: context)
-                    .compactMap(GradientSpec.BackwardSolver.init(rawValue:))
+                spec.backwardSolvers = try choices(value, "backward-solvers", catalog.solvers.map(\.name) + ["lu"], in: context)
             case "k":
                 spec.steps = try sweep(value, ParameterDefinition("k", .integer(minimum: 1), default: nil, ""), in: context)
                     .values.compactMap(\.intValue)
-            case "lambda":
-                let definition = ParameterDefinition("lambda", .real(minimum: 0, maximum: 2, exclusiveMinimum: true, exclusiveMaximum: true),
+            case "damping":
+                let definition = ParameterDefinition("damping", .real(minimum: 0, maximum: 2, exclusiveMinimum: true, exclusiveMaximum: true),
                                                      default: nil, "")
                 spec.dampings = try sweep(value, definition, in: context).values.compactMap(\.doubleValue)
             case "shine-refine":

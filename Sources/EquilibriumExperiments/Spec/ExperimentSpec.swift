@@ -74,10 +74,11 @@ public struct ParameterSweep: Sendable, Codable, Equatable {
 
 /// One `cells:` entry: a family with parameters, any of which may be swept.
 public struct CellSweep: Sendable, Codable, Equatable {
-    public var family: CellFamily
+    /// The cell's catalog name (``Catalog/cells``).
+    public var family: String
     public var parameters: [ParameterSweep]
 
-    public init(family: CellFamily, parameters: [ParameterSweep]) {
+    public init(family: String, parameters: [ParameterSweep]) {
         self.family = family
         self.parameters = parameters
     }
@@ -85,12 +86,13 @@ public struct CellSweep: Sendable, Codable, Equatable {
 
 /// One `solvers:` entry: a kind with parameters, any of which may be swept.
 public struct SolverSweep: Sendable, Codable, Equatable {
-    public var kind: SolverKind
+    /// The solver's catalog name (``Catalog/solvers``).
+    public var kind: String
     /// A display label; default: the kind and its swept values.
     public var label: String?
     public var parameters: [ParameterSweep]
 
-    public init(kind: SolverKind, label: String?, parameters: [ParameterSweep]) {
+    public init(kind: String, label: String?, parameters: [ParameterSweep]) {
         self.kind = kind
         self.label = label
         self.parameters = parameters
@@ -107,9 +109,12 @@ public struct StoppingSpec: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// The criteria (the parser has validated every field).
     public var criteria: StoppingCriteria {
-        StoppingCriteria(tolerance: tolerance, measure: measure, maxIterations: maxIterations,
-                         maxEvaluations: maxEvaluations, divergenceFactor: divergenceFactor)
+        get throws(UsageError) {
+            try StoppingCriteria(tolerance: tolerance, measure: measure, maxIterations: maxIterations,
+                                 maxEvaluations: maxEvaluations, divergenceFactor: divergenceFactor)
+        }
     }
 }
 
@@ -143,6 +148,7 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
     /// The B × d initial batch of one grid point; random starts are seeded by `seed`, a file
     /// start is read (and checked against B × d) relative to `baseDirectory`.
     public func makeBatch(seed: UInt64, baseDirectory: URL, batchSize: Int, dimension: Int) throws -> Matrix {
+        let file = path.map { $0.hasPrefix("/") ? URL(fileURLWithPath: $0) : baseDirectory.appendingPathComponent($0) }
         let initialization: Initialization
         switch kind {
         case .zero: initialization = .zero
@@ -150,7 +156,7 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
         case .uniform: initialization = .uniform(low: low, high: high, seed: seed)
         case .mixed: initialization = .mixed(probability: probability, scale: scale, seed: seed)
         case .file:
-            initialization = try Initialization.load(contentsOf: baseDirectory.appendingPathComponent(path ?? ""),
+            initialization = try Initialization.load(contentsOf: file ?? baseDirectory,
                                                      batchSize: batchSize, dimension: dimension)
         }
         return try initialization.makeBatch(batchSize: batchSize, dimension: dimension)

@@ -1,48 +1,17 @@
 import Equilibrium
 
-/// Options of the `gradients` measurement (and of `deq grad`): which gradient estimators to
-/// run at the fixed point, with which k, λ and backward solvers, and against which reference.
+/// Options of the `gradients` measurement (and of `deq grad`): which gradient estimators of the
+/// catalog to run at the fixed point, with which k, λ and backward solvers.
 public struct GradientSpec: Sendable, Codable, Equatable {
-    /// The estimator families (REFERENCE §4).
-    public enum Estimator: String, Sendable, Codable, CaseIterable {
-        /// The implicit gradient, once per backward solver.
-        case exact
-        /// The unrolled phantom gradient, once per k × λ.
-        case phantom
-        /// The Neumann-series phantom gradient, once per k × λ.
-        case neumann
-        /// The Jacobian-free gradient (k = 1, λ = 1).
-        case jfb
-        /// SHINE from the forward Broyden's inverse, once per refine count.
-        case shine
-    }
-
-    /// The solvers of the adjoint equation.
-    public enum BackwardSolver: String, Sendable, Codable, CaseIterable {
-        case forward, anderson, broyden
-        case newtonKrylov = "newton-krylov"
-        /// Dense LU per sample.
-        case lu
-
-        /// The estimator for this backward solver (iterative solvers with their defaults).
-        public func estimator(criteria: StoppingCriteria) -> ImplicitGradient {
-            switch self {
-            case .forward: ImplicitGradient(solver: ForwardIteration(), criteria: criteria)
-            case .anderson: ImplicitGradient(solver: AndersonAcceleration(), criteria: criteria)
-            case .broyden: ImplicitGradient(solver: Broyden(), criteria: criteria)
-            case .newtonKrylov: ImplicitGradient(solver: NewtonKrylov(), criteria: criteria)
-            case .lu: .denseLU
-            }
-        }
-    }
-
-    public var estimators: [Estimator] = Estimator.allCases
+    /// The estimators' catalog names (``GradientEstimators``): `implicit` once per backward
+    /// solver, `phantom` and `neumann` once per k × λ, `jfb`, `shine` once per refine count.
+    public var estimators: [String] = GradientEstimators.entries.map(\.name)
     /// k values of the phantom and Neumann estimators.
     public var steps: [Int] = [1, 2, 5, 10, 20]
-    /// λ values of the phantom and Neumann estimators.
+    /// λ values (damping) of the phantom and Neumann estimators.
     public var dampings: [Double] = [0.5, 0.8, 1.0]
-    /// Backward solvers of the exact estimator.
-    public var backwardSolvers: [BackwardSolver] = [.anderson]
+    /// Backward solvers of the implicit estimator: catalog solver names or `lu`.
+    public var backwardSolvers: [String] = ["anderson"]
     /// Relative residual tolerance of the iterative backward solves.
     public var backwardTolerance: Double = 1e-10
     public var backwardMaxIterations: Int = 1000
@@ -51,51 +20,58 @@ public struct GradientSpec: Sendable, Codable, Equatable {
     /// SHINE falls back to the upstream gradient when its estimate is longer than this times it.
     public var shineFallbackRatio: Double = 1.8
     /// The reference gradient is the dense LU one when d ≤ this; above, the first iterative
-    /// exact estimator (Anderson when none is listed).
+    /// implicit estimator (Anderson when none is listed).
     public var denseLimit: Int = 1024
     /// The upstream gradient ∂L/∂z* ~ N(0, I) is seeded by this plus the cell's seed.
     public var upstreamSeed: UInt64 = 0
 
     public init() {}
 
-    public var backwardCriteria: StoppingCriteria {
-        StoppingCriteria(tolerance: backwardTolerance, measure: .relative, maxIterations: backwardMaxIterations,
-                         recordHistory: false)
-    }
-
     /// One configured estimator with the options that label it in records.
     public struct Configuration: Sendable {
         public var estimator: any GradientEstimator
-        public var kind: Estimator
+        /// The catalog name.
+        public var kind: String
         public var steps: Int?
         public var damping: Double?
-        public var backwardSolver: BackwardSolver?
+        public var backwardSolver: String?
         public var refine: Int?
     }
 
-    /// Every configured estimator, in the order of ``estimators`` (exact per backward solver,
-    /// phantom and Neumann per k × λ, SHINE per refine count).
-    public var configurations: [Configuration] {
+    /// The parameters of the implicit estimator with `solver` on the adjoint.
+    public func implicitParameters(solver: String) -> [String: ParameterValue] {
+        ["backward-solver": .text(solver), "backward-tol": .real(backwardTolerance), "backward-max-iter": .integer(backwardMaxIterations)]
+    }
+
+    /// Every configured estimator, in the order of ``estimators`` (implicit per backward solver,
+    /// phantom and Neumann per k × λ, SHINE per refine count), made by `catalog`.
+    public func configurations(catalog: Catalog = .standard) throws(UsageError) -> [Configuration] {
         var result: [Configuration] = []
         for kind in estimators {
+            let entry = try catalog.estimator(named: kind)
             switch kind {
-            case .exact:
+            case "implicit":
                 for solver in backwardSolvers {
-                    result.append(.init(estimator: solver.estimator(criteria: backwardCriteria), kind: kind, backwardSolver: solver))
+                    result.append(.init(estimator: try entry.makeEstimator(implicitParameters(solver: solver), catalog: catalog),
+                                        kind: kind, backwardSolver: solver))
                 }
-            case .phantom, .neumann:
+            case "phantom", "neumann":
                 for lambda in dampings {
                     for k in steps {
-                        result.append(.init(estimator: PhantomGradient(mode: kind == .phantom ? .unrolled : .neumann, steps: k, damping: lambda),
+                        result.append(.init(estimator: try entry.makeEstimator(["k": .integer(k), "damping": .real(lambda)]),
                                             kind: kind, steps: k, damping: lambda))
                     }
                 }
-            case .jfb:
-                result.append(.init(estimator: JacobianFreeGradient(), kind: kind, steps: 1, damping: 1))
-            case .shine:
+            case "jfb":
+                result.append(.init(estimator: try entry.makeEstimator(), kind: kind, steps: 1, damping: 1))
+            case "shine":
                 for refine in shineRefine {
-                    result.append(.init(estimator: SHINEGradient(fallbackRatio: shineFallbackRatio, refineSteps: refine), kind: kind, refine: refine))
+                    result.append(.init(estimator: try entry.makeEstimator(["refine": .integer(refine), "fallback": .real(shineFallbackRatio)]),
+                                        kind: kind, refine: refine))
                 }
+            default:
+                // An estimator added to the catalog by a program: its defaults.
+                result.append(.init(estimator: try entry.makeEstimator(catalog: catalog), kind: kind))
             }
         }
         return result
@@ -118,6 +94,8 @@ public struct JacobianDiagnosticsSpec: Sendable, Codable, Equatable {
     public init() {}
 
     public var powerOptions: JacobianDiagnostics.PowerIterationOptions {
-        .init(maxProducts: powerIterations, window: window, tolerance: powerTolerance)
+        get throws(UsageError) {
+            try .init(maxProducts: powerIterations, window: window, tolerance: powerTolerance)
+        }
     }
 }

@@ -130,7 +130,7 @@ extension TrainingExperiment {
                 var row = "| \(label) | \(length) |"
                 var dat = "# budget\taccuracy\texample_accuracy\n"
                 for budget in e.budgets {
-                    let r = s.evaluate(test, maxIterations: budget, batchSize: 64)
+                    let r = try s.evaluate(test, maxIterations: budget, batchSize: 64)
                     row += " \(format(r.accuracy)) (\(format(r.exampleAccuracy))) |"
                     tsv += "\(label)\t\(length)\t\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\t\(r.meanEvaluations)\t\(r.convergedFraction)\n"
                     dat += "\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\n"
@@ -146,7 +146,7 @@ extension TrainingExperiment {
             var options = s.options
             options.testLength = e.alignmentLength
             options.testSize = e.alignmentSamples
-            let a = s.alignment(options.datasets().test, samples: e.alignmentSamples, maxIterations: e.alignmentBudget)
+            let a = try s.alignment(options.datasets().test, samples: e.alignmentSamples, maxIterations: e.alignmentBudget)
             func mean(_ xs: [Double]) -> String { xs.isEmpty ? "–" : format(xs.reduce(0, +) / Double(xs.count)) }
             let right = zip(a.perExample, a.correct).filter { $0.1 }.map(\.0), wrong = zip(a.perExample, a.correct).filter { !$0.1 }.map(\.0)
             md += "| \(label) | \(format(a.score)) | \(mean(right)) | \(mean(wrong)) | \(right.count)/\(a.correct.count) |\n"

@@ -1,6 +1,7 @@
 import Foundation
 
-/// One concrete value of an experiment parameter (a cell's `rho`, a solver's `memory`, …).
+/// One concrete value of a catalog parameter (a cell's `rho`, a solver's `memory`, …), as an
+/// experiment file, a command line or a manifest gives it.
 public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible {
     case integer(Int)
     case real(Double)
@@ -13,6 +14,29 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
         case let .real(v): return formatCompact(v)
         case let .boolean(v): return v ? "true" : "false"
         case let .text(v): return v
+        }
+    }
+
+    /// Values compare by meaning: a whole real and the integer of the same value are equal
+    /// (`rho: 3.0` and `rho: 3`, as JSON writes 3.0), so a spec read back from a manifest equals
+    /// the one that wrote it.
+    public static func == (lhs: ParameterValue, rhs: ParameterValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.integer(a), .integer(b)): return a == b
+        case let (.real(a), .real(b)): return a == b || (a.isNaN && b.isNaN)
+        case let (.integer(a), .real(b)), let (.real(b), .integer(a)): return Double(a) == b
+        case let (.boolean(a), .boolean(b)): return a == b
+        case let (.text(a), .text(b)): return a == b
+        default: return false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .integer(v): hasher.combine(Double(v))
+        case let .real(v): hasher.combine(v)
+        case let .boolean(v): hasher.combine(v)
+        case let .text(v): hasher.combine(v)
         }
     }
 
@@ -59,7 +83,7 @@ public enum ParameterValue: Sendable, Hashable, Codable, CustomStringConvertible
 }
 
 /// A short, exact-enough rendering of a number for labels and tables (`0.999`, `1e-08`).
-func formatCompact(_ value: Double) -> String {
+public func formatCompact(_ value: Double) -> String {
     if value.isNaN { return "nan" }
     if value.isInfinite { return value > 0 ? "inf" : "-inf" }
     if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
@@ -72,18 +96,21 @@ func formatCompact(_ value: Double) -> String {
     return String(format: "%.3g", value)
 }
 
-/// The declared type and range of one parameter, used to validate experiment files and to
-/// document them (`docs/EXPERIMENTS.md`).
+/// The declared type, range, default and meaning of one catalog parameter: what validates an
+/// experiment file's or a command line's value, and what documents it (`docs/EXPERIMENTS.md`,
+/// `deq solve --help`).
 public struct ParameterDefinition: Sendable {
     public enum Kind: Sendable {
-        /// An integer in `minimum...`.
-        case integer(minimum: Int)
+        /// An integer in `minimum...` (and `...maximum` when given).
+        case integer(minimum: Int, maximum: Int? = nil)
         /// A finite real number with optional bounds; `exclusiveMinimum` makes the lower bound strict.
         case real(minimum: Double?, maximum: Double?, exclusiveMinimum: Bool, exclusiveMaximum: Bool)
         case boolean
         case choice([String])
         /// A path to a file, relative to the experiment file's folder.
         case path
+        /// A name (of a catalog entry, such as a backward solver), any non-empty text.
+        case name
     }
 
     public var name: String
@@ -101,7 +128,8 @@ public struct ParameterDefinition: Sendable {
     /// What a valid value looks like, for error messages.
     public var expectation: String {
         switch kind {
-        case let .integer(minimum): return "an integer ≥ \(minimum)"
+        case let .integer(minimum, maximum?): return "an integer in \(minimum)…\(maximum)"
+        case let .integer(minimum, nil): return "an integer ≥ \(minimum)"
         case let .real(minimum, maximum, exclusiveMinimum, exclusiveMaximum):
             switch (minimum, maximum) {
             case let (lo?, hi?):
@@ -112,7 +140,8 @@ public struct ParameterDefinition: Sendable {
             }
         case .boolean: return "true or false"
         case let .choice(choices): return "one of \(choices.joined(separator: ", "))"
-        case .path: return "a file path (relative to the experiment file)"
+        case .name: return "a name"
+        case .path: return "a file path (relative to the experiment file, or to the working directory on the command line)"
         }
     }
 
@@ -120,8 +149,8 @@ public struct ParameterDefinition: Sendable {
     /// or nil when invalid.
     public func validate(_ value: ParameterValue) -> ParameterValue? {
         switch (kind, value) {
-        case let (.integer(minimum), .integer(v)):
-            return v >= minimum ? value : nil
+        case let (.integer(minimum, maximum), .integer(v)):
+            return v >= minimum && v <= (maximum ?? .max) ? value : nil
         case let (.real(minimum, maximum, exclusiveMinimum, exclusiveMaximum), _):
             guard let v = value.doubleValue, v.isFinite else { return nil }
             if let lo = minimum, exclusiveMinimum ? v <= lo : v < lo { return nil }
@@ -131,7 +160,7 @@ public struct ParameterDefinition: Sendable {
             return value
         case let (.choice(choices), .text(v)):
             return choices.contains(v) ? value : nil
-        case (.path, .text(let v)):
+        case (.path, .text(let v)), (.name, .text(let v)):
             return v.isEmpty ? nil : value
         default:
             return nil
