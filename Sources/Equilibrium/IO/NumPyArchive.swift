@@ -90,6 +90,17 @@ public struct NumPyArchive: Sendable {
         try encode(arrays, compression: compression, as: type, forceZip64: false)
     }
 
+    /// As ``encode(_:compression:as:)`` with every zip64 field written (sizes, offsets, the
+    /// zip64 end record), for tests of the zip64 path without a 4 GiB member.
+    package static func encodeForcingZip64(_ arrays: [NamedArray], compression: Compression = .stored) throws(ArrayFileError) -> Data {
+        try encode(arrays, compression: compression, as: .float64, forceZip64: true)
+    }
+
+    /// The raw deflate stream of `contents` (zlib's default level), for tests that build archives by hand.
+    package static func rawDeflate(_ contents: Data) -> Data {
+        contents.withUnsafeBytes { Data(Deflate.deflate($0)) }
+    }
+
     static func encode(_ arrays: [NamedArray], compression: Compression, as type: NumPyArray.DataType,
                        forceZip64: Bool) throws(ArrayFileError) -> Data {
         var writer = ZipWriter(forceZip64: forceZip64)

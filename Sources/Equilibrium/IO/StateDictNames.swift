@@ -41,7 +41,7 @@ public enum StateDictNames {
     }
 
     /// The keys tried for `parameter` in `table`.
-    static func keys(_ parameter: String, in table: [(parameter: String, keys: [String])]) -> [String] {
+    public static func keys(_ parameter: String, in table: [(parameter: String, keys: [String])]) -> [String] {
         table.first { $0.parameter == parameter }?.keys ?? [parameter]
     }
 }
