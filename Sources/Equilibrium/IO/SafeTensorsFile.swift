@@ -129,7 +129,7 @@ public struct SafeTensorsFile: Sendable {
                 throw fail("data_offsets [\(range.lowerBound), \(range.upperBound)] leave bytes \(end)..<\(range.lowerBound) of the data buffer unused; expected each tensor to begin where the previous one ends (\(end))", key: tensor.name)
             }
             if range.upperBound > bufferLength {
-                throw fail("data_offsets [\(range.lowerBound), \(range.upperBound)] run past the end of the data buffer (\(bufferLength) bytes after the header); the file is truncated or the offsets are wrong", key: tensor.name)
+                throw fail("data_offsets [\(range.lowerBound), \(range.upperBound)] run past the end of the data buffer (\(bufferLength) bytes after the header); expected offsets within it (is the file truncated?)", key: tensor.name)
             }
             end = range.upperBound
             previous = tensor.name

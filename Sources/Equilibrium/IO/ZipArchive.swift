@@ -266,7 +266,9 @@ struct ZipArchive: Sendable {
                         throw fail("the zip64 extra field is too short for the sizes it must hold; the archive is corrupt", member)
                     }
                     let value = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: q, as: UInt64.self))
-                    guard let int = Int(exactly: value), int <= bytes.count else {
+                    // Sizes of compressed data and offsets lie inside the file; the uncompressed
+                    // size is bounded later, by deflate's maximum ratio.
+                    guard let int = Int(exactly: value), k == 0 || int <= bytes.count else {
                         throw fail("a zip64 size or offset (\(value)) exceeds the file's \(bytes.count) bytes; the archive is truncated or corrupt", member)
                     }
                     result[k] = int
