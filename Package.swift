@@ -14,9 +14,11 @@ let package = Package(
     targets: [
         // OpenBLAS (CBLAS) and LAPACKE behind one system-library module; not API.
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
+        // zlib (inflate, deflate, CRC-32) for .npz archives; not API.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(
             name: "Equilibrium",
-            dependencies: ["COpenBLAS"]
+            dependencies: ["COpenBLAS", "CZlib"]
         ),
         // The experiments harness: experiment files, grids, runs, results, pictures.
         .target(

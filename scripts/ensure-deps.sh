@@ -6,7 +6,7 @@
 # everything is present.
 set -euo pipefail
 
-packages=(libopenblas-dev liblapacke-dev gnuplot-nox)
+packages=(libopenblas-dev liblapacke-dev gnuplot-nox zlib1g-dev)
 
 if ! command -v swift >/dev/null 2>&1; then
     echo "error: no Swift toolchain on PATH. Install Swift 6 (https://www.swift.org/install/linux/) and try again." >&2
@@ -14,7 +14,7 @@ if ! command -v swift >/dev/null 2>&1; then
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
-    echo "warning: not a Debian system; make sure OpenBLAS (cblas.h), LAPACKE (lapacke.h) and gnuplot are installed." >&2
+    echo "warning: not a Debian system; make sure OpenBLAS (cblas.h), LAPACKE (lapacke.h), zlib (zlib.h) and gnuplot are installed." >&2
     exit 0
 fi
 

@@ -31,7 +31,7 @@ struct CellChoice {
     /// a synthetic cell; only the given ones of a cell read from files, whose sizes come from
     /// the files (the report's `dim` and `batch`).
     var reported: [String: ParameterValue] {
-        if given.keys.contains(where: { ["weights", "weights-dir"].contains($0) }) { return given }
+        if given.keys.contains(where: { $0 == "weights" }) { return given }
         var values = (try? entry.resolved(given)) ?? given
         if values["seed"] == nil { values["seed"] = .integer(Int(Self.defaultSeed)) }
         return values

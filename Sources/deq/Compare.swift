@@ -64,7 +64,7 @@ struct Compare: ParsableCommand {
         guard (1...Self.repeatLimit).contains(repeats) else {
             throw ValidationError("--repeats must lie in 1…\(Self.repeatLimit) (independent draws of the cell); got \(repeats)")
         }
-        if repeats > 1, cellChoice.given.keys.contains(where: { ["weights", "weights-dir"].contains($0) }) {
+        if repeats > 1, cellChoice.given.keys.contains(where: { $0 == "weights" }) {
             throw ValidationError("--repeats draws new synthetic cells; with weights from files there is one cell, drop --repeats")
         }
         let criteria = try stopping.criteria()

@@ -9,7 +9,8 @@ struct Solve: ParsableCommand {
         abstract: "Solve z = f(z) for a batch of samples and report each sample's convergence.",
         discussion: """
             The cell is synthetic (--cell tanh --dim 512 --rho 0.99 …) or read from files \
-            (--weights W.npy, --weights-dir DIR, --injection X.npy; rows are samples). A sample that \
+            (--weights W.npy or --weights model.safetensors --prefix deq.f., --injection X.npy; rows are \
+            samples). A sample that \
             does not converge is reported, not an error: the exit status is 0 unless --strict is \
             given. On a terminal, a solve longer than a second shows its progress on stderr.
 

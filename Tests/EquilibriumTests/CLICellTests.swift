@@ -61,14 +61,14 @@ import Equilibrium
             try NumPyArray(shape: p.shape, values: p.values).write(to: weights.appendingPathComponent("\(p.name).npy"))
         }
         let x = try dir.npy("X.npy", shape: [3, 1, 9], cell.input.storage)
-        let report = try checkSolution(["--cell", "conv1d", "--weights-dir", weights.path, "--injection", x.path, "--groups", "2"],
+        let report = try checkSolution(["--cell", "conv1d", "--weights", weights.path, "--injection", x.path, "--groups", "2"],
                                        cell: cell, kind: "conv1d")
         // Sizes come from the files: only the given options are reported, d = C·L from the files.
-        #expect(report["weights-dir"] as? String == weights.path && report["length"] == nil && report["groups"] as? Int == 2)
+        #expect(report["weights"] as? String == weights.path && report["length"] == nil && report["groups"] as? Int == 2)
 
         // A missing array: the error names the file and the shape it should have.
         try FileManager.default.removeItem(at: weights.appendingPathComponent("norm3.weight.npy"))
-        let output = try DeqProcess.run(["solve", "--cell", "conv1d", "--weights-dir", weights.path, "--injection", x.path, "--groups", "2"])
+        let output = try DeqProcess.run(["solve", "--cell", "conv1d", "--weights", weights.path, "--injection", x.path, "--groups", "2"])
         #expect(output.exitedNormally && output.status != 0)
         #expect(output.stderr.contains(weights.appendingPathComponent("norm3.weight.npy").path), "\(output.stderr)")
         #expect(output.stderr.contains("no such file; expected a .npy array of shape (4,) = (C,)"), "\(output.stderr)")
@@ -82,10 +82,10 @@ import Equilibrium
         CLISolveTests.BadInput(arguments: ["--cell", "residual", "--inner", "0"], expected: ["--inner 0: expected an integer in 1…"]),
         CLISolveTests.BadInput(arguments: ["--cell", "residual", "--sigma", "-1"], expected: ["--sigma -1: expected a number ≥ 0"]),
         CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--monotonicity", "0"], expected: ["--monotonicity 0: expected a number > 0"]),
-        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--injection", "x.npy"], expected: ["--injection needs --weights-dir"]),
-        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--weights-dir", "w", "--dim", "4"], expected: ["--dim conflicts with --weights-dir"]),
-        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--weights-dir", "/nonexistent/w"],
-                               expected: ["/nonexistent/w: weights directory: no such directory", "A.npy, B.npy, U.npy, b.npy"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--injection", "x.npy"], expected: ["--injection needs --weights"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "residual", "--weights", "w", "--dim", "4"], expected: ["--dim conflicts with --weights"]),
+        CLISolveTests.BadInput(arguments: ["--cell", "monotone", "--weights", "/nonexistent/w"],
+                               expected: ["/nonexistent/w: no such file or directory; expected a directory of NAME.npy files, or a .npy, .npz or .safetensors file"]),
         CLISolveTests.BadInput(arguments: ["--cell", "conv2d", "--height", "100000", "--width", "100000"], expected: ["the im2col columns", "more than the memory limit"]),
         CLISolveTests.BadInput(arguments: ["--cell", "conv2d", "--height", "9223372036854775807"], expected: ["--height 9223372036854775807: expected an integer in 1…16777216"]),
     ])
@@ -101,7 +101,7 @@ import Equilibrium
     @Test func helpListsTheCellOptions() throws {
         let output = try DeqProcess.run(["solve", "--help"])
         for option in ["--inner", "--groups", "--sigma", "--channels", "--in-channels", "--length", "--height", "--width",
-                       "--monotonicity", "--weight-scale", "--weights-dir"] {
+                       "--monotonicity", "--weight-scale", "--weights"] {
             #expect(output.stdout.contains("  \(option) "), "help lacks \(option)")
         }
         let words = output.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).joined(separator: " ")

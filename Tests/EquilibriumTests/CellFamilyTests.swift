@@ -59,7 +59,7 @@ import EquilibriumExperiments
             _ = try parse("cells: [{family: monotone, injection: X.npy}]\nsolvers: [anderson]")
             Issue.record("parsed without error")
         } catch {
-            #expect(error.description.contains("injection needs weights-dir"), "\(error)")
+            #expect(error.description.contains("injection needs weights"), "\(error)")
         }
     }
 
@@ -88,7 +88,7 @@ import EquilibriumExperiments
             try NumPyArray(shape: p.shape, values: p.values).write(to: weights.appendingPathComponent("\(p.name).npy"))
         }
         try dir.npy("X.npy", cell.input)
-        let spec = try parse("cells: [{family: monotone, weights-dir: net, injection: X.npy}]\nsolvers: [anderson]", base: dir.url)
+        let spec = try parse("cells: [{family: monotone, weights: net, injection: X.npy}]\nsolvers: [anderson]", base: dir.url)
         let loaded = try #require(try maps(spec).first as? MonotoneCell)
         #expect(loaded.parameters == cell.parameters && loaded.input == cell.input)
     }

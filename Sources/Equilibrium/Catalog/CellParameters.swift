@@ -31,6 +31,17 @@ enum CellParameters {
         values["seed"]?.intValue.map { UInt64($0) } ?? context.seed
     }
 
+    /// `prefix`: the key prefix of a submodule inside an archive of weights.
+    static let prefix = ParameterDefinition("prefix", .name, default: nil,
+                                            "the key prefix of the cell's arrays inside the weights file (e.g. deq.f.), with weights")
+
+    /// The weights archive of `values` (a directory of .npy, an .npz or a .safetensors) with
+    /// its prefix.
+    static func store(_ values: [String: ParameterValue], _ context: CellBuildContext) throws -> ArrayStore? {
+        guard let url = path(values, "weights", context) else { return nil }
+        return try ArrayStore(contentsOf: url, prefix: values["prefix"]?.stringValue ?? "")
+    }
+
     /// Bytes of `extents` float64 values.
     static func bytes(_ extents: Int...) -> Int? { Size.product(extents + [MemoryLayout<Double>.stride]) }
 

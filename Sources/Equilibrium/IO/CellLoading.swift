@@ -1,7 +1,9 @@
 import Foundation
 
 // Building cells from NumPy `.npy` files: the weights of a ``TanhCell`` or an ``AffineMap``
-// and the batch of inputs they are bound to.
+// and the batch of inputs they are bound to. Wherever one array is read (the inputs, a start,
+// an upstream gradient), the path may also be an `.npz` or `.safetensors` file holding one
+// array, or `FILE.npz:KEY` / `FILE.safetensors:KEY` (``ArrayStore/singleArray(at:)``).
 //
 // Conventions (those of ``Matrix`` and NumPy's C order):
 // - matrices are 2-D arrays, W and A of shape (d, d), U of shape (d, p);
@@ -13,37 +15,59 @@ import Foundation
 // ``CellLoadingError`` naming the file, the array, the shape found and the shape expected.
 // NaN and infinities are rejected (REFERENCE: NaN is never silently propagated).
 
-/// A `.npy` file that cannot become part of a cell: unreadable, malformed, mis-shaped or holding
-/// a non-finite value.
+/// A file that cannot become part of a cell: unreadable, malformed, mis-shaped or holding
+/// a non-finite value, or a key missing from a weights file.
 ///
-/// The message names the file, the array it should hold and what was expected, e.g.
-/// `U.npy: input weights U: shape (64, 30) does not fit: expected (64, p) with p = 32 columns of the injection`.
-/// Errors of the `.npy` reader (``NumPyError``) are passed through with their file name and
-/// reason, prefixed by the array.
+/// The message names the file (and the key, in an `.npz` or `.safetensors` file), the array it
+/// should hold and what was expected, e.g.
+/// `U.npy: input weights U: shape (64, 30) does not fit: expected (64, p) with p = 32 columns of the injection`
+/// or `model.safetensors[deq.f.conv2.weight]: convolution conv₂: shape (48, 60, 3, 3) does not fit: …`.
+/// Errors of the readers (``NumPyError``, ``ArrayFileError``) are passed through with their
+/// file name and reason, prefixed by the array.
 public struct CellLoadingError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// The path of the file.
+    /// The path of the file (the archive, for a key in an `.npz` or `.safetensors` file).
     public var file: String
+    /// The key within the file, with its prefix; nil for a `.npy` file.
+    public var key: String?
     /// The array the file should hold, e.g. "weight matrix W".
     public var array: String
     /// What was wrong and what was expected.
     public var reason: String
 
-    public init(file: String, array: String, reason: String) {
+    public init(file: String, key: String? = nil, array: String, reason: String) {
         self.file = file
+        self.key = key
         self.array = array
         self.reason = reason
     }
 
-    public var description: String { "\(file): \(array): \(reason)" }
+    /// The reader's error, as the loading error of `array`.
+    public init(_ error: ArrayFileError, array: String) {
+        self.init(file: error.file, key: error.key, array: array, reason: error.reason)
+    }
+
+    public var description: String {
+        "\(file)\(key.map { "[\($0)]" } ?? ""): \(array): \(reason)"
+    }
 }
 
 /// Where the inputs of a loaded cell come from.
 public enum InjectionSource: Sendable, Equatable {
-    /// A `.npy` file whose rows are samples, shape (B, p), or a single sample of shape (p,).
+    /// A `.npy` file whose rows are samples, shape (B, p), or a single sample of shape (p,);
+    /// or one array of an `.npz` or `.safetensors` file (``ArrayStore/singleArray(at:)``).
     case file(URL)
     /// B samples x ~ N(0, scale² I) drawn from a SplitMix64 stream seeded by `seed`, with p
     /// columns as the cell requires (p = d when U is absent). For `.npy` weights without data.
     case gaussian(batchSize: Int, scale: Double, seed: UInt64)
+}
+
+extension InjectionSource {
+    /// Throws when a Gaussian source has no samples or an invalid scale.
+    public func validate() throws(UsageError) {
+        guard case let .gaussian(batchSize, scale, _) = self else { return }
+        try Check.atLeast(batchSize, 1, "InjectionSource.gaussian", "batchSize", "B, the samples drawn")
+        try Check.inRange(scale, "InjectionSource.gaussian", "scale", "the inputs' standard deviation", above: 0)
+    }
 }
 
 extension TanhCell {
@@ -67,9 +91,31 @@ extension TanhCell {
     /// may be drawn at random (see ``InjectionSource``).
     public static func load(weights: URL, inputWeights: URL? = nil, bias: URL? = nil,
                             injection: InjectionSource) throws -> TanhCell {
-        let w = try ArrayFile(weights, "weight matrix W").squareMatrix()
+        try load(w: ArrayFile(weights, "weight matrix W"), u: inputWeights.map { ArrayFile($0, "input weights U") },
+                 b: bias.map { ArrayFile($0, "bias b") }, injection: injection)
+    }
+
+    /// The tanh cell with W, and U and b when present, read from `weights` under the keys of
+    /// ``StateDictNames/tanh`` (`W` or `linear.weight`; `U` or `injection.weight`; `b` or
+    /// `injection.bias`), and the inputs from `injection`.
+    ///
+    /// - Throws: ``CellLoadingError`` as the `.npy` form; a missing W lists the keys found.
+    public static func load(weights: ArrayStore, injection: InjectionSource) throws -> TanhCell {
+        let source = WeightsSource(weights), names = StateDictNames.tanh
+        guard let wKey = try source.resolve(names, "W", "weight matrix W") else {
+            throw source.missingError(names, "W", "weight matrix W", expected: "a (d, d) array")
+        }
+        let uKey = try source.resolve(names, "U", "input weights U")
+        let bKey = try source.resolve(names, "b", "bias b")
+        return try load(w: ArrayFile(weights, key: wKey, "weight matrix W"),
+                        u: uKey.map { ArrayFile(weights, key: $0, "input weights U") },
+                        b: bKey.map { ArrayFile(weights, key: $0, "bias b") }, injection: injection)
+    }
+
+    private static func load(w wFile: ArrayFile, u uFile: ArrayFile?, b bFile: ArrayFile?,
+                             injection: InjectionSource) throws -> TanhCell {
+        let w = try wFile.squareMatrix()
         let d = w.rows
-        let uFile = inputWeights.map { ArrayFile($0, "input weights U") }
         let x: Matrix, u: Matrix?
         switch injection {
         case let .file(url):
@@ -80,14 +126,13 @@ extension TanhCell {
             x = try ArrayFile(url, "injection x").batch(columns: requirement)
             u = try uFile.map { file throws(CellLoadingError) in try file.matrix(rows: d, columnsOf: x.columns) }
         case let .gaussian(batchSize, scale, seed):
-            precondition(batchSize >= 1, "a Gaussian injection needs at least one sample, got \(batchSize).")
-            precondition(scale >= 0 && scale.isFinite, "the injection scale must be finite and ≥ 0, got \(scale).")
+            try injection.validate()
             // p = d without U, else the columns of U.
             u = try uFile.map { file throws(CellLoadingError) in try file.matrix(rows: d, columnsOf: nil) }
             var generator = SplitMix64(seed: seed)
             x = Matrix.gaussian(rows: batchSize, columns: u?.columns ?? d, scale: scale, using: &generator)
         }
-        let b = try bias.map { url throws(CellLoadingError) in try ArrayFile(url, "bias b").vector(length: d) }
+        let b = try bFile.map { file throws(CellLoadingError) in try file.vector(length: d) }
         return try TanhCell(weight: w, inputWeight: u, bias: b, input: x)
     }
 }
@@ -106,15 +151,26 @@ extension AffineMap {
     /// The affine map with A read from a `.npy` file and the offsets from `offsets`, which may
     /// be drawn at random (see ``InjectionSource``; p = d).
     public static func load(matrix: URL, offsets: InjectionSource) throws -> AffineMap {
-        let a = try ArrayFile(matrix, "matrix A").squareMatrix()
+        try load(a: ArrayFile(matrix, "matrix A"), offsets: offsets)
+    }
+
+    /// The affine map with A read from `weights` (key `A`) and the offsets from `offsets`.
+    public static func load(weights: ArrayStore, offsets: InjectionSource) throws -> AffineMap {
+        guard weights.contains("A") else {
+            throw CellLoadingError(weights.missing("A", expected: "a (d, d) array"), array: "matrix A")
+        }
+        return try load(a: ArrayFile(weights, key: "A", "matrix A"), offsets: offsets)
+    }
+
+    private static func load(a aFile: ArrayFile, offsets: InjectionSource) throws -> AffineMap {
+        let a = try aFile.squareMatrix()
         let d = a.rows
         let b: Matrix
         switch offsets {
         case let .file(url):
             b = try ArrayFile(url, "offsets b").batch(columns: .exactly(d, because: "d from A"))
         case let .gaussian(batchSize, scale, seed):
-            precondition(batchSize >= 1, "Gaussian offsets need at least one sample, got \(batchSize).")
-            precondition(scale >= 0 && scale.isFinite, "the offset scale must be finite and ≥ 0, got \(scale).")
+            try offsets.validate()
             var generator = SplitMix64(seed: seed)
             b = Matrix.gaussian(rows: batchSize, columns: d, scale: scale, using: &generator)
         }
@@ -171,26 +227,55 @@ enum BatchColumns {
     case exactly(Int, because: String)
 }
 
-/// One `.npy` file and the array it should hold, with the checks shared by every loader.
+/// One array and its meaning, with the checks shared by every loader: a `.npy` file, one
+/// array of an `.npz` or `.safetensors` file (``ArrayStore/singleArray(at:)``), or a key of an
+/// ``ArrayStore``.
 struct ArrayFile {
     let url: URL
     let array: String
+    /// The key when the array is one of a store's.
+    private let store: ArrayStore?
+    private let storeKey: String?
+    /// The key in the file, once known (for messages).
+    private var key: String?
+    private var file: String
 
     init(_ url: URL, _ array: String) {
         self.url = url
         self.array = array
+        store = nil
+        storeKey = nil
+        let (file, key) = ArrayStore.splitKey(url)
+        self.file = file.path
+        self.key = key
+    }
+
+    /// The array `key` of `store` (without the store's prefix).
+    init(_ store: ArrayStore, key: String, _ array: String) {
+        url = store.url
+        self.array = array
+        self.store = store
+        storeKey = key
+        if store.format == .npyDirectory || store.format == .npy {
+            file = store.location(of: key)
+            self.key = nil
+        } else {
+            file = store.url.path
+            self.key = store.fullKey(key)
+        }
     }
 
     func error(_ reason: String) -> CellLoadingError {
-        CellLoadingError(file: url.path, array: array, reason: reason)
+        CellLoadingError(file: file, key: key, array: array, reason: reason)
     }
 
     /// The array, with a reader error passed through under this file's name.
     func read() throws(CellLoadingError) -> NumPyArray {
         do {
-            return try NumPyArray.read(contentsOf: url)
+            if let store, let storeKey { return try store.array(storeKey) }
+            return try ArrayStore.singleArray(at: url).array
         } catch {
-            throw CellLoadingError(file: error.file, array: array, reason: error.reason)
+            throw CellLoadingError(error, array: array)
         }
     }
 

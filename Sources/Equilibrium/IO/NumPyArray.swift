@@ -22,9 +22,11 @@ import Musl
 ///   so that the data starts at a multiple of 64 bytes;
 /// - the raw element data, in C or Fortran order as the header says.
 ///
-/// Only little-endian `float64` (`'<f8'`) and `float32` (`'<f4'`) data are supported; `float32`
-/// is widened to `Double` on reading. That covers what the toolkit exchanges with Python
-/// (weights, iterates, residual traces) without pulling in a general dtype system.
+/// Reading accepts little-endian `float64` (`'<f8'`), `float32` (`'<f4'`), `float16` (`'<f2'`),
+/// the signed and unsigned integers of 1 to 8 bytes (`'|i1'` … `'<u8'`, for labels) and `bool`
+/// (`'|b1'`), all widened exactly to `Double` (``StoredElementType``); writing produces `float64`
+/// or `float32`. That covers what the toolkit exchanges with Python (weights, iterates, labels,
+/// residual traces) without a general dtype system.
 ///
 /// Equality compares `shape` and `values` element-wise, so arrays holding NaN are never equal,
 /// even to themselves.
@@ -36,9 +38,18 @@ public struct NumPyArray: Equatable, Sendable {
 
     /// Creates an array from its shape and its elements in C (row-major) order.
     ///
-    /// - Precondition: every dimension is non-negative and their product equals
+    /// - Throws: ``UsageError`` unless every dimension is non-negative and their product equals
     ///   `values.count` (an empty shape is a scalar and holds exactly one value).
-    public init(shape: [Int], values: [Double]) {
+    public init(shape: [Int], checking values: [Double]) throws(UsageError) {
+        guard Self.elementCount(of: shape) == values.count else {
+            throw UsageError("NumPyArray", "values", got: "\(values.count) values for shape \(shape)",
+                             expected: "non-negative extents whose product is the number of values")
+        }
+        self.init(shape: shape, values: values)
+    }
+
+    /// The library's own constructor for arrays of a known size (a precondition, not an error).
+    package init(shape: [Int], values: [Double]) {
         precondition(Self.elementCount(of: shape) == values.count,
                      "NumPyArray: shape \(shape) does not hold \(values.count) values")
         self.shape = shape
@@ -88,23 +99,27 @@ extension NumPyArray {
     ///
     /// A missing or unreadable file is reported as a ``NumPyError`` like any malformed one,
     /// so callers handle a single error type.
+    ///
+    /// The file is memory-mapped (``MappedFile``), so its bytes are copied once, into the
+    /// values; a FIFO, a directory or another non-regular file is an error, not a hang.
     public static func read(contentsOf url: URL) throws(NumPyError) -> NumPyArray {
         let path = url.path
         guard FileManager.default.fileExists(atPath: path) else {
             throw NumPyError(file: path, reason: "file not found; expected an existing .npy file at this path")
         }
-        let data: Data
+        let file: MappedFile
         do {
-            data = try Data(contentsOf: url)
+            file = try MappedFile(url: url, kind: "a .npy file")
         } catch {
-            throw NumPyError(file: path, reason: "cannot read file (\(error.localizedDescription)); expected a readable .npy file")
+            throw NumPyError(file: path, reason: error.reason)
         }
-        return try decode(data, source: path)
+        return try decode(file.bytes, source: path)
     }
 
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // "\x93NUMPY"
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, source: String) throws(NumPyError) -> NumPyArray {
+    /// Decodes `.npy` bytes in place (an `.npz` member, a mapped file).
+    static func decode(_ bytes: UnsafeRawBufferPointer, source: String) throws(NumPyError) -> NumPyArray {
         func fail(_ reason: String) -> NumPyError { NumPyError(file: source, reason: reason) }
 
         // Magic string: compare what is there before complaining about length, so that a short
@@ -154,7 +169,7 @@ extension NumPyArray {
         let payload = UnsafeRawBufferPointer(rebasing: bytes[headerEnd...])
         let width = header.dataType.byteWidth
         let (expectedBytes, overflow) = header.count.multipliedReportingOverflow(by: width)
-        let layout = "shape \(Self.pythonRepr(of: header.shape)) of '\(header.dataType.rawValue)'"
+        let layout = "shape \(Self.pythonRepr(of: header.shape)) of '\(header.descr)'"
         guard !overflow else {
             throw fail("malformed header: \(layout) needs more bytes than can be addressed; expected a shape whose data fits in memory")
         }
@@ -165,37 +180,16 @@ extension NumPyArray {
             throw fail("unexpected trailing data: expected \(expectedBytes) bytes for \(layout), found \(payload.count) (\(payload.count - expectedBytes) extra)")
         }
 
-        let fileOrder = Self.loadLittleEndian(payload, as: header.dataType, count: header.count)
+        let fileOrder: [Double]
+        do {
+            fileOrder = try header.dataType.decode(payload, count: header.count)
+        } catch {
+            throw fail("element \(error.index) (in file order): \(error.reason)")
+        }
         let values = header.isFortranOrder
             ? Self.cOrder(fromFortranOrder: fileOrder, shape: header.shape)
             : fileOrder
         return NumPyArray(shape: header.shape, values: values)
-    }
-
-    /// Converts `count` little-endian elements of `type` to doubles, in file order.
-    private static func loadLittleEndian(_ payload: UnsafeRawBufferPointer, as type: DataType, count: Int) -> [Double] {
-        [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
-            switch type {
-            case .float64:
-                #if _endian(little)
-                // Same representation in memory: one bulk copy.
-                if count > 0, let source = payload.baseAddress, let destination = buffer.baseAddress {
-                    UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 8)
-                }
-                #else
-                for index in 0..<count {
-                    let bits = payload.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)
-                    buffer[index] = Double(bitPattern: UInt64(littleEndian: bits))
-                }
-                #endif
-            case .float32:
-                for index in 0..<count {
-                    let bits = payload.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)
-                    buffer[index] = Double(Float(bitPattern: UInt32(littleEndian: bits)))
-                }
-            }
-            initialized = count
-        }
     }
 
     /// Permutes Fortran-ordered (first axis fastest) elements into C order (last axis fastest).
@@ -323,7 +317,7 @@ extension NumPyArray {
 
 extension NumPyArray {
     /// The number of elements a shape holds, or nil if a dimension is negative or the product overflows.
-    fileprivate static func elementCount(of shape: [Int]) -> Int? {
+    static func elementCount(of shape: [Int]) -> Int? {
         var count = 1
         for dimension in shape {
             guard dimension >= 0 else { return nil }
@@ -361,7 +355,9 @@ public struct NumPyError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// The three keys of a `.npy` header, validated.
 private struct Header {
-    var dataType: NumPyArray.DataType
+    var dataType: StoredElementType
+    /// The dtype as the header spells it.
+    var descr: String
     var isFortranOrder: Bool
     var shape: [Int]
     /// The product of `shape`, known not to overflow.
@@ -394,9 +390,9 @@ private struct Header {
             throw fail("malformed header: missing key \(missing.map { "'\($0)'" }.joined(separator: ", ")); expected keys 'descr', 'fortran_order' and 'shape'")
         }
 
-        let supported = NumPyArray.DataType.allCases.map { "'\($0.rawValue)' (\($0))" }.joined(separator: " or ")
-        guard case .string(let descrString) = descr, let dataType = NumPyArray.DataType(rawValue: descrString) else {
-            throw fail("unsupported dtype \(descr.repr); expected \(supported)")
+        let supported = StoredElementType.allCases.compactMap { type in type.numpyDescr.map { "'\($0)' (\(type))" } }.joined(separator: ", ")
+        guard case .string(let descrString) = descr, let dataType = StoredElementType(numpyDescr: descrString) else {
+            throw fail("unsupported dtype \(descr.repr); expected one of \(supported)")
         }
         guard case .bool(let isFortranOrder) = fortranOrder else {
             throw fail("malformed header: 'fortran_order' is \(fortranOrder.repr); expected True or False")
@@ -420,6 +416,7 @@ private struct Header {
         }
 
         self.dataType = dataType
+        self.descr = descrString
         self.isFortranOrder = isFortranOrder
         self.shape = shape
         self.count = count

@@ -14,7 +14,7 @@ extension ResidualCell {
                                injectionScale: defaults.injectionScale),
             check: { values, given in residualProblem(values, given, counts: ["dim", "inner"], sizes: ["dim", "inner", "sigma"]) },
             memory: { values in
-                guard values["weights-dir"] == nil else { return [] }
+                guard values["weights"] == nil else { return [] }
                 let d = CellParameters.integer(values, "dim"), h = CellParameters.integer(values, "inner")
                 let b = CellParameters.integer(values, "batch")
                 return [("W₁ and W₂ (2 h d doubles)", CellParameters.bytes(2, h, d)),
@@ -23,8 +23,8 @@ extension ResidualCell {
             build: { values, given, context in
                 let batch = CellParameters.integer(values, "batch"), seed = CellParameters.seed(values, context)
                 let scale = CellParameters.real(values, "injection-scale")
-                if let directory = CellParameters.path(values, "weights-dir", context) {
-                    return try ResidualCell.load(directory: directory, groups: CellParameters.integer(values, "groups"),
+                if let store = try CellParameters.store(values, context) {
+                    return try ResidualCell.load(weights: store, groups: CellParameters.integer(values, "groups"),
                                                  injection: CellParameters.path(values, "injection", context).map { .file($0) }
                                                     ?? .gaussian(batchSize: batch, scale: scale, seed: seed))
                 }
@@ -43,23 +43,27 @@ extension ResidualCell {
             ParameterDefinition("sigma", CellParameters.nonNegative, default: .real(sigma), "σ of the weights' N(0, σ²) entries (the tutorial's 0.01)"),
             CellParameters.injectionScale(injectionScale),
             CellParameters.seed,
-            ParameterDefinition("weights-dir", .path, default: nil, "a directory of named .npy weights (docs/EXPERIMENTS.md); overrides the sizes and sigma"),
-            ParameterDefinition("injection", .path, default: nil, "X.npy, rows are samples, with weights-dir; default: B Gaussian samples of scale s"),
+            ParameterDefinition("weights", .path, default: nil,
+                                "the weights as a state_dict: a .safetensors, an .npz or a folder of NAME.npy (docs/EXPERIMENTS.md); overrides the sizes and sigma"),
+            CellParameters.prefix,
+            ParameterDefinition("injection", .path, default: nil, "X.npy (or FILE.npz:KEY), rows are samples, with weights; default: B Gaussian samples of scale s"),
         ]
     }
 
-    /// The checks of a residual cell: `injection` needs `weights-dir`, which excludes the
+    /// The checks of a residual cell: `injection` and `prefix` need `weights`, which excludes the
     /// synthetic sizes; G divides the normalised channel counts.
     static func residualProblem(_ values: [String: ParameterValue], _ given: Set<String>, counts: [String], sizes: [String]) -> String? {
-        guard given.contains("weights-dir") else {
-            if given.contains("injection") { return "{injection} needs {weights-dir}: a synthetic cell draws its own inputs; give {weights-dir} too, or drop {injection}" }
+        guard given.contains("weights") else {
+            for name in ["injection", "prefix"] where given.contains(name) {
+                return "{\(name)} needs {weights}: a synthetic cell draws its own inputs and weights; give {weights} too, or drop {\(name)}"
+            }
             let groups = CellParameters.integer(values, "groups")
             for name in counts where CellParameters.integer(values, name) % groups != 0 {
                 return "{groups} \(groups) does not divide {\(name)} \(CellParameters.integer(values, name)); expected a divisor of \(counts.map { "{\($0)} \(CellParameters.integer(values, $0))" }.joined(separator: " and "))"
             }
             return nil
         }
-        if let conflict = CellParameters.conflicts(sizes, with: "weights-dir", in: given, because: "the weights come from the files") {
+        if let conflict = CellParameters.conflicts(sizes, with: "weights", in: given, because: "the weights come from the file") {
             return conflict
         }
         if given.contains("injection") {
@@ -93,7 +97,7 @@ extension ConvResidualCell {
                 ResidualCell.residualProblem(values, given, counts: ["channels", "inner"], sizes: ["channels", "inner", "in-channels", "sigma"])
             },
             memory: { values in
-                guard values["weights-dir"] == nil else { return [] }
+                guard values["weights"] == nil else { return [] }
                 let c = CellParameters.integer(values, "channels"), h = CellParameters.integer(values, "inner")
                 let cin = CellParameters.integer(values, "in-channels"), b = CellParameters.integer(values, "batch")
                 let k = grid ? 9 : 3
@@ -111,11 +115,11 @@ extension ConvResidualCell {
                 let shape: SpatialShape = grid
                     ? .grid(height: CellParameters.integer(values, "height"), width: CellParameters.integer(values, "width"))
                     : .line(length: CellParameters.integer(values, "length"))
-                if let directory = CellParameters.path(values, "weights-dir", context) {
+                if let store = try CellParameters.store(values, context) {
                     // An injection file fixes the spatial shape itself unless the entry sets it.
                     let spatialGiven = ["length", "height", "width"].contains { given.contains($0) }
                     let injection = CellParameters.path(values, "injection", context)
-                    return try ConvResidualCell.load(directory: directory, rank: rank, groups: CellParameters.integer(values, "groups"),
+                    return try ConvResidualCell.load(weights: store, rank: rank, groups: CellParameters.integer(values, "groups"),
                                                      shape: injection != nil && !spatialGiven ? nil : shape,
                                                      injection: injection.map { .file($0) } ?? .gaussian(batchSize: batch, scale: scale, seed: seed))
                 }
@@ -143,20 +147,22 @@ extension MonotoneCell {
                                     "A and B have N(0, s_w²/d) entries (default 1/√3, PyTorch's nn.Linear variance)"),
                 CellParameters.injectionScale(defaults.injectionScale),
                 CellParameters.seed,
-                ParameterDefinition("weights-dir", .path, default: nil, "a directory with A.npy, B.npy, U.npy, b.npy; overrides dim and weight-scale"),
-                ParameterDefinition("injection", .path, default: nil, "X.npy, rows are samples, with weights-dir; default: B Gaussian samples of scale s"),
+                ParameterDefinition("weights", .path, default: nil,
+                                    "A, B, U, b as a state_dict (.safetensors, .npz, a folder of .npy; monotone_op_net's names too); overrides dim and weight-scale"),
+                CellParameters.prefix,
+                ParameterDefinition("injection", .path, default: nil, "X.npy (or FILE.npz:KEY), rows are samples, with weights; default: B Gaussian samples of scale s"),
             ],
             check: { values, given in ResidualCell.residualProblem(values, given, counts: [], sizes: ["dim", "weight-scale"]) },
             memory: { values in
-                guard values["weights-dir"] == nil else { return [] }
+                guard values["weights"] == nil else { return [] }
                 let d = CellParameters.integer(values, "dim"), b = CellParameters.integer(values, "batch")
                 return [("A, B, U and W (4 d² doubles)", CellParameters.bytes(4, d, d)), ("the inputs and injection (2 B d doubles)", CellParameters.bytes(2, b, d))]
             },
             build: { values, given, context in
                 let batch = CellParameters.integer(values, "batch"), seed = CellParameters.seed(values, context)
                 let scale = CellParameters.real(values, "injection-scale")
-                if let directory = CellParameters.path(values, "weights-dir", context) {
-                    return try MonotoneCell.load(directory: directory, monotonicity: CellParameters.real(values, "monotonicity"),
+                if let store = try CellParameters.store(values, context) {
+                    return try MonotoneCell.load(weights: store, monotonicity: CellParameters.real(values, "monotonicity"),
                                                  injection: CellParameters.path(values, "injection", context).map { .file($0) }
                                                     ?? .gaussian(batchSize: batch, scale: scale, seed: seed))
                 }

@@ -15,12 +15,14 @@ extension TanhCell {
                 ParameterDefinition("symmetric", .boolean, default: .boolean(defaults.symmetric), "draw W symmetric (then ρ(W) = ‖W‖₂)"),
                 CellParameters.seed,
                 CellParameters.injectionScale(defaults.injectionScale),
-                ParameterDefinition("weights", .path, default: nil, "W.npy (d × d); overrides dim, rho, symmetric"),
-                ParameterDefinition("input-weights", .path, default: nil, "U.npy (d × p), with weights; default U = I"),
-                ParameterDefinition("bias", .path, default: nil, "b.npy (d), with weights; default b = 0"),
+                ParameterDefinition("weights", .path, default: nil,
+                                    "W.npy (d × d), or a state_dict (.safetensors, .npz, a folder of .npy) with W and optionally U and b; overrides dim, rho, symmetric"),
+                CellParameters.prefix,
+                ParameterDefinition("input-weights", .path, default: nil, "U.npy (d × p), with a W.npy; default U = I"),
+                ParameterDefinition("bias", .path, default: nil, "b.npy (d), with a W.npy; default b = 0"),
                 ParameterDefinition("injection", .path, default: nil, "X.npy, rows are samples, with weights; default: B Gaussian rows of scale s"),
             ],
-            check: { _, given in denseProblem(given, fileOnly: ["input-weights", "bias", "injection"]) },
+            check: { values, given in denseProblem(given, values: values, fileOnly: ["input-weights", "bias", "injection"]) },
             memory: { values in denseMemory(values) },
             build: { values, given, context in
                 let batch = CellParameters.integer(values, "batch"), seed = CellParameters.seed(values, context)
@@ -28,8 +30,11 @@ extension TanhCell {
                 if let weights = CellParameters.path(values, "weights", context) {
                     let injection: InjectionSource = CellParameters.path(values, "injection", context).map { .file($0) }
                         ?? .gaussian(batchSize: batch, scale: scale, seed: seed)
-                    return try TanhCell.load(weights: weights, inputWeights: CellParameters.path(values, "input-weights", context),
-                                             bias: CellParameters.path(values, "bias", context), injection: injection)
+                    if weights.pathExtension == "npy" {
+                        return try TanhCell.load(weights: weights, inputWeights: CellParameters.path(values, "input-weights", context),
+                                                 bias: CellParameters.path(values, "bias", context), injection: injection)
+                    }
+                    return try TanhCell.load(weights: try CellParameters.store(values, context)!, injection: injection)
                 }
                 return try TanhCell.random(.init(dimension: CellParameters.integer(values, "dim"), batchSize: batch,
                                                  spectralNorm: CellParameters.real(values, "rho"),
@@ -39,8 +44,16 @@ extension TanhCell {
 
     /// The checks of a dense cell (tanh, affine): files only with `weights`, and no synthetic
     /// sizes beside a weights file.
-    static func denseProblem(_ given: Set<String>, fileOnly: [String]) -> String? {
+    static func denseProblem(_ given: Set<String>, values: [String: ParameterValue], fileOnly: [String]) -> String? {
         if given.contains("weights") {
+            let isArray = values["weights"]?.stringValue?.hasSuffix(".npy") == true
+            if isArray, given.contains("prefix") {
+                return "{prefix} applies to a weights file with several arrays (.safetensors, .npz, a folder); a .npy holds one"
+            }
+            if !isArray, let conflict = CellParameters.conflicts(["input-weights", "bias"], with: "weights", in: given,
+                                                                 because: "a weights file with several arrays holds U and b itself") {
+                return conflict
+            }
             if let conflict = CellParameters.conflicts(["dim", "rho", "symmetric"], with: "weights", in: given,
                                                        because: "the matrix comes from the file") { return conflict }
             if given.contains("injection"), let conflict = CellParameters.conflicts(
@@ -49,7 +62,7 @@ extension TanhCell {
             }
             return nil
         }
-        for name in fileOnly where given.contains(name) {
+        for name in fileOnly + ["prefix"] where given.contains(name) {
             return "{\(name)} needs {weights}: a synthetic cell draws its own inputs; give {weights} too, or drop {\(name)}"
         }
         return nil
@@ -78,10 +91,12 @@ extension AffineMap {
                 ParameterDefinition("symmetric", .boolean, default: .boolean(false), "draw A symmetric (then ρ(A) = ‖A‖₂)"),
                 CellParameters.seed,
                 ParameterDefinition("injection-scale", CellParameters.nonNegative, default: .real(1), "standard deviation s of the offsets bᵢ"),
-                ParameterDefinition("weights", .path, default: nil, "A.npy (d × d); overrides dim, rho, symmetric"),
+                ParameterDefinition("weights", .path, default: nil,
+                                    "A.npy (d × d), or a file of named arrays with A; overrides dim, rho, symmetric"),
+                CellParameters.prefix,
                 ParameterDefinition("injection", .path, default: nil, "the offsets, rows are samples, with weights; default: B Gaussian rows of scale s"),
             ],
-            check: { _, given in TanhCell.denseProblem(given, fileOnly: ["injection"]) },
+            check: { values, given in TanhCell.denseProblem(given, values: values, fileOnly: ["injection"]) },
             memory: { values in TanhCell.denseMemory(values) },
             build: { values, given, context in
                 let batch = CellParameters.integer(values, "batch"), seed = CellParameters.seed(values, context)
@@ -89,7 +104,8 @@ extension AffineMap {
                 if let weights = CellParameters.path(values, "weights", context) {
                     let offsets: InjectionSource = CellParameters.path(values, "injection", context).map { .file($0) }
                         ?? .gaussian(batchSize: batch, scale: scale, seed: seed)
-                    return try AffineMap.load(matrix: weights, offsets: offsets)
+                    if weights.pathExtension == "npy" { return try AffineMap.load(matrix: weights, offsets: offsets) }
+                    return try AffineMap.load(weights: try CellParameters.store(values, context)!, offsets: offsets)
                 }
                 let map = try AffineMap.random(dimension: CellParameters.integer(values, "dim"), batchSize: batch,
                                                spectralNorm: CellParameters.real(values, "rho"),

@@ -7,6 +7,10 @@ import Foundation
 ///     optimizer/first.NAME.npy     Adam's m (SGD's momentum buffer), when present
 ///     optimizer/second.NAME.npy    Adam's v, when present
 ///
+/// or, written with `arrays: .safetensors`, one `arrays.safetensors` holding the same arrays
+/// under the keys `parameters.NAME`, `optimizer.first.NAME`, `optimizer.second.NAME` (the JSON
+/// names the file; both layouts are read through ``ArrayStore``).
+///
 /// Every file is written atomically (``AtomicFile``), the JSON last, so a reader never sees a
 /// JSON that names missing arrays. float64 `.npy` round-trips exactly, and the trainer's random
 /// streams are functions of (seed, step) and (seed, epoch), so resuming from a checkpoint
@@ -18,8 +22,18 @@ public struct TrainingCheckpoint: Sendable, Equatable {
     public var parameters: [NamedArray]
     public var optimizerState: OptimizerState
 
+    /// How the arrays are stored beside `checkpoint.json`.
+    public enum ArrayLayout: Sendable {
+        /// `parameters/NAME.npy` and `optimizer/first.NAME.npy`, `optimizer/second.NAME.npy`.
+        case npyFiles
+        /// One `arrays.safetensors`.
+        case safetensors
+    }
+
     struct Header: Codable {
         var format = 1
+        /// The file holding every array (`arrays.safetensors`); nil for the `.npy` folders.
+        var arrays: String? = nil
         var options: TrainingOptions
         var epoch: Int
         var optimizerStep: Int
@@ -28,9 +42,21 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         var log: [EpochRecord]
     }
 
-    /// Writes the directory (created if needed).
-    public func write(to directory: URL) throws {
+    /// Writes the directory (created if needed), its arrays as `layout` says.
+    public func write(to directory: URL, arrays layout: ArrayLayout = .npyFiles) throws {
         let manager = FileManager.default
+        if layout == .safetensors {
+            try manager.createDirectory(at: directory, withIntermediateDirectories: true)
+            var arrays = [NamedArray]()
+            for p in parameters {
+                arrays.append(NamedArray(name: "parameters.\(p.name)", shape: p.shape, values: p.values))
+                if let m = optimizerState.first[p.name] { arrays.append(NamedArray(name: "optimizer.first.\(p.name)", shape: p.shape, values: m)) }
+                if let v = optimizerState.second[p.name] { arrays.append(NamedArray(name: "optimizer.second.\(p.name)", shape: p.shape, values: v)) }
+            }
+            try ArrayStore.write(arrays, to: directory.appendingPathComponent("arrays.safetensors"))
+            try writeHeader(to: directory, arrays: "arrays.safetensors")
+            return
+        }
         for sub in ["parameters", "optimizer"] {
             try manager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
@@ -46,7 +72,11 @@ public struct TrainingCheckpoint: Sendable, Equatable {
                                      to: directory.appendingPathComponent("optimizer/second.\(p.name).npy"))
             }
         }
-        let header = Header(options: options, epoch: epoch, optimizerStep: optimizerState.step,
+        try writeHeader(to: directory, arrays: nil)
+    }
+
+    private func writeHeader(to directory: URL, arrays: String?) throws {
+        let header = Header(arrays: arrays, options: options, epoch: epoch, optimizerStep: optimizerState.step,
                             parameters: parameters.map(\.name), shapes: parameters.map(\.shape), log: log)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -65,21 +95,27 @@ public struct TrainingCheckpoint: Sendable, Equatable {
         }
         if let problems = header.options.problems() { throw TrainingError("\(json.path): invalid options: \(problems)") }
         var parameters = [NamedArray](), state = OptimizerState(step: header.optimizerStep)
-        let manager = FileManager.default
+        // (store, key prefix) for the parameters, Adam's m and v: two .npy folders or one file.
+        let sources: [(store: ArrayStore?, prefix: String)]
+        if let file = header.arrays {
+            let store = try ArrayStore(contentsOf: directory.appendingPathComponent(file))
+            sources = [(store, "parameters."), (store, "optimizer.first."), (store, "optimizer.second.")]
+        } else {
+            let optimizer = directory.appendingPathComponent("optimizer")
+            let optimizerStore = FileManager.default.fileExists(atPath: optimizer.path) ? try ArrayStore(contentsOf: optimizer) : nil
+            sources = [(try ArrayStore(contentsOf: directory.appendingPathComponent("parameters")), ""),
+                       (optimizerStore, "first."), (optimizerStore, "second.")]
+        }
         for (name, shape) in zip(header.parameters, header.shapes) {
-            func array(_ path: String) throws -> [Double] {
-                let url = directory.appendingPathComponent(path)
-                let a = try NumPyArray.read(contentsOf: url)
-                guard a.shape == shape else { throw TrainingError("\(url.path): shape \(a.shape), expected \(shape)") }
+            func array(_ source: (store: ArrayStore?, prefix: String), required: Bool) throws -> [Double]? {
+                guard let store = source.store, required || store.contains(source.prefix + name) else { return nil }
+                let a = try store.array(source.prefix + name)
+                guard a.shape == shape else { throw TrainingError("\(store.location(of: source.prefix + name)): shape \(a.shape), expected \(shape)") }
                 return a.values
             }
-            parameters.append(NamedArray(name: name, shape: shape, values: try array("parameters/\(name).npy")))
-            if manager.fileExists(atPath: directory.appendingPathComponent("optimizer/first.\(name).npy").path) {
-                state.first[name] = try array("optimizer/first.\(name).npy")
-            }
-            if manager.fileExists(atPath: directory.appendingPathComponent("optimizer/second.\(name).npy").path) {
-                state.second[name] = try array("optimizer/second.\(name).npy")
-            }
+            parameters.append(NamedArray(name: name, shape: shape, values: try array(sources[0], required: true)!))
+            if let m = try array(sources[1], required: false) { state.first[name] = m }
+            if let v = try array(sources[2], required: false) { state.second[name] = v }
         }
         return TrainingCheckpoint(options: header.options, epoch: header.epoch, log: header.log, parameters: parameters,
                                   optimizerState: state)
