@@ -79,6 +79,19 @@ enum CellChecks {
 
     /// Evaluation and both products on the compacted rows `samples`, next to the whole-batch
     /// results' rows: the largest relative difference of any row.
+    /// The tolerance of a compaction check: rows of a compacted batch go through GEMMs of
+    /// another shape, and BLAS kernels block m, n and k differently, so sums are reordered. Each
+    /// product with inner dimension k then differs by at most 2 γ_k ‖A‖‖B‖, γ_k ≈ k ε (Higham,
+    /// "Accuracy and Stability of Numerical Algorithms", §3.5), and the norms after it amplify
+    /// that by their conditioning κ, up to 1/σ of a group: for the small random cells of these
+    /// tests (groups of 3–9 entries) κ‖A‖‖B‖/‖AB‖ stays below 10³, so rounding moves a row by at
+    /// most 10³ · 2 Σ k ε ≲ 2e-11 for Σ k ≤ 45. A compaction mistake (a row of another sample,
+    /// a stale buffer) moves it by O(1). The tolerance 1e-10 sits between the two, a factor 5
+    /// above the rounding bound and ten orders of magnitude below a mistake; measured here:
+    /// 1.2e-13 at worst (OpenBLAS Prescott and Core2 kernels), ≤ 1e-13 under Haswell, Zen, Nehalem,
+    /// Sandybridge.
+    static let compactionTolerance = 1e-10
+
     static func compactionError<M: DifferentiableMap>(_ map: M, at z: Matrix, samples: [Int], seed: UInt64) throws -> Double {
         let d = map.dimension, n = samples.count
         let v = gaussianBatch(map.batchSize, d, seed: seed)
