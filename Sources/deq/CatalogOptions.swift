@@ -152,6 +152,8 @@ struct ResourceOptions: ParsableArguments {
     func validate() throws {
         if let memoryLimit {
             do { _ = try MemoryBudget.parse(memoryLimit) } catch { throw ValidationError("--memory-limit \(memoryLimit): \(error.expected)") }
+            // Every check in the libraries reads the budget from the environment by default.
+            setenv("DEQ_MEMORY_LIMIT", memoryLimit, 1)
         }
     }
 

@@ -105,6 +105,9 @@ struct Run: ParsableCommand {
     @Flag(name: .customLong("no-plots"), help: "Write the gnuplot files but do not render pictures.")
     var noPlots = false
 
+    @OptionGroup(title: "Resources")
+    var resources: ResourceOptions
+
     func validate() throws {
         if let shard { _ = try Shard(parsing: shard) }
     }
@@ -130,7 +133,8 @@ struct Run: ParsableCommand {
         if let seed { spec.seed = seed }
         let output = URL(fileURLWithPath: out ?? "Results/\(spec.name)\(quick ? "-quick" : "")")
         let runner = ExperimentRunner(spec: spec, outputDirectory: output, shard: try shard.map { try Shard(parsing: $0) },
-                                      progress: quiet ? nil : ProgressReporter(), renderPictures: !noPlots)
+                                      progress: quiet ? nil : ProgressReporter(), renderPictures: !noPlots,
+                                      budget: resources.budget)
         let outcome = try runner.run()
         let summary = output.appendingPathComponent("summary.md")
         if let text = try? String(contentsOf: summary, encoding: .utf8) { print(text) }

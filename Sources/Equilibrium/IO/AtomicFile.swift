@@ -44,9 +44,21 @@ package enum AtomicFile {
         return "is \(what), not a regular file; expected a path to a new or regular file"
     }
 
-    /// `url` with symbolic links followed (the destination of the write).
+    /// `url` with symbolic links followed (the destination of the write), also when the last
+    /// link dangles (then its target is where the file is created). At most 40 links.
     static func resolved(_ url: URL) -> URL {
-        url.resolvingSymlinksInPath()
+        var current = url.standardizedFileURL
+        for _ in 0..<40 {
+            var info = stat()
+            guard lstat(current.path, &info) == 0, info.st_mode & S_IFMT == S_IFLNK else { return current }
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let n = readlink(current.path, &buffer, buffer.count - 1)
+            guard n > 0 else { return current }
+            let target = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            current = (target.hasPrefix("/") ? URL(fileURLWithPath: target)
+                       : current.deletingLastPathComponent().appendingPathComponent(target)).standardizedFileURL
+        }
+        return current
     }
 
     package static func write(_ data: Data, to url: URL) throws(WriteError) {

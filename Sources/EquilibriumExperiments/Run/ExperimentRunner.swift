@@ -44,7 +44,10 @@ public struct ExperimentRunner {
     public func run() throws -> Outcome {
         let fileManager = FileManager.default
         try checkResumable()
+        try preflight()
         try fileManager.createDirectory(at: pointsDirectory, withIntermediateDirectories: true)
+        // Temporary files of a writer that was killed are never results.
+        AtomicFile.removeStaleTemporaries(in: pointsDirectory)
         let started = Date()
         var manifest = RunManifest(spec: spec, shard: shard, started: started)
         try manifest.write(to: outputDirectory)
@@ -87,6 +90,18 @@ public struct ExperimentRunner {
                        pointsTotal: grid.count, complete: summary.complete)
     }
 
+    /// Refuses, before any point runs, a grid too large or a cell configuration whose arrays
+    /// would not fit in the memory budget.
+    func preflight() throws {
+        try spec.checkGridSize(file: spec.name)
+        for configuration in spec.cellConfigurations {
+            let entry = try catalog.cell(named: configuration.family)
+            for (what, bytes) in try entry.memoryEstimate(configuration.assignment.dictionary) {
+                try budget.check(bytes, for: what, source: "\(spec.name): cell \(configuration.label)")
+            }
+        }
+    }
+
     /// A folder that already holds results must hold results of this very spec (then the run
     /// resumes); mixing two specs' points would give tables that describe neither.
     func checkResumable() throws {
@@ -112,6 +127,8 @@ public struct ExperimentRunner {
                                                        batchSize: map.batchSize, dimension: map.dimension)
         let isDefaultStart = point.initializationIndex == 0
         let wantsGradients = spec.measurements.contains(.gradients) && isDefaultStart
+        try budget.checkSolve(solver, batchSize: map.batchSize, dimension: map.dimension, criteria: criteria,
+                              source: "\(spec.name): \(point.cell.label) · \(point.solver.label)")
         let result = try solver.solve(map, from: start, criteria: criteria)
         var alignment: PointRecord.Alignment?
         if spec.measurements.contains(.pathIndependence), isDefaultStart {

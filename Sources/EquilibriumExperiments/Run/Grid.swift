@@ -135,6 +135,28 @@ extension ExperimentSpec {
         return result
     }
 
+    /// The largest grid an experiment may have: a million points is days of solves; a larger
+    /// product of sweeps is a mistake, refused before anything is expanded.
+    public static let maxGridPoints = 1_000_000
+
+    /// repeats × cells × solvers × starts, nil when it overflows.
+    public var gridSize: Int? {
+        func configurations(_ sweeps: [[ParameterSweep]]) -> Int? {
+            Size.sum(sweeps.map { entry in Size.product(entry.map(\.values.count)) })
+        }
+        return Size.product([repeats, configurations(cells.map(\.parameters)) ?? -1,
+                             configurations(solvers.map(\.parameters)) ?? -1, initializations.count])
+    }
+
+    /// Throws when the grid has more than ``maxGridPoints`` points.
+    public func checkGridSize(file: String) throws(ExperimentError) {
+        guard let size = gridSize, size <= Self.maxGridPoints else {
+            let shown = gridSize.map { "\($0)" } ?? "more than \(Int.max)"
+            throw ExperimentError(file: file, line: nil,
+                                  message: "the grid has \(shown) points (repeats × cell configurations × solver configurations × starts); expected at most \(Self.maxGridPoints)")
+        }
+    }
+
     /// The full grid: repeats × cells × solvers × starts, in that nesting.
     public var grid: [GridPoint] {
         let cellConfigurations = cellConfigurations, solverConfigurations = solverConfigurations

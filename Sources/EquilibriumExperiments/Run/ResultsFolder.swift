@@ -28,6 +28,21 @@ public enum ResultsFolder {
         var comparable = spec
         comparable.baseDirectory = ""
         let fileManager = FileManager.default
+        // A destination that already holds anything must hold this very experiment (a re-merge):
+        // leftover points of another run would fill a missing shard and enter the tables.
+        let existing = (try? fileManager.contentsOfDirectory(atPath: destination.path)) ?? []
+        if !existing.isEmpty {
+            var there: ExperimentSpec
+            do { there = try self.spec(in: destination) } catch {
+                throw ExperimentError(file: destination.path, line: nil,
+                                      message: "--out is not empty and holds no results of this experiment; expected a new or empty folder (or an earlier merge of the same shards)")
+            }
+            there.baseDirectory = ""
+            guard there == comparable else {
+                throw ExperimentError(file: destination.appendingPathComponent("manifest.json").path, line: nil,
+                                      message: "--out holds results of a different experiment spec; expected a new or empty folder")
+            }
+        }
         try fileManager.createDirectory(at: destination.appendingPathComponent("points"), withIntermediateDirectories: true)
         for source in sources {
             var other = try self.spec(in: source)

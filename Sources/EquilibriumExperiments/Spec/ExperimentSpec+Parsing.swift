@@ -5,12 +5,7 @@ import Yams
 extension ExperimentSpec {
     /// Reads and validates an experiment file. Relative paths in it resolve against its folder.
     public static func load(contentsOf url: URL, catalog: Catalog = .standard) throws(ExperimentError) -> ExperimentSpec {
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
-            throw ExperimentError(file: url.path, line: nil, message: "cannot read the file (\(error.localizedDescription))")
-        }
+        let text = try YAMLDocument.text(of: url)
         return try parse(yaml: text, file: url.path, baseDirectory: url.deletingLastPathComponent(),
                          defaultName: url.deletingPathExtension().lastPathComponent, catalog: catalog)
     }
@@ -20,20 +15,10 @@ extension ExperimentSpec {
     public static func parse(yaml: String, file: String, baseDirectory: URL, defaultName: String = "experiment",
                              catalog: Catalog = .standard) throws(ExperimentError) -> ExperimentSpec {
         let reader = SpecReader(file: file, catalog: catalog)
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else {
-                throw ExperimentError(file: file, line: nil, message: "the file is empty; expected a mapping with cells: and solvers:")
-            }
-            root = node
-        } catch let error as ExperimentError {
-            throw error
-        } catch let error as YamlError {
-            throw ExperimentError(file: file, line: reader.line(of: error), message: "not valid YAML: \(reader.summary(of: error))")
-        } catch {
-            throw ExperimentError(file: file, line: nil, message: "not valid YAML: \(error)")
-        }
-        return try reader.experiment(root, defaultName: defaultName, baseDirectory: baseDirectory)
+        let root = try YAMLDocument.compose(yaml, file: file)
+        let spec = try reader.experiment(root, defaultName: defaultName, baseDirectory: baseDirectory)
+        try spec.checkGridSize(file: file)
+        return spec
     }
 }
 
@@ -58,24 +43,6 @@ struct SpecReader {
 
     func fail(_ node: Node?, _ message: String) -> ExperimentError {
         ExperimentError(file: file, line: node?.mark?.line, message: message)
-    }
-
-    func line(of error: YamlError) -> Int? {
-        switch error {
-        case let .scanner(_, _, mark, _), let .parser(_, _, mark, _), let .composer(_, _, mark, _):
-            return mark.line
-        default:
-            return nil
-        }
-    }
-
-    func summary(of error: YamlError) -> String {
-        switch error {
-        case let .scanner(_, problem, _, _), let .parser(_, problem, _, _), let .composer(_, problem, _, _):
-            return problem
-        default:
-            return "\(error)"
-        }
     }
 
     // MARK: Structure
@@ -223,6 +190,11 @@ struct SpecReader {
             do {
                 if let problem = try family.problem(with: assignment.dictionary) {
                     throw fail(node, "\(context)\(swept): \(problem)")
+                }
+                // Sizes that cannot be allocated are refused here, with the file and line.
+                let budget = MemoryBudget.current
+                for (what, bytes) in try family.memoryEstimate(assignment.dictionary) where !(bytes.map { $0 <= budget.limit } ?? false) {
+                    throw fail(node, "\(context)\(swept): \(what) needs \(Size.describe(bytes: bytes)), more than the memory limit of \(Size.describe(bytes: budget.limit)); expected smaller sizes (or raise the limit with --memory-limit or DEQ_MEMORY_LIMIT)")
                 }
             } catch let error as ExperimentError {
                 throw error
