@@ -5,6 +5,7 @@ let package = Package(
     name: "Equilibrium",
     products: [
         .library(name: "Equilibrium", targets: ["Equilibrium"]),
+        .library(name: "EquilibriumExperiments", targets: ["EquilibriumExperiments"]),
         .executable(name: "deq", targets: ["deq"]),
     ],
     dependencies: [
