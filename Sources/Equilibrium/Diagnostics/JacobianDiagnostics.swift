@@ -1,6 +1,6 @@
 import Foundation
 
-/// Diagnostics of the Jacobian J = ∂f/∂z at the fixed points (REFERENCE §4): its spectral
+/// Diagnostics of the Jacobian J = ∂f/∂z at the fixed points (docs/MATH.md §4): its spectral
 /// radius ρ(J), which sets the forward iteration's linear rate and the difficulty of the
 /// adjoint solve, and its squared Frobenius norm ‖J‖_F², the quantity Jacobian regularisation
 /// penalises (Bai et al. 2021). Both estimates use only batched products with J, one GEMM per

@@ -13,7 +13,7 @@ import Foundation
 // Every shape and every value is checked before a cell is built, so no precondition of the
 // cell initialisers can be reached from a file: a file that does not fit throws a
 // ``CellLoadingError`` naming the file, the array, the shape found and the shape expected.
-// NaN and infinities are rejected (REFERENCE: NaN is never silently propagated).
+// NaN and infinities are rejected (docs/MATH.md §2: a NaN is never silently propagated).
 
 /// A file that cannot become part of a cell: unreadable, malformed, mis-shaped or holding
 /// a non-finite value, or a key missing from a weights file.

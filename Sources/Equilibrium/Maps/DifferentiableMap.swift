@@ -16,7 +16,7 @@
 /// uses `Void`.
 ///
 /// Newton–Krylov uses J v (through J_g v = J v − v for g = f − z); gradients through the fixed
-/// point (REFERENCE §4) use uᵀJ. Products with respect to parameters θ are a separate concern and
+/// point (docs/MATH.md §4) use uᵀJ. Products with respect to parameters θ are a separate concern and
 /// do not belong to this protocol. Maps without analytic products (``ClosureMap``) are handled
 /// by solvers with finite differences (see ``JacobianProducts``), every probe counted in nfe.
 public protocol DifferentiableMap: FixedPointMap {

@@ -47,7 +47,7 @@ public struct ExperimentSpec: Sendable, Codable, Equatable {
     public enum Measurement: String, Sendable, Codable, CaseIterable {
         /// Per cell × solver × start: converged fraction, evaluations, time, residual; curves.
         case convergence
-        /// The asymptotic-alignment score and start comparison of REFERENCE §5.
+        /// The asymptotic-alignment score and start comparison of docs/MATH.md §5.
         case pathIndependence = "path-independence"
         /// Gradient estimators at the default start's fixed point against the exact gradient.
         case gradients
