@@ -215,7 +215,11 @@ struct Grad: ParsableCommand {
             print(GradTable.render(report))
         }
         let backwardFailed = outcome.record.entries.contains { $0.backward.map { !$0.converged } ?? false }
-        if strict && (!forward.converged || backwardFailed || !outcome.record.referenceConverged) { throw ExitCode(3) }
+        if strict && (!forward.converged || backwardFailed || !outcome.record.referenceConverged) {
+            let what = !forward.converged ? "the forward solve" : backwardFailed ? "a backward solve" : "the reference gradient's solve"
+            FileHandle.standardError.write(Data("deq grad: \(what) did not converge; exit status 3 (--strict)\n".utf8))
+            throw ExitCode(3)
+        }
     }
 
     /// A file-safe folder name for an estimator configuration, e.g. `phantom-k5-damping0.8`.

@@ -103,7 +103,11 @@ struct Solve: ParsableCommand {
         } else {
             print(SolveTable.render(report))
         }
-        if strict && !result.converged { throw ExitCode(3) }
+        if strict && !result.converged {
+            let failed = result.samples.filter { !$0.converged }.count
+            FileHandle.standardError.write(Data("deq solve: \(failed) of \(result.samples.count) samples did not converge; exit status 3 (--strict)\n".utf8))
+            throw ExitCode(3)
+        }
     }
 }
 
