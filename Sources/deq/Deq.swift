@@ -1,4 +1,6 @@
 import ArgumentParser
+import Equilibrium
+import Foundation
 
 /// The `deq` command: deep-equilibrium fixed-point solvers from the command line.
 ///
@@ -18,4 +20,16 @@ struct Deq: ParsableCommand {
             """,
         subcommands: [Solve.self, Compare.self, Grad.self, Train.self, Eval.self, Run.self, List.self, Plot.self, Merge.self]
     )
+
+    /// Parses and runs the subcommand; a file-system failure is printed as a sentence naming
+    /// the path and the reason (exit status 1), never as Foundation's raw error.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            if let failure = FileSystemError(error) { exit(withError: failure) }
+            exit(withError: error)
+        }
+    }
 }

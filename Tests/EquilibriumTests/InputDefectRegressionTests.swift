@@ -147,6 +147,25 @@ import EquilibriumExperiments
         #expect(saved.shape == [8, 8])
     }
 
+    /// An output folder that cannot be made is a sentence naming it and the reason, not
+    /// Foundation's raw `NSCocoaErrorDomain` dump (31 of 65 such cases in the audit).
+    @Test func unwritableOutputsAreSentences() throws {
+        let dir = try ScratchDirectory("unwritable")
+        defer { dir.cleanUp() }
+        let blocker = dir.file("a-file")
+        try Data("x".utf8).write(to: blocker)
+        for arguments in [["run", "quickstart", "--quick", "--out", "/dev/full/x", "--quiet"],
+                          ["compare", "--dim", "8", "--out", blocker.appendingPathComponent("sub").path, "--quiet"],
+                          ["solve", "--dim", "8", "--trace", blocker.appendingPathComponent("t.dat").path]] {
+            let run = try Self.deq(arguments, in: dir)
+            let label = arguments.joined(separator: " ")
+            #expect(run.status != 0 && !run.signalled, "\(label) was accepted")
+            let path = arguments[arguments.firstIndex { $0 == "--out" || $0 == "--trace" }! + 1]
+            #expect(run.stderr.contains(path), "\(label): the message does not name the path: \(run.stderr)")
+            #expect(!FuzzTests.rawErrorMarkers.contains { run.stderr.contains($0) }, "\(label): a raw error: \(run.stderr)")
+        }
+    }
+
     /// Defect 10: hidden temporary point files of a killed writer survived and were never cleaned.
     @Test func staleTemporaryPointFilesAreRemoved() throws {
         let dir = try ScratchDirectory("stale")
