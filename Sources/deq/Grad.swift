@@ -73,7 +73,7 @@ struct Grad: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
-    @Option(help: ArgumentHelp("Write every estimator's gradients as .npy files into this folder (created if needed).", valueName: "DIR"),
+    @Option(help: ArgumentHelp("Write every estimator's gradients: a folder of .npy files (created if needed), or one .safetensors or .npz file.", valueName: "DIR|FILE"),
             completion: .directory)
     var save: String?
 
@@ -111,10 +111,12 @@ struct Grad: ParsableCommand {
         if let upstream, !upstream.hasSuffix(".npy") {
             throw ValidationError("--upstream \(upstream): expected a .npy file, shape (B, d), rows are samples")
         }
-        if let save {
+        if let save, ["safetensors", "npz"].contains(URL(fileURLWithPath: save).pathExtension) {
+            try OutputPath.check(save, option: "--save")
+        } else if let save {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: save, isDirectory: &isDirectory), !isDirectory.boolValue {
-                throw ValidationError("--save \(save): this is a file; expected a folder (it is created if missing)")
+                throw ValidationError("--save \(save): this is a file; expected a folder (it is created if missing), or a .safetensors or .npz file name")
             }
             let parent = URL(fileURLWithPath: save).deletingLastPathComponent().path
             guard FileManager.default.fileExists(atPath: parent, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -202,7 +204,7 @@ struct Grad: ParsableCommand {
         let outcome = try GradientStudy.run(cell: cell, forward: forward, upstream: upstreamGradient, spec: plan)
         var saved: [String: String] = [:]
         if let save {
-            saved = try Self.save(outcome, upstream: upstreamGradient, to: URL(fileURLWithPath: save))
+            saved = try outcome.save(upstream: upstreamGradient, to: URL(fileURLWithPath: save))
         }
         let report = GradReport(forward: forward, study: outcome.record, options: parameters,
                                 initialization: start.report, cell: cellChoice.report(for: map),
@@ -222,47 +224,5 @@ struct Grad: ParsableCommand {
         }
     }
 
-    /// A file-safe folder name for an estimator configuration, e.g. `phantom-k5-damping0.8`.
-    static func folderName(_ entry: GradientEntry) -> String {
-        var parts = [entry.estimator]
-        if let solver = entry.backwardSolver { parts.append(solver) }
-        if entry.estimator == "phantom" || entry.estimator == "neumann" {
-            if let k = entry.k { parts.append("k\(k)") }
-            if let lambda = entry.damping { parts.append("damping\(formatNumber(lambda))") }
-        }
-        if let refine = entry.refine, refine > 0 { parts.append("refine\(refine)") }
-        return parts.joined(separator: "-")
-    }
-
-    /// Writes `DIR/<estimator>/d<name>.npy` for every parameter and `dx.npy`, the reference
-    /// under `DIR/reference/`, and `DIR/upstream.npy`. Returns label → folder.
-    static func save(_ outcome: GradientStudy.Outcome, upstream: Matrix, to directory: URL) throws -> [String: String] {
-        func write(_ result: GradientResult, into folder: URL) throws {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-            for parameter in result.parameters {
-                try NumPyArray(shape: parameter.shape, values: parameter.values)
-                    .write(to: folder.appendingPathComponent("d\(parameter.name).npy"))
-            }
-            try NumPyArray(shape: [result.input.rows, result.input.columns], values: result.input.storage)
-                .write(to: folder.appendingPathComponent("dx.npy"))
-        }
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try NumPyArray(shape: [upstream.rows, upstream.columns], values: upstream.storage)
-            .write(to: directory.appendingPathComponent("upstream.npy"))
-        var folders: [String: String] = [:]
-        for (entry, result) in zip(outcome.record.entries, outcome.results) {
-            let folder = directory.appendingPathComponent(folderName(entry))
-            try write(result, into: folder)
-            folders[entry.label] = folder.path
-        }
-        let reference = directory.appendingPathComponent("reference")
-        try write(outcome.reference, into: reference)
-        folders["reference"] = reference.path
-        return folders
-    }
 }
 
-/// A number as it reads best in a name: `1`, `0.8`.
-private func formatNumber(_ x: Double) -> String {
-    x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : "\(x)"
-}

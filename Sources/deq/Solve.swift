@@ -43,7 +43,7 @@ struct Solve: ParsableCommand {
     var trace: String?
 
     @Option(name: .customLong("save-solution"),
-            help: ArgumentHelp("Write the returned points to this .npy file, rows are samples.", valueName: "Z.npy"),
+            help: ArgumentHelp("Write the returned points, rows are samples, to this .npy file (or as array z of a .safetensors or .npz file).", valueName: "Z.npy"),
             completion: .file(extensions: ["npy"]))
     var saveSolution: String?
 
@@ -64,7 +64,7 @@ struct Solve: ParsableCommand {
     mutating func validate() throws {
         _ = try choices()
         try OutputPath.check(trace, option: "--trace")
-        try OutputPath.check(saveSolution, option: "--save-solution", extensions: ["npy"])
+        try OutputPath.check(saveSolution, option: "--save-solution", extensions: ["npy", "safetensors", "npz"])
     }
 
     func run() throws {
@@ -95,7 +95,7 @@ struct Solve: ParsableCommand {
             try writer.write(result, to: URL(fileURLWithPath: trace))
         }
         if let saveSolution {
-            try NumPyArray(shape: [b, d], values: result.solution.storage).write(to: URL(fileURLWithPath: saveSolution))
+            try ArrayStore.write([try NamedArray("z", shape: [b, d], values: result.solution.storage)], to: URL(fileURLWithPath: saveSolution))
         }
 
         if json {

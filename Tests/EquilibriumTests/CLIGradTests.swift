@@ -96,6 +96,31 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
         }
     }
 
+    /// `--save FILE.safetensors` (or `.npz`) holds exactly the arrays of the folder form, under
+    /// `NAME.d<parameter>` keys; `deq solve --save-solution` writes `z` to either format.
+    @Test func saveToOneFileHoldsTheFolderFormsArrays() throws {
+        let dir = try ScratchDirectory("CLIGradTests")
+        defer { dir.cleanUp() }
+        let common = ["--dim", "6", "--batch", "2", "--seed", "2", "--estimators", "implicit,phantom", "--upstream-seed", "3"]
+        _ = try gradJSON(common + ["--save", dir.file("folder").path])
+        for format in ["safetensors", "npz"] {
+            let file = dir.file("grads.\(format)")
+            _ = try gradJSON(common + ["--save", file.path])
+            let store = try ArrayStore(contentsOf: file)
+            for (folder, key) in [("implicit-anderson", "implicit-anderson"), ("phantom-k5-damping1", "phantom-k5-damping1"), ("reference", "reference")] {
+                for name in ["dW", "dx"] {
+                    let saved = try store.array("\(key).\(name)")
+                    let expected = try NumPyArray.read(contentsOf: dir.file("folder/\(folder)/\(name).npy"))
+                    #expect(saved.values == expected.values && saved.shape == expected.shape, "\(format) \(key).\(name)")
+                }
+            }
+            #expect(try store.array("upstream").values == NumPyArray.read(contentsOf: dir.file("folder/upstream.npy")).values)
+            let solve = try DeqProcess.run(["solve", "--dim", "5", "--batch", "3", "--save-solution", dir.file("z.\(format)").path])
+            #expect(solve.status == 0, "\(solve.stderr)")
+            #expect(try ArrayStore(contentsOf: dir.file("z.\(format)")).array("z").shape == [3, 5])
+        }
+    }
+
     /// A cell from files with U and b, and the upstream gradient from a file.
     @Test func cellAndUpstreamFromFiles() throws {
         let dir = try ScratchDirectory("CLIGradTests")
