@@ -41,3 +41,33 @@ enum ErrorBound {
 
     static func norm(_ values: [Double]) -> Double { values.reduce(0) { $0 + $1 * $1 }.squareRoot() }
 }
+
+extension ErrorBound {
+    /// Per sample, how far a reported residual ‖f(z) − z‖₂ and one recomputed from the whole
+    /// batch may differ: f's entries are tanh(W z + U x + b), sums of d + p + 1 terms whose
+    /// rounding depends on the kernel and the row count; tanh is 1-Lipschitz, so
+    /// |Δ‖r‖| ≤ ‖Δf‖₂ ≤ ‖(reordered bound of each entry)‖₂, plus the rounding of the norms.
+    static func residualAgreement(_ cell: TanhCell, _ z: Matrix) throws -> [Double] {
+        let d = cell.dimension
+        let absW = try Matrix(rows: d, columns: d, values: cell.weight.storage.map(abs))
+        let absZ = try Matrix(rows: z.rows, columns: d, values: z.storage.map(abs))
+        var injection = try Matrix(rows: z.rows, columns: d, values: Array(repeating: 0, count: z.rows * d))
+        var terms = d + 1
+        if let u = cell.inputWeight {
+            let absU = try Matrix(rows: u.rows, columns: u.columns, values: u.storage.map(abs))
+            let absX = try Matrix(rows: cell.input.rows, columns: cell.input.columns, values: cell.input.storage.map(abs))
+            injection = try absX.multiplied(by: absU.transposed())
+            terms += u.columns
+        } else {
+            injection = try Matrix(rows: z.rows, columns: d, values: cell.input.storage.map(abs))
+        }
+        let absolute = try absZ.multiplied(by: absW.transposed())
+        let bias = cell.bias ?? Array(repeating: 0, count: d)
+        let image = try cell(z)
+        return (0..<z.rows).map { s in
+            let entries = (0..<d).map { i in reordered(terms: terms, absolute: absolute[s, i] + injection[s, i] + abs(bias[i])) }
+            let residual = norm(zip(image.row(s), z.row(s)).map { $0 - $1 })
+            return norm(entries) + 4 * Double(d) * unitRoundoff * residual
+        }
+    }
+}
