@@ -118,6 +118,7 @@ public struct ResultsWriter {
         md += "Stopping: \(measure) residual ≤ \(formatCompact(spec.stopping.tolerance)), at most \(spec.stopping.maxIterations) iterations"
         md += spec.stopping.maxEvaluations.map { ", \($0) evaluations" } ?? ""
         md += "; seed \(spec.seed), \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s").\n\n"
+        if let line = provenanceLine() { md += line + "\n\n" }
         md += "| cell | solver | start | converged | nfe median [min–max] | J·v, vᵀJ median | wall median | final residual (max) |\n"
         md += "|---|---|---|---|---|---|---|---|\n"
         var tsv = "cell\tsolver\tinit\tsamples\tconverged_fraction\tnfe_median\tnfe_min\tnfe_max\twall_median_s\tresidual_median\tresidual_max\tproducts_median\n"
@@ -155,6 +156,25 @@ public struct ResultsWriter {
         }
         try AtomicFile.write(md, creatingFoldersFor: directory.appendingPathComponent("summary.md"))
         try AtomicFile.write(tsv, creatingFoldersFor: directory.appendingPathComponent("summary.tsv"))
+    }
+
+    /// "Provenance: commit …, clean/DIRTY, release build; `command`" from `manifest.json`
+    /// (a merged folder names its shards' commits).
+    func provenanceLine() -> String? {
+        guard let manifest = RunManifest.read(from: directory) else { return nil }
+        func describe(_ p: Provenance) -> String {
+            let commit = p.gitCommit.map { String($0.prefix(12)) } ?? "unknown commit"
+            let state = p.dirty.map { $0 ? "DIRTY tree (\(p.dirtyFiles?.count ?? 0) tracked files changed)" : "clean tree" } ?? "tree state unknown"
+            return "\(commit), \(state), \(p.buildConfiguration) build"
+        }
+        var runs = (manifest.earlierRuns ?? []) + (manifest.sources ?? []).flatMap { ($0.earlierRuns ?? []) + ($0.provenance.map { [$0] } ?? []) }
+        if manifest.sources == nil, let p = manifest.provenance { runs.append(p) }
+        guard !runs.isEmpty else { return nil }
+        var seen = Set<String>()
+        let described = runs.map(describe).filter { seen.insert($0).inserted }
+        var line = "Provenance: points written by " + described.joined(separator: "; ")
+        if let last = runs.last { line += "; command `\(last.command)`" }
+        return line + " (`manifest.json`)."
     }
 
     // MARK: Curves
