@@ -173,8 +173,8 @@ public struct ExperimentRunner {
             var capped = quiet
             capped.maxIterations = budget
             let atBudget = try solver.solve(map, from: start, criteria: capped)
-            let score = try PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped).score
-            budgets.append(.init(budget: budget, score: score))
+            let alignment = try PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped)
+            budgets.append(.init(budget: budget, alignment))
         }
         var starts: [PointRecord.Start] = []
         for (index, other) in spec.initializations.enumerated() where index > 0 {
@@ -187,8 +187,7 @@ public struct ExperimentRunner {
             starts.append(.init(initialization: other.label, meanCosine: cosines.reduce(0, +) / Double(cosines.count),
                                 perExample: cosines))
         }
-        return .init(score: full.score, perExample: full.perExample, convergedFraction: full.convergedFraction,
-                     budgets: budgets, starts: starts)
+        return .init(full, budgets: budgets, starts: starts)
     }
 }
 
