@@ -20,7 +20,9 @@ public enum ResultsReport {
         ("convergence-generic", "convergence", convergenceGeneric),
         ("convergence-hard", "convergence", convergenceHard),
         ("path-independence", "path-independence", pathIndependence),
+        ("path-independence-budget", "path-independence", pathIndependenceBudget),
         ("phantom-gradient-lambda", "phantom-gradient", phantomLambda),
+        ("phantom-gradient-jfb", "phantom-gradient", phantomJFB),
         ("phantom-gradient-matched", "phantom-gradient", phantomMatched),
     ]
 
@@ -183,12 +185,30 @@ public enum ResultsReport {
         var md = "From \(folder.source); AA with the full budget (\(folder.spec.stopping.maxIterations) iterations, tolerance \(formatCompact(folder.spec.stopping.tolerance))), "
         md += "median [min–max] over the n repeats; converged = fraction of the B² re-solves that converged"
         md += folder.spec.pathIndependence.excludeNonConverged ? "; non-converged pairs excluded.\n\n" : " (all pairs counted; ⚠: some did not).\n\n"
-        md += "| cell | solver | n | AA (all B² pairs) | AA off-diagonal | converged |\n|---|---|---|---|---|---|\n"
+        md += "The last column averages only the pairs whose re-solve converged, whatever the experiment's option.\n\n"
+        md += "| cell | solver | n | AA (all B² pairs) | AA off-diagonal | converged | AA, converged pairs only |\n|---|---|---|---|---|---|---|\n"
         for group in groups {
             let a = group.records.map(\.alignment)
             let flag = a.contains { $0.convergedFraction < 1 } ? " ⚠" : ""
+            let convergedOnly = a.compactMap { $0.pairs?.alignment.score(over: .all, convergedOnly: true) }
             md += "| \(group.point.cell.label) | \(group.point.solver.label) | \(a.count) | \(Statistics.spread(a.map { writer.aa($0, .all) }, "%.3f")) | "
-            md += "\(Statistics.spread(a.map { writer.aa($0, .offDiagonal) }, "%.3f")) | \(Statistics.spread(a.map(\.convergedFraction), "%.2f"))\(flag) |\n"
+            md += "\(Statistics.spread(a.map { writer.aa($0, .offDiagonal) }, "%.3f")) | \(Statistics.spread(a.map(\.convergedFraction), "%.2f"))\(flag) | "
+            md += "\(Statistics.spread(convergedOnly, "%.3f")) |\n"
+        }
+        return md
+    }
+
+    static func pathIndependenceBudget(_ folder: Folder) throws -> String {
+        let writer = folder.writer
+        let budgets = folder.spec.pathIndependence.budgets
+        var md = "From \(folder.source). AA (all pairs) with the forward solve and the re-solves capped at each iteration budget, median [min–max] over the n repeats (tanh cells).\n\n"
+        md += "| cell | solver | n | " + budgets.map { "AA@\($0)" }.joined(separator: " | ") + " |\n"
+        md += "|---|---|---|" + String(repeating: "---|", count: budgets.count) + "\n"
+        for group in writer.alignmentGroups(records: folder.records, grid: folder.spec.grid) where group.point.cell.family == "tanh" {
+            let a = group.records.map(\.alignment)
+            md += "| \(group.point.cell.label) | \(group.point.solver.label) | \(a.count) | "
+            md += budgets.map { b in Statistics.spread(a.compactMap { $0.budgets.first { $0.budget == b } }.map { writer.aa($0, .all) }, "%.2f") }
+                .joined(separator: " | ") + " |\n"
         }
         return md
     }
@@ -226,5 +246,23 @@ public enum ResultsReport {
     static func phantomMatched(_ folder: Folder) throws -> String {
         "From \(folder.source).\n" + folder.writer.matchedAccuracyTable(records: folder.records, grid: folder.spec.grid)
             .replacingOccurrences(of: "\n### Speedup at equal error\n\n", with: "\n")
+    }
+
+    static func phantomJFB(_ folder: Folder) throws -> String {
+        var md = "From \(folder.source). Per cell, median [min–max] over the n repeats: the Jacobian-free gradient's cosine with the exact one, "
+        md += "and the backward time of the fastest iterative exact gradient at the tightest tolerance (\(formatCompact(folder.spec.gradientOptions.backwardTolerances.min() ?? .nan))) that converged, as a ratio to the forward solve.\n\n"
+        md += "| cell | n | JFB cos θ | exact backward / forward |\n|---|---|---|---|\n"
+        let tightest = folder.spec.gradientOptions.backwardTolerances.min()
+        for cell in folder.spec.cellConfigurations {
+            let studies = gradientStudies(folder, cell: cell.index)
+            guard !studies.isEmpty else { continue }
+            let jfb = studies.compactMap { $0.entries.first { $0.estimator == "jfb" }?.cosine }
+            let exact = studies.compactMap { study in
+                study.entries.filter { $0.estimator == "implicit" && $0.backwardSolver != "lu" && $0.backwardTolerance == tightest && $0.backward?.converged == true }
+                    .min { $0.seconds < $1.seconds }?.ratioToForward
+            }
+            md += "| \(cell.label) | \(studies.count) | \(Statistics.spread(jfb, "%.3f")) | \(Statistics.spread(exact, "%.3f")) |\n"
+        }
+        return md
     }
 }

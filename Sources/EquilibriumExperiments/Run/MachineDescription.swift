@@ -48,9 +48,12 @@ public struct Provenance: Sendable, Codable, Equatable {
     /// from the source path compiled in) when it still exists, else the working folder.
     public var sourceCheckout: String?
     /// True when `git status --porcelain --untracked-files=no` listed changes to tracked files
-    /// (the code that ran may differ from the commit); nil when unknown.
+    /// outside `Results/` (the code or the experiment files that ran may differ from the
+    /// commit); nil when unknown. Changes under `Results/` are outputs, not inputs: a run
+    /// replacing its own results folder does not make the tree dirty.
     public var dirty: Bool?
-    /// Paths of the tracked files that differed from the commit (at most 50), when dirty.
+    /// Paths of the tracked files outside `Results/` that differed from the commit (at most
+    /// 200), when dirty.
     public var dirtyFiles: [String]?
     /// `release` or `debug`: how the writing program was compiled.
     public var buildConfiguration: String
@@ -103,9 +106,10 @@ public struct Provenance: Sendable, Codable, Equatable {
         var dirty: Bool?
         var files: [String]?
         if commit != nil, let status = git(["-C", checkout, "status", "--porcelain", "--untracked-files=no"], trim: false) {
-            let changed = status.split(separator: "\n").map { String($0.dropFirst(3)) }.filter { !$0.isEmpty }
+            let changed = status.split(separator: "\n").map { String($0.dropFirst(3)) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("Results/") && !$0.hasPrefix("\"Results/") }
             dirty = !changed.isEmpty
-            files = changed.isEmpty ? nil : Array(changed.prefix(50))
+            files = changed.isEmpty ? nil : Array(changed.prefix(200))
         }
         return Provenance(gitCommit: commit, sourceCheckout: commit == nil ? nil : checkout, dirty: dirty, dirtyFiles: files, buildConfiguration: buildConfiguration,
                           command: arguments.map(shellQuoted).joined(separator: " "),
