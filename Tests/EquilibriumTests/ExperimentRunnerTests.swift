@@ -333,5 +333,38 @@ import EquilibriumExperiments
         #expect(curve.history.iteration.count <= PointRecord.maxCurvePoints + 1)
         #expect(curve.history.iteration.first == 0 && curve.history.iteration.last == 4500)
     }
-}
 
+    /// The path-independence table of the committed results, rebuilt with and without
+    /// `exclude-non-converged`: on the multi-attractor Anderson cell (where most re-solves do
+    /// not converge) the AA column is the mean over all B² pairs, or over the converged ones
+    /// only, recomputed here from every pair kept in the point files; the row is flagged.
+    @Test(arguments: [false, true])
+    func pathIndependenceTableHonoursTheExclusionOption(exclude: Bool) throws {
+        let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Results/path-independence").standardized
+        let scratch = try ScratchDirectory("pi-exclude")
+        defer { scratch.cleanUp() }
+        try FileManager.default.copyItem(at: committed.appendingPathComponent("points"), to: scratch.file("points"))
+        try FileManager.default.copyItem(at: committed.appendingPathComponent("manifest.json"), to: scratch.file("manifest.json"))
+        var spec = try ResultsFolder.spec(in: scratch.url)
+        spec.pathIndependence.excludeNonConverged = exclude
+        try ResultsWriter(spec: spec, directory: scratch.url, renderPictures: false).writeAll()
+        let summary = try String(contentsOf: scratch.file("summary.md"), encoding: .utf8)
+        #expect(summary.contains(exclude ? "non-converged pairs are excluded" : "non-converged pairs are included"))
+        let records = ResultsWriter(spec: spec, directory: scratch.url).records()
+        let points = spec.grid.filter { $0.initializationIndex == 0 && $0.cell.label == "tanh d=128 B=16 ρ=1.5 sym s=0.05" && $0.solver.label == "anderson" }
+        let alignments = try points.map { try #require(records[$0.id]?.pathIndependence) }
+        #expect(alignments.count == 3 && alignments.allSatisfy { $0.convergedFraction < 0.5 })
+        let scores = try alignments.map { a -> Double in
+            let pairs = try #require(a.pairs)
+            // The pair matrix reproduces the stored all-pairs score.
+            #expect(abs(pairs.cosines.reduce(0, +) / Double(pairs.cosines.count) - a.score) <= 1e-12)
+            let kept = zip(pairs.cosines, pairs.converged).filter { $0.1 }.map(\.0)
+            return exclude ? kept.reduce(0, +) / Double(kept.count) : a.score
+        }.sorted()
+        let cell = "\(String(format: "%.4f", scores[1])) [\(String(format: "%.4f", scores[0]))–\(String(format: "%.4f", scores[2]))]"
+        let row = try #require(summary.split(separator: "\n").first { $0.hasPrefix("| tanh d=128 B=16 ρ=1.5 sym s=0.05 | anderson | 3 | ") })
+        #expect(row.contains("| 3 | \(cell) |"), "\(row) should hold \(cell)")
+        #expect(row.contains("⚠ 3/3"))
+    }
+}
