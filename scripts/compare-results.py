@@ -6,8 +6,8 @@ machine fields aside; exits 1 with the first differences when they differ.
 
 Compared: the set of files (pictures aside); every points/*.json and manifest.json as JSON,
 with the keys that hold times or describe the machine and the process removed (any key ending
-in seconds, started, ended, machine, blasThreads, gitRevision: the revision of the folder the
-writing process ran in); summary.tsv without its wall-time column; every other text file
+in seconds, started, ended, machine, blasThreads, gitRevision, provenance, earlierRuns, sources:
+the revision, command and shards of the writing process); summary.tsv without its wall-time column; every other text file
 (curves/*.dat and *.gp, path-independence/, gradients/, jacobian/ tables) line by line with
 the columns named in a `# columns:` line as *seconds* or *time* removed. Numbers must be
 equal exactly: shards run the same deterministic computations as one run.
@@ -16,7 +16,8 @@ import json
 import os
 import sys
 
-IGNORED_KEYS = {"wallSeconds", "seconds", "started", "ended", "machine", "blasThreads", "gitRevision"}
+IGNORED_KEYS = {"wallSeconds", "seconds", "started", "ended", "machine", "blasThreads", "gitRevision",
+                "provenance", "earlierRuns", "sources"}
 PICTURES = (".png", ".svg", ".pdf")
 
 
@@ -76,8 +77,8 @@ def main(a, b):
             with open(pa, encoding="utf-8") as x, open(pb, encoding="utf-8") as y:
                 la, lb = x.read().splitlines(), y.read().splitlines()
             if rel.endswith(".md"):  # the summary's wall-time column and the results path
-                la = [l for l in la if not l.startswith("|") and "results in" not in l]
-                lb = [l for l in lb if not l.startswith("|") and "results in" not in l]
+                keep = lambda l: not l.startswith("|") and "results in" not in l and not l.startswith("Provenance:")
+                la, lb = [l for l in la if keep(l)], [l for l in lb if keep(l)]
             if la != lb:
                 problems.append(f"{rel}: text differs")
         else:

@@ -144,13 +144,21 @@ func nanBeyondOneAndAHalf() throws -> ClosureMap {
         let result = try Broyden(memory: 10, whenMemoryFull: .dropOldest)
             .solve(cell, from: Matrix(rows: 2, columns: 64), criteria: try StoppingCriteria(tolerance: 1e-12, maxIterations: 2000))
         let residuals = try trueResiduals(cell, result.solution)
+        let criteria = try StoppingCriteria(tolerance: 1e-12, maxIterations: 2000)
         for (i, report) in result.samples.enumerated() {
-            #expect(report.outcome == .diverged || report.outcome == .converged)
             #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            let h = report.history.absolute
+            // Each outcome is the one its own numbers (re-evaluated here) call for: converged iff
+            // the returned point meets the tolerance; diverged iff the recorded residual passed
+            // the factor, at the last iterate and no earlier one.
+            let relative = residuals[i] / BLAS.nrm2(try cell(result.solution).row(i))
+            #expect((report.outcome == .converged) == (relative <= criteria.tolerance * (1 + 1e-12)), "\(report.outcome), \(relative)")
+            #expect((report.outcome == .diverged) == (h.last! > criteria.divergenceFactor * h[0]), "\(report.outcome)")
             if report.outcome == .diverged {
-                #expect(report.history.absolute.max()! > 1e4 * report.history.absolute[0])
+                #expect(h.dropLast().allSatisfy { $0 <= criteria.divergenceFactor * h[0] })
             }
         }
+        // The dedicated divergence check of every solver is SolverContractTests.solverWithoutAFixedPointDiverges.
     }
 
     @Test func evaluationBudgetIsRespected() throws {

@@ -211,7 +211,10 @@ import EquilibriumExperiments
         }
     }
 
-    /// Every bundled experiment runs in `--quick` mode to a complete results folder.
+    /// Every bundled experiment runs in `--quick` mode to a complete results folder whose
+    /// numbers are those of the library: the first point of every cell equals a direct solve
+    /// of the same cell, solver, start and criteria, and the summary's converged counts are
+    /// the point files' counts.
     @Test(arguments: ["quickstart", "convergence", "path-independence"])
     func bundledExperimentRunsQuick(name: String) throws {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -223,7 +226,93 @@ import EquilibriumExperiments
         #expect(outcome.complete && outcome.pointsRun == spec.grid.count)
         let summary = try String(contentsOf: scratch.file("summary.md"), encoding: .utf8)
         #expect(summary.contains("Complete: \(spec.grid.count) grid points"))
-        #expect(FileManager.default.fileExists(atPath: scratch.file("curves/c000.gp").path))
+        let records = ResultsWriter(spec: spec, directory: scratch.url).records()
+        #expect(records.count == spec.grid.count)
+        let criteria = try spec.stopping.criteria
+        var checked = Set<Int>()
+        for point in spec.grid where point.repeatIndex == 0 && point.initializationIndex == 0 && !checked.contains(point.cell.index) {
+            checked.insert(point.cell.index)
+            let record = try #require(records[point.id])
+            let map = try Catalog.standard.cell(named: point.cell.family).makeMap(
+                point.cell.assignment.dictionary,
+                context: CellBuildContext(seed: point.cellSeed, baseDirectory: file.deletingLastPathComponent(), source: name))
+            let solver = try Catalog.standard.solver(named: point.solver.kind).makeSolver(point.solver.assignment.dictionary)
+            let start = try point.initialization.makeBatch(seed: point.initializationSeed, baseDirectory: file.deletingLastPathComponent(),
+                                                           batchSize: map.batchSize, dimension: map.dimension)
+            let direct = try solver.solve(map, from: start, criteria: criteria)
+            #expect(record.samples.map(\.nfe) == direct.samples.map(\.evaluations), "\(point.id)")
+            #expect(record.samples.map(\.outcome) == direct.samples.map(\.outcome), "\(point.id)")
+        }
+        // summary.tsv's converged fractions are the point files' (every repeat and start).
+        let tsv = try String(contentsOf: scratch.file("summary.tsv"), encoding: .utf8).split(separator: "\n").dropFirst()
+        var fromRecords: [String: (Int, Int)] = [:]
+        for point in spec.grid {
+            let key = "\(point.cell.label)\t\(point.solver.label)\t\(point.initialization.label)"
+            let samples = try #require(records[point.id]).samples
+            fromRecords[key, default: (0, 0)].0 += samples.filter(\.converged).count
+            fromRecords[key, default: (0, 0)].1 += samples.count
+        }
+        #expect(tsv.count == fromRecords.count)
+        for line in tsv {
+            let columns = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+            let counts = try #require(fromRecords[columns[0...2].joined(separator: "\t")], "\(columns[0...2])")
+            #expect(Int(columns[3]) == counts.1)
+            #expect(abs((Double(columns[4]) ?? .nan) - Double(counts.0) / Double(counts.1)) <= 5e-5)   // printed with 4 decimals
+        }
+    }
+
+    /// The manifest says which code wrote the results: the commit and dirty flag of the checkout
+    /// (against git run here), the build configuration and the exact command; a merge keeps the
+    /// shards' provenance and `deq plot`'s rebuild leaves the manifest as it was.
+    @Test func manifestRecordsProvenanceAndMergeKeepsIt() throws {
+        let spec = try spec()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        func git(_ arguments: [String]) -> String? {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["git", "-C", root.path] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = FileHandle.nullDevice
+            guard (try? process.run()) != nil else { return nil }
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return process.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        }
+        let shards = try (0..<2).map { i in
+            let folder = try ScratchDirectory("runner-provenance").url
+            _ = try ExperimentRunner(spec: spec, outputDirectory: folder, shard: try Shard(index: i, count: 2), renderPictures: false).run()
+            return folder
+        }
+        func manifest(_ folder: URL) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("manifest.json"))) as? [String: Any])
+        }
+        let provenance = try #require(try manifest(shards[0])["provenance"] as? [String: Any])
+        #expect(provenance["command"] as? String == CommandLine.arguments.map(Provenance.shellQuoted).joined(separator: " "))
+        #if DEBUG
+        #expect(provenance["buildConfiguration"] as? String == "debug")
+        #else
+        #expect(provenance["buildConfiguration"] as? String == "release")
+        #endif
+        if let head = git(["rev-parse", "HEAD"]), let status = git(["status", "--porcelain", "--untracked-files=no"]) {
+            #expect(provenance["gitCommit"] as? String == head.trimmingCharacters(in: .whitespacesAndNewlines))
+            // Changes under Results/ are outputs and do not count.
+            let code = status.split(separator: "\n").filter { !$0.dropFirst(3).hasPrefix("Results/") }
+            #expect(provenance["dirty"] as? Bool == !code.isEmpty)
+        }
+        let merged = try ScratchDirectory("runner-provenance").url
+        try ResultsFolder.merge(shards, into: merged, renderPictures: false)
+        let sources = try #require(try manifest(merged)["sources"] as? [[String: Any]])
+        #expect(sources.map { $0["shard"] as? String } == ["0/2", "1/2"])
+        #expect(sources.allSatisfy { ($0["provenance"] as? [String: Any])?["gitCommit"] as? String == provenance["gitCommit"] as? String })
+        let before = try Data(contentsOf: merged.appendingPathComponent("manifest.json"))
+        try ResultsWriter(spec: spec, directory: merged, renderPictures: false).writeAll()   // what deq plot does
+        #expect(try Data(contentsOf: merged.appendingPathComponent("manifest.json")) == before)
+        let summary = try String(contentsOf: merged.appendingPathComponent("summary.md"), encoding: .utf8)
+        #expect(summary.contains("Provenance: points written by"))
+        // Shell quoting: what a shell would read back.
+        #expect(Provenance.shellQuoted("a b") == "'a b'" && Provenance.shellQuoted("it's") == "'it'\\''s'"
+                && Provenance.shellQuoted("--tol=1e-8") == "--tol=1e-8" && Provenance.shellQuoted("") == "''")
     }
 
     /// Long histories are thinned in point files, keeping the first and the last iterate.
@@ -244,5 +333,38 @@ import EquilibriumExperiments
         #expect(curve.history.iteration.count <= PointRecord.maxCurvePoints + 1)
         #expect(curve.history.iteration.first == 0 && curve.history.iteration.last == 4500)
     }
-}
 
+    /// The path-independence table of the committed results, rebuilt with and without
+    /// `exclude-non-converged`: on the multi-attractor Anderson cell (where most re-solves do
+    /// not converge) the AA column is the mean over all B² pairs, or over the converged ones
+    /// only, recomputed here from every pair kept in the point files; the row is flagged.
+    @Test(arguments: [false, true])
+    func pathIndependenceTableHonoursTheExclusionOption(exclude: Bool) throws {
+        let committed = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Results/path-independence").standardized
+        let scratch = try ScratchDirectory("pi-exclude")
+        defer { scratch.cleanUp() }
+        try FileManager.default.copyItem(at: committed.appendingPathComponent("points"), to: scratch.file("points"))
+        try FileManager.default.copyItem(at: committed.appendingPathComponent("manifest.json"), to: scratch.file("manifest.json"))
+        var spec = try ResultsFolder.spec(in: scratch.url)
+        spec.pathIndependence.excludeNonConverged = exclude
+        try ResultsWriter(spec: spec, directory: scratch.url, renderPictures: false).writeAll()
+        let summary = try String(contentsOf: scratch.file("summary.md"), encoding: .utf8)
+        #expect(summary.contains(exclude ? "non-converged pairs are excluded" : "non-converged pairs are included"))
+        let records = ResultsWriter(spec: spec, directory: scratch.url).records()
+        let points = spec.grid.filter { $0.initializationIndex == 0 && $0.cell.label == "tanh d=128 B=16 ρ=1.5 sym s=0.05" && $0.solver.label == "anderson" }
+        let alignments = try points.map { try #require(records[$0.id]?.pathIndependence) }
+        #expect(alignments.count == 3 && alignments.allSatisfy { $0.convergedFraction < 0.5 })
+        let scores = try alignments.map { a -> Double in
+            let pairs = try #require(a.pairs)
+            // The pair matrix reproduces the stored all-pairs score.
+            #expect(abs(pairs.cosines.reduce(0, +) / Double(pairs.cosines.count) - a.score) <= 1e-12)
+            let kept = zip(pairs.cosines, pairs.converged).filter { $0.1 }.map(\.0)
+            return exclude ? kept.reduce(0, +) / Double(kept.count) : a.score
+        }.sorted()
+        let cell = "\(String(format: "%.4f", scores[1])) [\(String(format: "%.4f", scores[0]))–\(String(format: "%.4f", scores[2]))]"
+        let row = try #require(summary.split(separator: "\n").first { $0.hasPrefix("| tanh d=128 B=16 ρ=1.5 sym s=0.05 | anderson | 3 | ") })
+        #expect(row.contains("| 3 | \(cell) |"), "\(row) should hold \(cell)")
+        #expect(row.contains("⚠ 3/3"))
+    }
+}

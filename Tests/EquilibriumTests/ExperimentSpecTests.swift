@@ -58,6 +58,7 @@ import EquilibriumExperiments
         measurements: [convergence, path-independence]
         path-independence:
           budgets: [1, 10]
+          exclude-non-converged: true
         quick:
           dim: 8
           batch: 2
@@ -73,6 +74,7 @@ import EquilibriumExperiments
         #expect(try spec.stopping.criteria.measure == .absolute && spec.stopping.maxEvaluations == 600)
         #expect(spec.measurements == [.convergence, .pathIndependence])
         #expect(spec.pathIndependence.budgets == [1, 10])
+        #expect(spec.pathIndependence.excludeNonConverged)
         let quick = spec.quickened()
         #expect(quick.cellConfigurations.allSatisfy { ($0.assignment.dictionary["dim"]?.intValue ?? 0) <= 8 })
         #expect(quick.repeats == 1 && quick.stopping.maxIterations == 50)
@@ -123,6 +125,12 @@ import EquilibriumExperiments
          "init 'uniform': low (1) must be below high (0)"),
         ("cells: [{family: tanh}]\nsolvers: [forward]\nmeasurements: [speed]",
          "measurements: measurement is 'speed'; expected one of convergence, path-independence"),
+        ("cells: [{family: tanh}]\nsolvers: [forward]\npath-independence: {exclude-non-converged: sometimes}",
+         "path-independence: exclude-non-converged is 'sometimes'; expected true or false"),
+        ("cells: [{family: tanh}]\nsolvers: [forward]\ngradients: {backward-tol: [1.0e-2, 0]}",
+         "backward-tol"),
+        ("cells: [{family: tanh}]\nsolvers: [forward]\ngradients: {timing-runs: 0}",
+         "timing-runs"),
         ("solvers: [forward]",
          "the experiment declares no cells"),
         ("cells: [{family: tanh}]",

@@ -141,22 +141,41 @@ final class EvaluationCounter: @unchecked Sendable {
         }
     }
 
-    /// Anderson on an expanding affine map either diverges or genuinely finds the (repelling)
-    /// fixed point, like GMRES would; it never reports a false convergence.
+    /// Anderson on an expanding affine map: with memory m ≥ d it is GMRES in exact arithmetic and
+    /// must find the (repelling) fixed point; with a short memory every sample ends with an
+    /// outcome its own numbers support: converged only at the exact fixed point, diverged only
+    /// when the recorded residual passed the factor, otherwise a true residual above the tolerance.
     @Test func andersonOnExpandingAffineMapIsHonest() throws {
         let map = try AffineMap.random(dimension: 20, batchSize: 2, spectralNorm: 1.5, symmetric: true, seed: 4)
         let exact = try map.exactFixedPoint()
-        for memory in [1, 5, 20] {
-            let result = try AndersonAcceleration(memory: memory).solve(
-                map, from: Matrix(rows: 2, columns: 20), criteria: try StoppingCriteria(tolerance: 1e-10, maxIterations: 2000))
-            for (i, report) in result.samples.enumerated() where report.converged {
+        let criteria = try StoppingCriteria(tolerance: 1e-10, maxIterations: 2000)
+        for memory in [1, 5, 20, 25] {
+            let result = try AndersonAcceleration(memory: memory).solve(map, from: Matrix(rows: 2, columns: 20), criteria: criteria)
+            let residuals = try trueResiduals(map, result.solution)
+            for (i, report) in result.samples.enumerated() {
                 let one = Matrix(rows: 1, columns: 20, storage: result.solution.row(i))
                 let truth = Matrix(rows: 1, columns: 20, storage: exact.row(i))
-                #expect(maxRowRelativeError(one, truth) < 1e-6, "m = \(memory)")
+                // The reported residual is the returned point's (re-evaluated here).
+                #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-12 * max(1, residuals[i]), "m = \(memory)")
+                switch report.outcome {
+                case .converged:
+                    // Relative residual 1e-10 and ‖(I − A)⁻¹‖ ≤ 1/min|1 − λ(A)|: error ≤ 1e-10 times
+                    // the conditioning (a few hundred here); 1e-6 leaves a margin of 1e2 or more.
+                    #expect(maxRowRelativeError(one, truth) < 1e-6, "m = \(memory)")
+                case .diverged:
+                    let h = report.history.absolute
+                    #expect(h.last! > criteria.divergenceFactor * h[0], "m = \(memory)")
+                default:
+                    #expect(report.outcome != .nonFinite, "m = \(memory)")
+                    #expect(report.relativeResidual > criteria.tolerance, "m = \(memory)")
+                }
             }
-            #expect(result.samples.allSatisfy { $0.outcome != .nonFinite }, "m = \(memory)")
+            if memory >= 20 {
+                #expect(result.converged, "m = \(memory) ≥ d: Anderson is GMRES and solves a linear system")
+            }
         }
     }
+
 
     /// The absolute and relative measures stop where they should.
     @Test func stoppingMeasures() throws {
@@ -215,5 +234,59 @@ final class EvaluationCounter: @unchecked Sendable {
         let again = try ForwardIteration().solve(cell, initialization: .explicit(first.solution), criteria: criteria)
         #expect(again.converged)
         #expect(again.samples.allSatisfy { $0.evaluations == 1 && $0.iterations == 0 })
+    }
+
+    /// f(z) = z + 2 cosh z on ℝ has no fixed point (g = f − z ≥ 2), and every solver's steps
+    /// run away from it: forward iteration climbs z + 2 cosh z, the secant-type solvers
+    /// (Anderson, Broyden) and Newton (no line search) jump past the flat minimum of g. Each must
+    /// end `diverged` exactly at the first iterate whose residual exceeds the factor times the
+    /// initial one, return its best point (by the relative residual, the stopping measure) with that
+    /// point's true residual, and never converge
+    /// (the relative residual 2 cosh z / |z + 2 cosh z| is above 0.7 everywhere).
+    @Test(arguments: ["forward", "anderson", "broyden", "newton-krylov"])
+    func solverWithoutAFixedPointDiverges(name: String) throws {
+        let map = try ClosureMap(dimension: 1, batchSize: 2) { _, z, fz in fz[0] = z[0] + 2 * cosh(z[0]) }
+        let solver: any FixedPointSolver
+        switch name {
+        case "forward": solver = ForwardIteration()
+        case "anderson": solver = try AndersonAcceleration(memory: 2)
+        case "broyden": solver = Broyden()
+        default: solver = try NewtonKrylov(lineSearch: false, jacobianProducts: .finiteDifference)
+        }
+        let factor = 100.0
+        let criteria = try StoppingCriteria(tolerance: 1e-10, maxIterations: 500, divergenceFactor: factor)
+        let start = Matrix(rows: 2, columns: 1, storage: [0.1, -0.3])
+        let result = try solver.solve(map, from: start, criteria: criteria)
+        let residuals = try trueResiduals(map, result.solution)
+        for (i, report) in result.samples.enumerated() {
+            #expect(report.outcome == .diverged, "\(name) sample \(i): \(report.outcome)")
+            let h = report.history.absolute
+            #expect(h.count >= 2)
+            #expect(h.last! > factor * h[0], "\(name): the last residual passed the factor")
+            #expect(h.dropLast().allSatisfy { $0 <= factor * h[0] }, "\(name): it stopped at the first that did")
+            #expect(residuals[i] >= 2 && abs(residuals[i] - report.absoluteResidual) <= 1e-12 * residuals[i], "\(name)")
+            // The best point by the stopping measure (relative here) is returned.
+            let best = report.history.relative.min()!
+            #expect(abs(report.relativeResidual - best) <= 1e-12 * best, "\(name): the best point is returned")
+            #expect(best > 0.7, "\(name): no point comes near a fixed point")
+        }
+        #expect(!result.converged)
+        #expect(result.solution.isFinite)
+    }
+
+    /// With its line search Newton–Krylov refuses the steps that raise ‖g‖ on the same map: it
+    /// cannot diverge, and as g has no root it ends stagnated or out of iterations, never converged.
+    @Test func newtonKrylovWithLineSearchStopsWithoutAFixedPoint() throws {
+        let map = try ClosureMap(dimension: 1, batchSize: 2) { _, z, fz in fz[0] = z[0] + 2 * cosh(z[0]) }
+        let result = try NewtonKrylov().solve(map, from: Matrix(rows: 2, columns: 1, storage: [0.1, -0.3]),
+                                             criteria: try StoppingCriteria(tolerance: 1e-10, maxIterations: 200, divergenceFactor: 100))
+        let residuals = try trueResiduals(map, result.solution)
+        for (i, report) in result.samples.enumerated() {
+            #expect(report.outcome == .stagnated || report.outcome == .maxIterationsReached, "\(report.outcome)")
+            // The line search only accepts decreases: the best residual is at most the start's
+            // (2 cosh 0.1 or 2 cosh 0.3) and at least the minimum 2 of g.
+            #expect(residuals[i] >= 2 && residuals[i] <= 2 * cosh(0.3) + 1e-12)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-12 * residuals[i])
+        }
     }
 }

@@ -1,4 +1,4 @@
-# Histogram of per-example AA scores.
+# Histogram of per-example AA scores (every repeat).
 if (!exists("fmt")) fmt = "png"
 if (fmt eq "svg") { set terminal svg size 1200,560 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 1200,560 enhanced font "sans,10" }
 set output "aa-histogram.".fmt
@@ -6,7 +6,7 @@ set grid
 set style fill transparent solid 0.5
 set boxwidth 0.0900
 set xlabel "per-example AA score"
-set ylabel "examples"
+set ylabel "examples (all repeats)"
 set key outside right top font ",9"
 set xrange [-1:1.02]
 set title "path-independence: per-example asymptotic alignment"

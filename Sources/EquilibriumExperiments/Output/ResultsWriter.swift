@@ -118,12 +118,14 @@ public struct ResultsWriter {
         md += "Stopping: \(measure) residual ≤ \(formatCompact(spec.stopping.tolerance)), at most \(spec.stopping.maxIterations) iterations"
         md += spec.stopping.maxEvaluations.map { ", \($0) evaluations" } ?? ""
         md += "; seed \(spec.seed), \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s").\n\n"
-        md += "| cell | solver | start | converged | nfe median [min–max] | J·v, vᵀJ median | wall median | final residual (max) |\n"
-        md += "|---|---|---|---|---|---|---|---|\n"
+        if let line = provenanceLine() { md += line + "\n\n" }
+        md += "Every row pools the samples of all \(spec.repeats) repeat\(spec.repeats == 1 ? "" : "s") (independent cell draws): converged samples / samples, nfe over every sample; wall time per batch solve, median [min–max] over the n repeats.\n\n"
+        md += "| cell | solver | start | n | converged | nfe median [min–max] | J·v, vᵀJ median | wall median [min–max] | final residual (max) |\n"
+        md += "|---|---|---|---|---|---|---|---|---|\n"
         var tsv = "cell\tsolver\tinit\tsamples\tconverged_fraction\tnfe_median\tnfe_min\tnfe_max\twall_median_s\tresidual_median\tresidual_max\tproducts_median\n"
         for row in rows {
             guard row.samples > 0 else {
-                md += "| \(row.cell) | \(row.solver) | \(row.initialization) | (missing) | | | | |\n"
+                md += "| \(row.cell) | \(row.solver) | \(row.initialization) | 0 | (missing) | | | | |\n"
                 continue
             }
             let fraction = Double(row.converged) / Double(row.samples)
@@ -131,9 +133,9 @@ public struct ResultsWriter {
             let nfeMedian = Statistics.median(nfe.map(Double.init))
             let wall = Statistics.median(row.wall)
             let residualMax = row.residual.max() ?? .nan
-            md += "| \(row.cell) | \(row.solver) | \(row.initialization) | \(row.converged)/\(row.samples) | "
+            md += "| \(row.cell) | \(row.solver) | \(row.initialization) | \(row.wall.count) | \(row.converged)/\(row.samples) | "
             let products = Statistics.median(row.products.map(Double.init))
-            md += "\(formatCompact(nfeMedian)) [\(nfe.first ?? 0)–\(nfe.last ?? 0)] | \(formatCompact(products)) | \(Statistics.seconds(wall)) | "
+            md += "\(formatCompact(nfeMedian)) [\(nfe.first ?? 0)–\(nfe.last ?? 0)] | \(formatCompact(products)) | \(Statistics.seconds(wall))\(row.wall.count > 1 ? " [\(Statistics.seconds(row.wall.min() ?? .nan))–\(Statistics.seconds(row.wall.max() ?? .nan))]" : "") | "
             md += "\(String(format: "%.2e", residualMax)) |\n"
             tsv += [row.cell, row.solver, row.initialization, String(row.samples), String(format: "%.4f", fraction),
                     formatCompact(nfeMedian), String(nfe.first ?? 0), String(nfe.last ?? 0), String(format: "%.6f", wall),
@@ -155,6 +157,25 @@ public struct ResultsWriter {
         }
         try AtomicFile.write(md, creatingFoldersFor: directory.appendingPathComponent("summary.md"))
         try AtomicFile.write(tsv, creatingFoldersFor: directory.appendingPathComponent("summary.tsv"))
+    }
+
+    /// "Provenance: commit …, clean/DIRTY, release build; `command`" from `manifest.json`
+    /// (a merged folder names its shards' commits).
+    func provenanceLine() -> String? {
+        guard let manifest = RunManifest.read(from: directory) else { return nil }
+        func describe(_ p: Provenance) -> String {
+            let commit = p.gitCommit.map { String($0.prefix(12)) } ?? "unknown commit"
+            let state = p.dirty.map { $0 ? "DIRTY tree (\(p.dirtyFiles?.count ?? 0) tracked files changed)" : "clean tree" } ?? "tree state unknown"
+            return "\(commit), \(state), \(p.buildConfiguration) build"
+        }
+        var runs = (manifest.earlierRuns ?? []) + (manifest.sources ?? []).flatMap { ($0.earlierRuns ?? []) + ($0.provenance.map { [$0] } ?? []) }
+        if manifest.sources == nil, let p = manifest.provenance { runs.append(p) }
+        guard !runs.isEmpty else { return nil }
+        var seen = Set<String>()
+        let described = runs.map(describe).filter { seen.insert($0).inserted }
+        var line = "Provenance: points written by " + described.joined(separator: "; ")
+        if let last = runs.last { line += "; command `\(last.command)`" }
+        return line + " (`manifest.json`)."
     }
 
     // MARK: Curves
@@ -223,86 +244,164 @@ public struct ResultsWriter {
 
     // MARK: Path independence
 
+    /// The AA measurement of one cell × solver over the repeats (default start).
+    struct AlignmentGroup {
+        var point: GridPoint
+        var records: [(repeatIndex: Int, alignment: PointRecord.Alignment)]
+    }
+
+    func alignmentGroups(records: [String: PointRecord], grid: [GridPoint]) -> [AlignmentGroup] {
+        var order: [String] = []
+        var groups: [String: AlignmentGroup] = [:]
+        for point in grid where point.initializationIndex == 0 {
+            let key = "\(point.cell.index)-\(point.solver.index)"
+            guard let alignment = records[point.id]?.pathIndependence else { continue }
+            if groups[key] == nil {
+                order.append(key)
+                groups[key] = AlignmentGroup(point: point, records: [])
+            }
+            groups[key]?.records.append((point.repeatIndex, alignment))
+        }
+        return order.compactMap { groups[$0] }
+    }
+
+    /// AA of one measurement with the spec's pair policy: over all pairs (the authors'
+    /// definition) or the off-diagonal ones, over every pair or, with
+    /// `path-independence.exclude-non-converged`, over the converged ones only.
+    func aa(_ alignment: PointRecord.Alignment, _ pairs: PathIndependence.Pairs) -> Double {
+        if let matrix = alignment.pairs {
+            return matrix.alignment.score(over: pairs, convergedOnly: spec.pathIndependence.excludeNonConverged)
+        }
+        return pairs == .all ? alignment.score : (alignment.offDiagonalScore ?? .nan)
+    }
+
+    func aa(_ budget: PointRecord.Budget, _ pairs: PathIndependence.Pairs) -> Double {
+        if let matrix = budget.pairs {
+            return matrix.alignment.score(over: pairs, convergedOnly: spec.pathIndependence.excludeNonConverged)
+        }
+        return pairs == .all ? budget.score : (budget.offDiagonalScore ?? .nan)
+    }
+
     func pathIndependenceTable(records: [String: PointRecord], grid: [GridPoint]) throws -> String {
         var md = "\n## Path independence\n\n"
-        md += "AA = mean over (i, j) of cos(zᵢ, z_{i|j}), re-solving input i from input j's fixed point (REFERENCE §5).\n\n"
-        let budgets = spec.pathIndependence.budgets
+        let exclude = spec.pathIndependence.excludeNonConverged
+        md += "AA = (1/B²) Σᵢⱼ cos(zᵢ, z_{i|j}) over all B² pairs, i = j included (Anil et al. 2022, §4, and the authors' code; "
+        md += "docs/EXPERIMENTS.md, \"Path independence\"): re-solve input i from input j's fixed point. "
+        md += "AA off-diag. averages the B(B − 1) pairs i ≠ j (the diagonal pairs score 1 and add (1 − AA_off)/B to AA). "
+        md += "Converged = the fraction of the B² re-solves that met the tolerance; "
+        md += exclude ? "**non-converged pairs are excluded** from both AA columns (`exclude-non-converged: true`). "
+                      : "non-converged pairs are included (their last iterate) and the row is flagged ⚠; `exclude-non-converged: true` drops them. "
+        md += "Each cell: median [min–max] over the n repeats (independent cell draws).\n\n"
+        let groups = alignmentGroups(records: records, grid: grid)
         let otherStarts = spec.initializations.dropFirst().map(\.label)
-        md += "| cell | solver | AA | min per-example | " + budgets.map { "AA@\($0)" }.joined(separator: " | ")
-        md += (budgets.isEmpty ? "" : " | ") + otherStarts.map { "cos vs \($0)" }.joined(separator: " | ")
-        md += (otherStarts.isEmpty ? "" : " |") + "\n"
-        md += "|---|---|---|---|" + String(repeating: "---|", count: budgets.count + otherStarts.count) + "\n"
-        for point in grid where point.initializationIndex == 0 && point.repeatIndex == 0 {
-            guard let alignment = records[point.id]?.pathIndependence else { continue }
-            var line = "| \(point.cell.label) | \(point.solver.label) | \(String(format: "%.4f", alignment.score)) | "
-            line += String(format: "%.4f", alignment.perExample.min() ?? .nan) + " | "
-            line += alignment.budgets.map { String(format: "%.4f", $0.score) }.joined(separator: " | ")
-            if !alignment.budgets.isEmpty { line += " | " }
-            line += alignment.starts.map { String(format: "%.4f", $0.meanCosine) }.joined(separator: " | ")
-            if !alignment.starts.isEmpty { line += " |" }
+        md += "| cell | solver | n | AA (all pairs) | AA off-diag. | converged re-solves | min per-example | "
+        md += otherStarts.map { "cos vs \($0)" }.joined(separator: " | ") + (otherStarts.isEmpty ? "" : " |") + "\n"
+        md += "|---|---|---|---|---|---|---|" + String(repeating: "---|", count: otherStarts.count) + "\n"
+        for group in groups {
+            let a = group.records.map(\.alignment)
+            let flagged = a.filter { $0.convergedFraction < 1 }.count
+            var line = "| \(group.point.cell.label) | \(group.point.solver.label) | \(a.count) | "
+            line += Statistics.spread(a.map { aa($0, .all) }, "%.4f") + " | " + Statistics.spread(a.map { aa($0, .offDiagonal) }, "%.4f") + " | "
+            line += Statistics.spread(a.map(\.convergedFraction), "%.3f")
+            if flagged > 0 { line += " ⚠ \(flagged)/\(a.count)" }
+            line += " | " + Statistics.spread(a.map { $0.perExample.min() ?? .nan }, "%.4f") + " | "
+            for index in otherStarts.indices {
+                line += Statistics.spread(a.map { $0.starts.count > index ? $0.starts[index].meanCosine : .nan }, "%.4f") + " | "
+            }
             md += line + "\n"
         }
+        let budgets = spec.pathIndependence.budgets
+        if !budgets.isEmpty {
+            md += "\nAA (all pairs) with the iteration budget capped (forward solve and re-solves), median [min–max] over the repeats; "
+            md += "at a small budget few re-solves converge by construction (`path-independence/aa-budget.dat` has the converged fractions).\n\n"
+            md += "| cell | solver | n | " + budgets.map { "AA@\($0)" }.joined(separator: " | ") + " |\n"
+            md += "|---|---|---|" + String(repeating: "---|", count: budgets.count) + "\n"
+            for group in groups {
+                let a = group.records.map(\.alignment)
+                md += "| \(group.point.cell.label) | \(group.point.solver.label) | \(a.count) | "
+                md += budgets.map { b in
+                    Statistics.spread(a.compactMap { $0.budgets.first { $0.budget == b } }.map { aa($0, .all) }, "%.3f")
+                }.joined(separator: " | ") + " |\n"
+            }
+        }
         var tsv = "cell\tsolver\trepeat\texample\taa\n"
-        for point in grid where point.initializationIndex == 0 {
-            guard let alignment = records[point.id]?.pathIndependence else { continue }
-            for (i, score) in alignment.perExample.enumerated() {
-                tsv += "\(point.cell.label)\t\(point.solver.label)\t\(point.repeatIndex)\t\(i)\t\(String(format: "%.8f", score))\n"
+        var pairs = "cell\tsolver\trepeat\ti\tj\tcosine\tconverged\n"
+        for group in groups {
+            for (repeatIndex, alignment) in group.records {
+                for (i, score) in alignment.perExample.enumerated() {
+                    tsv += "\(group.point.cell.label)\t\(group.point.solver.label)\t\(repeatIndex)\t\(i)\t\(String(format: "%.8f", score))\n"
+                }
+                guard let matrix = alignment.pairs else { continue }
+                for i in 0..<matrix.batchSize {
+                    for j in 0..<matrix.batchSize {
+                        let k = i * matrix.batchSize + j
+                        pairs += "\(group.point.cell.label)\t\(group.point.solver.label)\t\(repeatIndex)\t\(i)\t\(j)\t"
+                        pairs += "\(String(format: "%.8f", matrix.cosines[k]))\t\(matrix.converged[k] ? 1 : 0)\n"
+                    }
+                }
             }
         }
         try AtomicFile.write(tsv, creatingFoldersFor: directory.appendingPathComponent("path-independence/per-example.tsv"))
+        try AtomicFile.write(pairs, creatingFoldersFor: directory.appendingPathComponent("path-independence/pairs.tsv"))
         return md
     }
 
     func writePathIndependence(records: [String: PointRecord], grid: [GridPoint]) throws -> [URL] {
         let folder = directory.appendingPathComponent("path-independence")
-        let points = grid.filter { $0.initializationIndex == 0 && $0.repeatIndex == 0 }
-            .compactMap { point in records[point.id]?.pathIndependence.map { (point, $0) } }
-        guard !points.isEmpty else { return [] }
-        // AA against the iteration budget: one block per cell × solver.
-        var curve = "# AA score against the iteration budget; one index block per cell and solver.\n"
-        curve += "# columns: budget aa\n"
-        for (index, (point, _)) in points.enumerated() { curve += "# block \(index): \(point.cell.label) · \(point.solver.label)\n" }
-        for (index, (point, alignment)) in points.enumerated() {
+        let groups = alignmentGroups(records: records, grid: grid)
+        guard !groups.isEmpty else { return [] }
+        // AA against the iteration budget: one block per cell × solver, spread over repeats.
+        var curve = "# AA score (all pairs\(spec.pathIndependence.excludeNonConverged ? ", converged pairs only" : "")) against the iteration budget; one index block per cell and solver.\n"
+        curve += "# Over the repeats: median, min, max of AA; median of AA off-diagonal; median converged fraction of the re-solves; n.\n"
+        curve += "# columns: budget aa_median aa_min aa_max aa_offdiag_median converged_fraction_median n\n"
+        for (index, group) in groups.enumerated() { curve += "# block \(index): \(group.point.cell.label) · \(group.point.solver.label)\n" }
+        for (index, group) in groups.enumerated() {
             if index > 0 { curve += "\n\n" }
-            curve += "# \(point.cell.label) · \(point.solver.label)\n"
-            for budget in alignment.budgets { curve += "\(budget.budget) \(String(format: "%.8f", budget.score))\n" }
+            curve += "# \(group.point.cell.label) · \(group.point.solver.label)\n"
+            for budget in spec.pathIndependence.budgets {
+                let at = group.records.compactMap { $0.alignment.budgets.first { $0.budget == budget } }
+                guard !at.isEmpty else { continue }
+                let values = at.map { aa($0, .all) }.filter { !$0.isNaN }
+                curve += "\(budget) " + [Statistics.median(values), values.min() ?? .nan, values.max() ?? .nan,
+                                         Statistics.median(at.map { aa($0, .offDiagonal) }),
+                                         Statistics.median(at.compactMap(\.convergedFraction))]
+                    .map { String(format: "%.8f", $0) }.joined(separator: " ") + " \(at.count)\n"
+            }
         }
         try AtomicFile.write(curve, creatingFoldersFor: folder.appendingPathComponent("aa-budget.dat"))
-        var gp = "# AA score against the iteration budget.\n"
+        var gp = "# AA score against the iteration budget: median over repeats, bars from min to max.\n"
         gp += Gnuplot.preamble(output: "aa-budget", width: 1200, height: 560) + "\n"
-        gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score\"\nset key outside right top font \",9\"\n"
-        gp += "set title \(Gnuplot.quoted("\(spec.name): asymptotic alignment against budget"))\n"
-        gp += "plot " + points.enumerated().map { index, pair in
-            "\"aa-budget.dat\" index \(index) using 1:2 with linespoints lw 2 title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
+        gp += "set logscale x\nset xlabel \"iteration budget\"\nset ylabel \"AA score (all pairs; bars: min–max over repeats)\"\nset key outside right top font \",9\"\n"
+        gp += "set title \(Gnuplot.quoted("\(spec.name): asymptotic alignment against budget (n = \(spec.repeats) repeats)"))\n"
+        gp += "plot " + groups.enumerated().map { index, group in
+            "\"aa-budget.dat\" index \(index) using 1:2:3:4 with yerrorlines lw 2 lc \(index % 8 + 1) dt \(index / 8 + 1) title \(Gnuplot.quoted("\(group.point.cell.label) · \(group.point.solver.label)"))"
         }.joined(separator: ", \\\n     ") + "\n"
         let budgetScript = folder.appendingPathComponent("aa-budget.gp")
         try AtomicFile.write(gp, creatingFoldersFor: budgetScript)
 
         // Histogram of per-example AA scores (all repeats), one block per cell × solver.
         let bins = 20
-        var hist = "# Histogram of per-example AA scores over [lo, 1]; one index block per cell and solver.\n"
+        var hist = "# Histogram of per-example AA scores over [lo, 1], every repeat; one index block per cell and solver.\n"
         hist += "# columns: bin_center count\n"
-        let all = grid.filter { $0.initializationIndex == 0 }.compactMap { records[$0.id]?.pathIndependence?.perExample }.flatMap { $0 }
+        let all = groups.flatMap { $0.records.flatMap(\.alignment.perExample) }
         let lo = min(0, (all.min() ?? 0).rounded(.down))
         let width = (1 - lo) / Double(bins)
-        for (index, (point, _)) in points.enumerated() {
+        for (index, group) in groups.enumerated() {
             if index > 0 { hist += "\n\n" }
-            hist += "# \(point.cell.label) · \(point.solver.label)\n"
-            let scores = grid.filter { $0.cell.index == point.cell.index && $0.solver.index == point.solver.index && $0.initializationIndex == 0 }
-                .compactMap { records[$0.id]?.pathIndependence?.perExample }.flatMap { $0 }
+            hist += "# \(group.point.cell.label) · \(group.point.solver.label)\n"
             var counts = [Int](repeating: 0, count: bins)
-            for s in scores { counts[min(bins - 1, max(0, Int((s - lo) / width)))] += 1 }
+            for s in group.records.flatMap(\.alignment.perExample) { counts[min(bins - 1, max(0, Int((s - lo) / width)))] += 1 }
             for b in 0..<bins { hist += "\(String(format: "%.4f", lo + (Double(b) + 0.5) * width)) \(counts[b])\n" }
         }
         try AtomicFile.write(hist, creatingFoldersFor: folder.appendingPathComponent("aa-histogram.dat"))
-        var hgp = "# Histogram of per-example AA scores.\n"
+        var hgp = "# Histogram of per-example AA scores (every repeat).\n"
         hgp += Gnuplot.preamble(output: "aa-histogram", width: 1200, height: 560) + "\n"
         hgp += "set style fill transparent solid 0.5\nset boxwidth \(String(format: "%.4f", width * 0.9))\n"
-        hgp += "set xlabel \"per-example AA score\"\nset ylabel \"examples\"\nset key outside right top font \",9\"\n"
+        hgp += "set xlabel \"per-example AA score\"\nset ylabel \"examples (all repeats)\"\nset key outside right top font \",9\"\n"
         hgp += "set xrange [\(formatCompact(lo)):1.02]\n"
         hgp += "set title \(Gnuplot.quoted("\(spec.name): per-example asymptotic alignment"))\n"
-        hgp += "plot " + points.enumerated().map { index, pair in
-            "\"aa-histogram.dat\" index \(index) using 1:2 with boxes title \(Gnuplot.quoted("\(pair.0.cell.label) · \(pair.0.solver.label)"))"
+        hgp += "plot " + groups.enumerated().map { index, group in
+            "\"aa-histogram.dat\" index \(index) using 1:2 with boxes title \(Gnuplot.quoted("\(group.point.cell.label) · \(group.point.solver.label)"))"
         }.joined(separator: ", \\\n     ") + "\n"
         let histogramScript = folder.appendingPathComponent("aa-histogram.gp")
         try AtomicFile.write(hgp, creatingFoldersFor: histogramScript)
@@ -317,6 +416,14 @@ enum Statistics {
         guard !sorted.isEmpty else { return .nan }
         let mid = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid])
+    }
+
+    /// "median [min–max]" of the values that are not NaN (one value: just it; none: "–").
+    static func spread(_ values: [Double], _ format: String) -> String {
+        let kept = values.filter { !$0.isNaN }
+        guard let lo = kept.min(), let hi = kept.max() else { return "–" }
+        let m = String(format: format, median(kept))
+        return kept.count == 1 ? m : "\(m) [\(String(format: format, lo))–\(String(format: format, hi))]"
     }
 
     static func seconds(_ value: Double) -> String {

@@ -50,6 +50,11 @@ public struct ExperimentRunner {
         AtomicFile.removeStaleTemporaries(in: pointsDirectory)
         let started = Date()
         var manifest = RunManifest(spec: spec, shard: shard, started: started)
+        // A resumed run keeps the provenance of the runs whose points it reuses.
+        if let earlier = RunManifest.read(from: outputDirectory) {
+            manifest.earlierRuns = (earlier.earlierRuns ?? []) + (earlier.provenance.map { [$0] } ?? [])
+            if manifest.earlierRuns?.isEmpty == true { manifest.earlierRuns = nil }
+        }
         try manifest.write(to: outputDirectory)
 
         let grid = spec.grid
@@ -168,8 +173,8 @@ public struct ExperimentRunner {
             var capped = quiet
             capped.maxIterations = budget
             let atBudget = try solver.solve(map, from: start, criteria: capped)
-            let score = try PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped).score
-            budgets.append(.init(budget: budget, score: score))
+            let alignment = try PathIndependence.alignment(of: map, solver: solver, reference: atBudget.solution, criteria: capped)
+            budgets.append(.init(budget: budget, alignment))
         }
         var starts: [PointRecord.Start] = []
         for (index, other) in spec.initializations.enumerated() where index > 0 {
@@ -182,12 +187,12 @@ public struct ExperimentRunner {
             starts.append(.init(initialization: other.label, meanCosine: cosines.reduce(0, +) / Double(cosines.count),
                                 perExample: cosines))
         }
-        return .init(score: full.score, perExample: full.perExample, convergedFraction: full.convergedFraction,
-                     budgets: budgets, starts: starts)
+        return .init(full, budgets: budgets, starts: starts)
     }
 }
 
-/// `manifest.json`: what was run, with what, where and when.
+/// `manifest.json`: what was run, with what, where and when, and from which code
+/// (``Provenance``: commit, dirty flag, build configuration, exact command).
 struct RunManifest: Codable {
     var experiment: String
     var spec: ExperimentSpec
@@ -201,6 +206,19 @@ struct RunManifest: Codable {
     var ended: Date?
     var pointsTotal: Int
     var pointsPresent: Int?
+    /// The process that wrote this manifest (`deq run`, or `deq merge` for a merged folder).
+    var provenance: Provenance?
+    /// Earlier runs into the same folder whose points a resumed run kept.
+    var earlierRuns: [Provenance]?
+    /// For a merged folder: each shard folder's manifest provenance (and its earlier runs).
+    var sources: [SourceProvenance]?
+
+    struct SourceProvenance: Codable {
+        var folder: String
+        var shard: String?
+        var provenance: Provenance?
+        var earlierRuns: [Provenance]?
+    }
 
     init(spec: ExperimentSpec, shard: Shard?, started: Date) {
         experiment = spec.name
@@ -208,11 +226,19 @@ struct RunManifest: Codable {
         seed = spec.seed
         self.shard = shard?.description
         toolkitVersion = EquilibriumVersion.string
-        gitRevision = MachineDescription.gitRevision()
+        let provenance = Provenance.current()
+        gitRevision = provenance.gitCommit
         blasThreads = BLAS.threadCount
         machine = MachineDescription.current()
         self.started = started
         pointsTotal = spec.grid.count
+        self.provenance = provenance
+    }
+
+    /// The manifest in `directory`; nil when absent or not one of this toolkit's.
+    static func read(from directory: URL) -> RunManifest? {
+        guard let data = try? Data(contentsOf: directory.appendingPathComponent("manifest.json")) else { return nil }
+        return try? JSONFormat.decoder().decode(RunManifest.self, from: data)
     }
 
     func write(to directory: URL) throws {

@@ -9,8 +9,16 @@ import Foundation
 ///   must converge for the comparisons to mean anything; ``GradientStudyRecord/referenceConverged``
 ///   says whether it did.
 /// - Exact baseline (for "speedup over exact"): the fastest exact estimator with an iterative
-///   backward solve that converged on every sample (the hardest honest comparison); when none
-///   did, the reference.
+///   backward solve at the tightest backward tolerance that converged on every sample; when
+///   none did, the reference. This compares estimators of *different* accuracy.
+/// - Matched accuracy (for "speedup at equal error"): for every entry, the fastest iterative
+///   exact estimator (any backward solver and tolerance) whose relative error against the
+///   reference is at most this entry's: ``GradientEntry/matchedExact``,
+///   ``GradientEntry/matchedSpeedup``, ``GradientEntry/matchedVjpRatio``. Sweep
+///   `backward-tol` so that the exact gradient is offered at the approximate ones' accuracy.
+/// - Times: with `timing-runs` R > 1 every configuration runs R times, interleaved (all once,
+///   then all again), and its time is the median of its R runs; the numbers are the first run's
+///   (the runs are deterministic).
 /// - SHINE runs only with a Broyden inverse from the forward solve; otherwise it is skipped and
 ///   a note says so (falling back on every sample would only repeat JFB).
 public enum GradientStudy {
@@ -61,8 +69,20 @@ public enum GradientStudy {
         }
         var results: [GradientResult] = []
         for configuration in configurations { results.append(try run(configuration.estimator)) }
+        if spec.timingRuns > 1 {
+            var times = results.map { [$0.statistics.wallSeconds] }
+            for _ in 1..<spec.timingRuns {
+                for (index, configuration) in configurations.enumerated() {
+                    times[index].append(try run(configuration.estimator).statistics.wallSeconds)
+                }
+            }
+            for index in results.indices { results[index].statistics.wallSeconds = Statistics.median(times[index]) }
+        }
+        for index in results.indices { results[index].label = configurations[index].label }
+        let tightest = configurations.compactMap(\.backwardTolerance).min()
         let candidates = zip(configurations, results).filter { configuration, result in
             configuration.kind == "implicit" && configuration.backwardSolver != "lu" && result.converged
+                && configuration.backwardTolerance == tightest
         }.map(\.1)
         let baseline = candidates.min { $0.statistics.wallSeconds < $1.statistics.wallSeconds } ?? reference
         let exactSeconds = baseline.statistics.wallSeconds
@@ -70,6 +90,18 @@ public enum GradientStudy {
         for (configuration, result) in zip(configurations, results) {
             entries.append(try GradientEntry(configuration: configuration, result: result, reference: reference,
                                              exactSeconds: exactSeconds, forwardSeconds: forward.wallSeconds))
+        }
+        // Matched accuracy: the fastest iterative exact entry at least as accurate as each entry.
+        let exact = entries.indices.filter { configurations[$0].kind == "implicit" && configurations[$0].backwardSolver != "lu" }
+        for index in entries.indices {
+            let target = entries[index].relativeError
+            guard target.isFinite,
+                  let match = exact.filter({ entries[$0].relativeError <= target }).min(by: { entries[$0].seconds < entries[$1].seconds })
+            else { continue }
+            entries[index].matchedExact = entries[match].label
+            entries[index].matchedExactSeconds = entries[match].seconds
+            entries[index].matchedSpeedup = entries[index].seconds > 0 ? entries[match].seconds / entries[index].seconds : .nan
+            entries[index].matchedVjpRatio = entries[index].vjp > 0 ? Double(entries[match].vjp) / Double(entries[index].vjp) : .nan
         }
         let record = GradientStudyRecord(
             reference: reference.label, referenceConverged: reference.converged,
@@ -159,6 +191,15 @@ public struct GradientEntry: Sendable, Codable, Equatable {
     public var backward: BackwardSummary?
     public var fallbackSamples: Int?
     public var note: String?
+    /// The adjoint tolerance of an iterative `implicit` entry.
+    public var backwardTolerance: Double?
+    /// The fastest iterative exact entry of the same point whose relative error is at most this
+    /// entry's (nil when none is that accurate), its time, and that time / this entry's time.
+    public var matchedExact: String?
+    public var matchedExactSeconds: Double?
+    public var matchedSpeedup: Double?
+    /// The matched exact entry's VJPs per sample / this entry's.
+    public var matchedVjpRatio: Double?
 
     init(configuration: GradientSpec.Configuration, result: GradientResult, reference: GradientResult,
          exactSeconds: Double, forwardSeconds: Double) throws(UsageError) {
@@ -168,6 +209,7 @@ public struct GradientEntry: Sendable, Codable, Equatable {
         k = configuration.steps
         damping = configuration.damping
         backwardSolver = configuration.backwardSolver
+        backwardTolerance = configuration.backwardTolerance
         refine = configuration.refine
         cosine = comparison.parameterCosine
         relativeError = comparison.parameterRelativeError

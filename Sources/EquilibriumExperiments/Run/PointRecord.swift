@@ -26,19 +26,64 @@ public struct PointRecord: Sendable, Codable, Equatable {
     }
 
     public struct Alignment: Sendable, Codable, Equatable {
-        /// The AA score with the experiment's stopping criteria.
+        /// The AA score with the experiment's stopping criteria, over all B² pairs (the
+        /// authors' definition, ``PathIndependence``).
         public var score: Double
         public var perExample: [Double]
+        /// Fraction of the B² re-solves that converged.
         public var convergedFraction: Double
+        /// AA over the pairs i ≠ j (nil in records written before it was kept).
+        public var offDiagonalScore: Double?
+        /// Every pair's cosine and outcome (nil in older records).
+        public var pairs: Pairs?
         /// AA with the iteration budget capped: (budget, score).
         public var budgets: [Budget]
         /// Mean cosine between the default start's solution and each other start's.
         public var starts: [Start]
+
+        init(_ alignment: PathIndependence.Alignment, budgets: [Budget], starts: [Start]) {
+            score = alignment.score
+            perExample = alignment.perExample
+            convergedFraction = alignment.convergedFraction
+            offDiagonalScore = alignment.offDiagonalScore
+            pairs = Pairs(alignment)
+            self.budgets = budgets
+            self.starts = starts
+        }
+    }
+
+    /// The B × B pair matrices of an AA measurement, row-major: [i·B + j] is input i re-solved
+    /// from input j's fixed point.
+    public struct Pairs: Sendable, Codable, Equatable {
+        public var batchSize: Int
+        public var cosines: [Double]
+        public var converged: [Bool]
+
+        init(_ alignment: PathIndependence.Alignment) {
+            batchSize = alignment.batchSize
+            cosines = alignment.pairCosines
+            converged = alignment.pairConverged
+        }
+
+        public var alignment: PathIndependence.Alignment {
+            .init(batchSize: batchSize, pairCosines: cosines, pairConverged: converged)
+        }
     }
 
     public struct Budget: Sendable, Codable, Equatable {
         public var budget: Int
         public var score: Double
+        public var offDiagonalScore: Double?
+        public var convergedFraction: Double?
+        public var pairs: Pairs?
+
+        init(budget: Int, _ alignment: PathIndependence.Alignment) {
+            self.budget = budget
+            score = alignment.score
+            offDiagonalScore = alignment.offDiagonalScore
+            convergedFraction = alignment.convergedFraction
+            pairs = Pairs(alignment)
+        }
     }
 
     public struct Start: Sendable, Codable, Equatable {

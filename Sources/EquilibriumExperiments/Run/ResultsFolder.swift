@@ -59,6 +59,17 @@ public enum ResultsFolder {
             }
         }
         var manifest = RunManifest(spec: spec, shard: nil, started: Date())
+        // The points came from the shards' runs: keep their provenance beside the merge's own.
+        manifest.sources = sources.map { source in
+            let shardManifest = RunManifest.read(from: source)
+            return .init(folder: source.path, shard: shardManifest?.shard, provenance: shardManifest?.provenance,
+                         earlierRuns: shardManifest?.earlierRuns)
+        }
+        if let earlier = RunManifest.read(from: destination) {
+            manifest.earlierRuns = (earlier.earlierRuns ?? []) + (earlier.provenance.map { [$0] } ?? [])
+            if manifest.earlierRuns?.isEmpty == true { manifest.earlierRuns = nil }
+        }
+        try manifest.write(to: destination)
         let summary = try ResultsWriter(spec: spec, directory: destination, renderPictures: renderPictures).writeAll()
         manifest.pointsPresent = summary.pointsPresent
         if summary.complete { manifest.ended = Date() }

@@ -27,7 +27,7 @@ public enum SpecReaderKeys {
     public static let topLevel = ["name", "description", "seed", "repeats", "cells", "solvers", "stopping",
                                   "init", "measurements", "path-independence", "gradients", "jacobian-diagnostics", "quick"]
     /// The keys of the `gradients:` section.
-    public static let gradients = ["estimators", "k", "damping", "backward-solvers", "backward-tol", "backward-max-iter",
+    public static let gradients = ["estimators", "k", "damping", "backward-solvers", "backward-tol", "timing-runs", "backward-max-iter",
                                    "shine-refine", "shine-fallback", "dense-limit", "upstream-seed"]
     /// The keys of the `jacobian-diagnostics:` section.
     public static let jacobianDiagnostics = ["probes", "power-iterations", "window", "power-tol", "exact-limit"]
@@ -293,9 +293,18 @@ struct SpecReader {
 
     func pathIndependence(_ node: Node) throws(ExperimentError) -> PathIndependenceSpec {
         var spec = PathIndependenceSpec()
-        for (key, value) in try entries(node, of: "path-independence", allowed: ["budgets"]) where key == "budgets" {
-            spec.budgets = try items(value).map { (item: Node) throws(ExperimentError) in
-                try integer(item, "budgets", minimum: 1, in: "path-independence")
+        for (key, value) in try entries(node, of: "path-independence", allowed: ["budgets", "exclude-non-converged"]) {
+            switch key {
+            case "budgets":
+                spec.budgets = try items(value).map { (item: Node) throws(ExperimentError) in
+                    try integer(item, "budgets", minimum: 1, in: "path-independence")
+                }
+            case "exclude-non-converged":
+                guard case .boolean(let flag)? = scalarValue(value) else {
+                    throw fail(value, "path-independence: exclude-non-converged is '\(value.string ?? "a collection")'; expected true or false")
+                }
+                spec.excludeNonConverged = flag
+            default: break
             }
         }
         return spec
@@ -335,7 +344,10 @@ struct SpecReader {
             case "shine-fallback":
                 spec.shineFallbackRatio = try real(value, "shine-fallback", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false), in: context)
             case "backward-tol":
-                spec.backwardTolerance = try real(value, "backward-tol", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false), in: context)
+                let definition = ParameterDefinition("backward-tol", .real(minimum: 0, maximum: nil, exclusiveMinimum: true, exclusiveMaximum: false),
+                                                     default: nil, "")
+                spec.backwardTolerances = try sweep(value, definition, in: context).values.compactMap(\.doubleValue)
+            case "timing-runs": spec.timingRuns = try integer(value, "timing-runs", minimum: 1, in: context)
             case "backward-max-iter": spec.backwardMaxIterations = try integer(value, "backward-max-iter", minimum: 1, in: context)
             case "dense-limit": spec.denseLimit = try integer(value, "dense-limit", minimum: 0, in: context)
             case "upstream-seed": spec.upstreamSeed = UInt64(try integer(value, "upstream-seed", minimum: 0, in: context))

@@ -167,8 +167,18 @@ public struct InitializationSpec: Sendable, Codable, Equatable {
 public struct PathIndependenceSpec: Sendable, Codable, Equatable {
     /// Iteration budgets at which the AA score is also computed (AA against budget).
     public var budgets: [Int] = [5, 10, 20, 50, 100, 200]
+    /// Tables and pictures average only the pairs whose re-solve converged (the pairs that
+    /// did not are always counted and flagged); default false: all pairs, as the authors.
+    public var excludeNonConverged: Bool = false
 
     public init() {}
+
+    // Files written before `excludeNonConverged` existed decode with its default.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        budgets = try container.decodeIfPresent([Int].self, forKey: .budgets) ?? [5, 10, 20, 50, 100, 200]
+        excludeNonConverged = try container.decodeIfPresent(Bool.self, forKey: .excludeNonConverged) ?? false
+    }
 }
 
 /// What `--quick` changes: caps that make every grid point small and fast.

@@ -12,8 +12,18 @@ public struct GradientSpec: Sendable, Codable, Equatable {
     public var dampings: [Double] = [0.5, 0.8, 1.0]
     /// Backward solvers of the implicit estimator: catalog solver names or `lu`.
     public var backwardSolvers: [String] = ["anderson"]
-    /// Relative residual tolerance of the iterative backward solves.
-    public var backwardTolerance: Double = 1e-10
+    /// Relative residual tolerances of the iterative backward solves: `implicit` runs once per
+    /// backward solver × tolerance, so that the exact gradient can be compared with the
+    /// approximate ones at matched accuracy (a loose adjoint tolerance is also an estimator).
+    public var backwardTolerances: [Double] = [1e-10]
+    /// The first (default) backward tolerance; setting it replaces the list.
+    public var backwardTolerance: Double {
+        get { backwardTolerances.first ?? 1e-10 }
+        set { backwardTolerances = [newValue] }
+    }
+    /// Every estimator runs this many times, interleaved (all configurations once, then again),
+    /// and its backward time is the median: a shared machine's noise hits all alike.
+    public var timingRuns: Int = 1
     public var backwardMaxIterations: Int = 1000
     /// Refinement steps of SHINE.
     public var shineRefine: [Int] = [0]
@@ -27,6 +37,44 @@ public struct GradientSpec: Sendable, Codable, Equatable {
 
     public init() {}
 
+    // Files written before the tolerance sweep and timing runs existed decode with defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GradientSpec()
+        estimators = try c.decodeIfPresent([String].self, forKey: .estimators) ?? d.estimators
+        steps = try c.decodeIfPresent([Int].self, forKey: .steps) ?? d.steps
+        dampings = try c.decodeIfPresent([Double].self, forKey: .dampings) ?? d.dampings
+        backwardSolvers = try c.decodeIfPresent([String].self, forKey: .backwardSolvers) ?? d.backwardSolvers
+        backwardTolerances = try c.decodeIfPresent([Double].self, forKey: .backwardTolerances)
+            ?? (try c.decodeIfPresent(Double.self, forKey: .backwardTolerance)).map { [$0] } ?? d.backwardTolerances
+        timingRuns = try c.decodeIfPresent(Int.self, forKey: .timingRuns) ?? d.timingRuns
+        backwardMaxIterations = try c.decodeIfPresent(Int.self, forKey: .backwardMaxIterations) ?? d.backwardMaxIterations
+        shineRefine = try c.decodeIfPresent([Int].self, forKey: .shineRefine) ?? d.shineRefine
+        shineFallbackRatio = try c.decodeIfPresent(Double.self, forKey: .shineFallbackRatio) ?? d.shineFallbackRatio
+        denseLimit = try c.decodeIfPresent(Int.self, forKey: .denseLimit) ?? d.denseLimit
+        upstreamSeed = try c.decodeIfPresent(UInt64.self, forKey: .upstreamSeed) ?? d.upstreamSeed
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case estimators, steps, dampings, backwardSolvers, backwardTolerances, backwardTolerance, timingRuns,
+             backwardMaxIterations, shineRefine, shineFallbackRatio, denseLimit, upstreamSeed
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(estimators, forKey: .estimators)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(dampings, forKey: .dampings)
+        try c.encode(backwardSolvers, forKey: .backwardSolvers)
+        try c.encode(backwardTolerances, forKey: .backwardTolerances)
+        try c.encode(timingRuns, forKey: .timingRuns)
+        try c.encode(backwardMaxIterations, forKey: .backwardMaxIterations)
+        try c.encode(shineRefine, forKey: .shineRefine)
+        try c.encode(shineFallbackRatio, forKey: .shineFallbackRatio)
+        try c.encode(denseLimit, forKey: .denseLimit)
+        try c.encode(upstreamSeed, forKey: .upstreamSeed)
+    }
+
     /// One configured estimator with the options that label it in records.
     public struct Configuration: Sendable {
         public var estimator: any GradientEstimator
@@ -36,11 +84,16 @@ public struct GradientSpec: Sendable, Codable, Equatable {
         public var damping: Double?
         public var backwardSolver: String?
         public var refine: Int?
+        /// The adjoint tolerance of an iterative `implicit` entry.
+        public var backwardTolerance: Double?
+        /// The label in records: the estimator's, with ` tol=…` when several tolerances run.
+        public var label: String
     }
 
-    /// The parameters of the implicit estimator with `solver` on the adjoint.
-    public func implicitParameters(solver: String) -> [String: ParameterValue] {
-        ["backward-solver": .text(solver), "backward-tol": .real(backwardTolerance), "backward-max-iter": .integer(backwardMaxIterations)]
+    /// The parameters of the implicit estimator with `solver` on the adjoint, at `tolerance`
+    /// (default: the first backward tolerance).
+    public func implicitParameters(solver: String, tolerance: Double? = nil) -> [String: ParameterValue] {
+        ["backward-solver": .text(solver), "backward-tol": .real(tolerance ?? backwardTolerance), "backward-max-iter": .integer(backwardMaxIterations)]
     }
 
     /// Every configured estimator, in the order of ``estimators`` (implicit per backward solver,
@@ -52,26 +105,34 @@ public struct GradientSpec: Sendable, Codable, Equatable {
             switch kind {
             case "implicit":
                 for solver in backwardSolvers {
-                    result.append(.init(estimator: try entry.makeEstimator(implicitParameters(solver: solver), catalog: catalog),
-                                        kind: kind, backwardSolver: solver))
+                    // LU has no tolerance: once.
+                    for tolerance in solver == "lu" ? [backwardTolerance] : backwardTolerances {
+                        let estimator = try entry.makeEstimator(implicitParameters(solver: solver, tolerance: tolerance), catalog: catalog)
+                        let sweep = solver != "lu" && backwardTolerances.count > 1
+                        result.append(.init(estimator: estimator, kind: kind, backwardSolver: solver,
+                                            backwardTolerance: solver == "lu" ? nil : tolerance,
+                                            label: estimator.label + (sweep ? " tol=\(formatCompact(tolerance))" : "")))
+                    }
                 }
             case "phantom", "neumann":
                 for lambda in dampings {
                     for k in steps {
-                        result.append(.init(estimator: try entry.makeEstimator(["k": .integer(k), "damping": .real(lambda)]),
-                                            kind: kind, steps: k, damping: lambda))
+                        let estimator = try entry.makeEstimator(["k": .integer(k), "damping": .real(lambda)])
+                        result.append(.init(estimator: estimator, kind: kind, steps: k, damping: lambda, label: estimator.label))
                     }
                 }
             case "jfb":
-                result.append(.init(estimator: try entry.makeEstimator(), kind: kind, steps: 1, damping: 1))
+                let estimator = try entry.makeEstimator()
+                result.append(.init(estimator: estimator, kind: kind, steps: 1, damping: 1, label: estimator.label))
             case "shine":
                 for refine in shineRefine {
-                    result.append(.init(estimator: try entry.makeEstimator(["refine": .integer(refine), "fallback": .real(shineFallbackRatio)]),
-                                        kind: kind, refine: refine))
+                    let estimator = try entry.makeEstimator(["refine": .integer(refine), "fallback": .real(shineFallbackRatio)])
+                    result.append(.init(estimator: estimator, kind: kind, refine: refine, label: estimator.label))
                 }
             default:
                 // An estimator added to the catalog by a program: its defaults.
-                result.append(.init(estimator: try entry.makeEstimator(catalog: catalog), kind: kind))
+                let estimator = try entry.makeEstimator(catalog: catalog)
+                result.append(.init(estimator: estimator, kind: kind, label: estimator.label))
             }
         }
         return result
