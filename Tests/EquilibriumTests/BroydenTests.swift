@@ -48,7 +48,7 @@ func nanBeyondOneAndAHalf() throws -> ClosureMap {
         let residuals = try trueResiduals(cell, result.solution)
         for (i, report) in result.samples.enumerated() {
             #expect(residuals[i] <= 1e-10)
-            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= (try ErrorBound.residualAgreement(cell, result.solution))[i])
             #expect(report.evaluations >= report.iterations + 1)
             #expect(report.krylovIterations == nil)
         }
@@ -132,7 +132,7 @@ func nanBeyondOneAndAHalf() throws -> ClosureMap {
         let residuals = try trueResiduals(try nanBeyondOneAndAHalf(), later.solution)
         for (i, report) in later.samples.enumerated() {
             #expect(report.absoluteResidual.isFinite)
-            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)  // f = ½ z + 1 on 3 entries: exact up to a few roundings of O(1) values
         }
     }
 
@@ -146,7 +146,7 @@ func nanBeyondOneAndAHalf() throws -> ClosureMap {
         let residuals = try trueResiduals(cell, result.solution)
         let criteria = try StoppingCriteria(tolerance: 1e-12, maxIterations: 2000)
         for (i, report) in result.samples.enumerated() {
-            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= (try ErrorBound.residualAgreement(cell, result.solution))[i])
             let h = report.history.absolute
             // Each outcome is the one its own numbers (re-evaluated here) call for: converged iff
             // the returned point meets the tolerance; diverged iff the recorded residual passed

@@ -68,7 +68,7 @@ struct ShiftedArctan: DifferentiableMap {
         let residuals = try trueResiduals(cell, result.solution)
         for (i, report) in result.samples.enumerated() {
             #expect(residuals[i] <= 1e-10)
-            #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+            #expect(abs(residuals[i] - report.absoluteResidual) <= (try ErrorBound.residualAgreement(cell, result.solution))[i])
             #expect(report.krylovIterations! >= report.iterations)
             #expect(report.evaluations >= report.iterations + 1)
         }
@@ -178,7 +178,7 @@ struct ShiftedArctan: DifferentiableMap {
             #expect(later.solution.isFinite)
             let residuals = try trueResiduals(try nanBeyondOneAndAHalf(), later.solution)
             for (i, report) in later.samples.enumerated() {
-                #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)
+                #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-14)  // f = ½ z + 1 on 3 entries: exact up to a few roundings of O(1) values
             }
         }
     }
