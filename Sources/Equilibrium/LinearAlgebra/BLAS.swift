@@ -12,15 +12,62 @@ public enum BLAS {
 
     /// C ← α op(A) op(B) + β C for row-major pointers with leading dimensions.
     /// op(A) is m × k, op(B) is k × n, C is m × n.
+    ///
+    /// A product with one row (m = 1) or one column (n = 1) is a matrix–vector product and goes
+    /// to GEMV: OpenBLAS 0.3.21's GEMM packs both operands on every call, which for a single row
+    /// costs as much again as the product itself (issue 13: one-sample solves through GEMM ran
+    /// at 2–2.5× the time per evaluation of a C loop over `cblas_dgemv`). The row or column is
+    /// read with its stride, so every layout GEMM accepts is served; with β = 0 the output is
+    /// zeroed first, so that, as with GEMM, its old contents never leak in (not even a NaN).
     public static func gemm(_ transA: Transpose, _ transB: Transpose,
                             m: Int, n: Int, k: Int,
                             alpha: Double, a: UnsafePointer<Double>, lda: Int,
                             b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        if k > 0, m == 1 || n == 1 {
+            matrixVectorProduct(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
                     b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// The GEMV form of a GEMM with m = 1 or n = 1 (k ≥ 1), see ``gemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    ///
+    /// m = 1: cᵀ = op(B)ᵀ aᵀ, where the row a of op(A) has stride 1 (A as stored, 1 × k) or lda
+    /// (A stored k × 1 and transposed); op(B) = B (k × n stored) is GEMV with Bᵀ, op(B) = Bᵀ
+    /// (n × k stored) is GEMV with B. n = 1 likewise with the roles of A and B exchanged and the
+    /// column of C at stride ldc.
+    @inline(__always)
+    private static func matrixVectorProduct(_ transA: Transpose, _ transB: Transpose,
+                                            m: Int, n: Int, k: Int,
+                                            alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                            b: UnsafePointer<Double>, ldb: Int,
+                                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if m == 1 {
+            let incA = transA == .none ? 1 : lda
+            if beta == 0 { c.update(repeating: 0, count: n) }
+            if transB == .none {
+                cblas_dgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), alpha, b, blasint(ldb),
+                            a, blasint(incA), beta, c, 1)
+            } else {
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), alpha, b, blasint(ldb),
+                            a, blasint(incA), beta, c, 1)
+            }
+        } else {
+            let incB = transB == .none ? ldb : 1
+            if beta == 0 { for i in 0..<m { c[i * ldc] = 0 } }
+            if transA == .none {
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(k), alpha, a, blasint(lda),
+                            b, blasint(incB), beta, c, blasint(ldc))
+            } else {
+                cblas_dgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(m), alpha, a, blasint(lda),
+                            b, blasint(incB), beta, c, blasint(ldc))
+            }
+        }
     }
 
     /// y ← α op(A) x + β y for a row-major m × n matrix A.
