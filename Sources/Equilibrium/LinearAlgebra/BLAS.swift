@@ -71,12 +71,59 @@ public enum BLAS {
     }
 
     /// y ← α op(A) x + β y for a row-major m × n matrix A.
+    ///
+    /// Products with m·n ≤ ``smallProductLimit`` (the solvers' m × d history blocks: Anderson's
+    /// ΔG, Broyden's U and V, GMRES's basis) run as plain loops on the calling thread: OpenBLAS
+    /// 0.3.21 hands every GEMV above 9216 entries to its thread pool, and waking it costs more than
+    /// these products (microseconds), by orders of magnitude when other processes hold the cores
+    /// (issue 13: Anderson m = 20 at d = 512, B = 1 spent 70 % of its solve waiting for BLAS threads).
     public static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
                             beta: Double, y: UnsafeMutablePointer<Double>) {
         guard m > 0, n > 0 else { return }
+        if m * n <= smallProductLimit {
+            smallMatrixVectorProduct(trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
+            return
+        }
         cblas_dgemv(CblasRowMajor, trans.cblas, blasint(m), blasint(n), alpha, a, blasint(lda),
                     x, 1, beta, y, 1)
+    }
+
+    /// The largest m·n that ``gemv(_:m:n:alpha:a:lda:x:beta:y:)`` computes with its own loops.
+    static let smallProductLimit = 65_536
+
+    /// y ← α op(A) x + β y by loops: op = none is m dot products of rows with x (four partial
+    /// sums each), op = transpose is y scaled by β (zeroed for β = 0) plus m row updates
+    /// y += (α xᵢ) Aᵢ. Both read A once, row by row, and vectorise.
+    private static func smallMatrixVectorProduct(_ trans: Transpose, m: Int, n: Int, alpha: Double,
+                                                 a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
+                                                 beta: Double, y: UnsafeMutablePointer<Double>) {
+        if trans == .none {
+            for i in 0..<m {
+                let row = a + i * lda
+                var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+                var j = 0
+                while j + 4 <= n {
+                    s0 += row[j] * x[j]; s1 += row[j + 1] * x[j + 1]
+                    s2 += row[j + 2] * x[j + 2]; s3 += row[j + 3] * x[j + 3]
+                    j += 4
+                }
+                while j < n { s0 += row[j] * x[j]; j += 1 }
+                let dot = (s0 + s1) + (s2 + s3)
+                y[i] = beta == 0 ? alpha * dot : alpha * dot + beta * y[i]
+            }
+        } else {
+            if beta == 0 {
+                y.update(repeating: 0, count: n)
+            } else if beta != 1 {
+                for j in 0..<n { y[j] *= beta }
+            }
+            for i in 0..<m {
+                let scale = alpha * x[i]
+                let row = a + i * lda
+                for j in 0..<n { y[j] += scale * row[j] }
+            }
+        }
     }
 
     /// y ← α x + y.
