@@ -12,11 +12,15 @@ let package = Package(
         // Replaces malloc and friends in the benchmark executable to count heap allocations
         // (forwarding to glibc's own allocator); benchmark-only, never linked into the library.
         .target(name: "CAllocationCounter"),
+        // Bare CBLAS (OpenBLAS) for the benchmarks' reference calls: Equilibrium's BLAS wrapper is
+        // `package` access and not visible from this package.
+        .systemLibrary(name: "CBenchBLAS", path: "Sources/CBenchBLAS"),
         .executableTarget(
             name: "deq-bench",
             dependencies: [
                 .product(name: "Equilibrium", package: "Equilibrium"),
                 "CAllocationCounter",
+                "CBenchBLAS",
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),

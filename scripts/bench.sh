@@ -4,7 +4,10 @@
 #   2. head to head with scipy.optimize.anderson, 3. hard cells, 4. Broyden and Newton–Krylov
 #   head to head with scipy.optimize.broyden1 and newton_krylov, 5. the four solver families on
 #   the hard cells, 6. Broyden overhead and Newton–Krylov time split, then the backward cost of
-#   the gradient estimators and the convolution cell's throughput and solver counts.
+#   the gradient estimators and the convolution cell's throughput and solver counts, then (issue 13)
+#   the one-sample head to head with SUNDIALS KINSOL (C runner Benchmarks/kinsol/kinsol_runner.c,
+#   built here against Debian's libsundials-dev; skipped with a note when it is missing) and the
+#   roofline table (every cell against its bare BLAS calls + elementwise pass).
 # A missed goal is printed (MISS), not a failure: the script exits non-zero only when a step
 # crashes (or a prerequisite is missing). Output is also saved to Benchmarks/out/bench.txt.
 #
@@ -44,6 +47,15 @@ bin="$(swift build -c release --package-path Benchmarks --show-bin-path)/deq-ben
 [ -x "$bin" ] || { echo "scripts/bench.sh: $bin not built" >&2; exit 1; }
 
 mkdir -p Benchmarks/out
+runner=Benchmarks/out/kinsol-runner
+if [ -f /usr/include/kinsol/kinsol.h ]; then
+    cc -O2 -std=c11 -Wall -Wextra -o "$runner" Benchmarks/kinsol/kinsol_runner.c \
+        -lsundials_kinsol -lsundials_nvecserial -lsundials_sunlinsolspgmr -lopenblas -lm \
+        || { echo "scripts/bench.sh: building the KINSOL runner failed" >&2; exit 1; }
+else
+    rm -f "$runner"
+    echo "(KINSOL runner not built: /usr/include/kinsol/kinsol.h missing; apt-get install libsundials-dev)"
+fi
 log=Benchmarks/out/bench.txt
 : > "$log"
 started=$(date +%s)
@@ -81,6 +93,13 @@ step "$bin" families --no-header "${quick[@]}"
 step "$bin" overhead-nonlin --no-header "${quick[@]}"
 step "$bin" backward --no-header
 step "$bin" convolution --no-header
+if [ -x "$runner" ]; then
+    OPENBLAS_NUM_THREADS=1 step "$bin" kinsol --no-header "${quick[@]}" --runner "$runner"
+else
+    echo "(KINSOL head to head skipped: runner not built)" | tee -a "$log"
+fi
+OPENBLAS_NUM_THREADS=1 step "$bin" roofline --no-header "${quick[@]}"
+step "$bin" threads --no-header "${quick[@]}"
 
 echo "" | tee -a "$log"
 echo "benchmarks finished in $(( $(date +%s) - started )) s; output saved to $log" | tee -a "$log"

@@ -33,7 +33,7 @@ enum AllocationBenchmark {
                 var counts: [[UInt64]] = []
                 var rows: [[String]] = []
                 for cap in caps {
-                    let criteria = StoppingCriteria(tolerance: 1e-300, measure: .absolute, maxIterations: cap,
+                    let criteria = try StoppingCriteria(tolerance: 1e-300, measure: .absolute, maxIterations: cap,
                                                     recordHistory: history)
                     _ = solver.solve(cell, from: z0, criteria: criteria)  // warm-up (lazy runtime state)
                     let calls0 = allocation_counter_calls(), bytes0 = allocation_counter_bytes()

@@ -53,7 +53,7 @@ enum BackwardBenchmark {
     }
 
     static func run() throws {
-        print("# Backward pass against the forward solve (release build, BLAS threads: \(BLAS.threadCount))")
+        print("# Backward pass against the forward solve (release build, BLAS threads: \(BenchmarkBLAS.threadCount))")
         print("")
         print("Forward: Broyden (L = 20), relative residual ≤ 1e-8. Exact backward: the adjoint y = Jᵀy + c to a relative")
         print("residual ≤ 1e-8 with each solver. Reference: Newton–Krylov on the adjoint to 1e-12. c ~ N(0, I). Times: minimum of")
@@ -78,17 +78,16 @@ enum BackwardBenchmark {
     static func measure(_ spec: Cell, runs: Int) throws -> [String] {
         let cell = try TanhCell.random(spec.configuration)
         let b = cell.batchSize, d = cell.dimension
-        let criteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 2000, recordHistory: false)
+        let criteria = try StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 2000, recordHistory: false)
         let z0 = Matrix(rows: b, columns: d)
-        let (forwardSeconds, kept) = timed(runs) { Broyden().solveKeepingInverse(cell, from: z0, criteria: criteria) }
-        let forward = kept.result
-        let byproducts = ForwardByproducts(broydenInverse: kept.inverse)
+        let (forwardSeconds, forward) = timed(runs) { try! Broyden().solve(cell, from: z0, criteria: criteria) }
+        let byproducts = forward.byproducts
         var generator = SplitMix64(seed: 7)
         let c = Matrix.gaussian(rows: b, columns: d, using: &generator)
         let z = forward.solution
-        let rho = JacobianDiagnostics.spectralRadius(of: cell, at: z).estimates.max() ?? .nan
-        let tight = StoppingCriteria(tolerance: 1e-12, measure: .relative, maxIterations: 500, recordHistory: false)
-        let reference = ImplicitGradient(solver: NewtonKrylov(), criteria: tight).estimate(cell: cell, solution: z, upstream: c)
+        let rho = try JacobianDiagnostics.spectralRadius(of: cell, at: z).estimates.max() ?? .nan
+        let tight = try StoppingCriteria(tolerance: 1e-12, measure: .relative, maxIterations: 500, recordHistory: false)
+        let reference = try ImplicitGradient(solver: NewtonKrylov(), criteria: tight).estimate(cell: cell, solution: z, upstream: c)
 
         struct Row {
             var label: String
@@ -98,14 +97,14 @@ enum BackwardBenchmark {
         }
         func row(_ estimator: any GradientEstimator, label: String? = nil) -> Row {
             let (seconds, result) = timed(runs) {
-                estimator.estimate(cell: cell, solution: z, upstream: c, byproducts: byproducts)
+                try! estimator.estimate(cell: cell, solution: z, upstream: c, byproducts: byproducts)
             }
             return Row(label: label ?? result.label, seconds: seconds, result: result,
-                       cosine: GradientComparison(result, reference: reference).parameterCosine)
+                       cosine: try! GradientComparison(result, reference: reference).parameterCosine)
         }
-        let backwardCriteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 5000, recordHistory: false)
+        let backwardCriteria = try StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 5000, recordHistory: false)
         let exact: [Row] = ([ForwardIteration(), AndersonAcceleration(), Broyden(), NewtonKrylov()] as [any FixedPointSolver]).map {
-            row(ImplicitGradient(solver: $0, criteria: backwardCriteria))
+            row(try! ImplicitGradient(solver: $0, criteria: backwardCriteria))
         }
         let converged = exact.filter(\.result.converged)
         guard let fastest = converged.min(by: { $0.seconds < $1.seconds }) else {
@@ -113,8 +112,8 @@ enum BackwardBenchmark {
             return ["\(spec.label): no exact backward solve converged; no comparison"]
         }
         let others: [Row] = [
-            row(PhantomGradient(mode: .unrolled, steps: 5, damping: 1)),
-            row(PhantomGradient(mode: .neumann, steps: 5, damping: 1)),
+            row(try PhantomGradient(mode: .unrolled, steps: 5, damping: 1)),
+            row(try PhantomGradient(mode: .neumann, steps: 5, damping: 1)),
             row(JacobianFreeGradient()),
             row(SHINEGradient()),
         ]
@@ -135,7 +134,7 @@ enum BackwardBenchmark {
             }
             let cellText = first ? "\(spec.label)" : ""
             let rhoText = first ? String(format: "%.3f", rho) : ""
-            let forwardText = first ? "\(format(forwardSeconds)), nfe \(forward.maxEvaluations)" : ""
+            let forwardText = first ? "\(format(forwardSeconds)), nfe \(forward.mostEvaluations)" : ""
             first = false
             print("| \(cellText) | \(rhoText) | \(forwardText) | \(r.label)\(r.label == fastest.label ? " (fastest exact)" : "") | "
                   + "\(r.result.statistics.vectorJacobianProducts) | \(backward) | \(String(format: "%.2f", r.seconds / forwardSeconds)) | "
@@ -147,7 +146,7 @@ enum BackwardBenchmark {
         for mode in PhantomGradient.Mode.allCases {
             var found: Row?
             for k in [1, 2, 5, 10, 20, 50] {
-                let r = row(PhantomGradient(mode: mode, steps: k, damping: 1))
+                let r = row(try PhantomGradient(mode: mode, steps: k, damping: 1))
                 if r.cosine >= targetCosine { found = r; break }
             }
             let name = mode == .unrolled ? "unrolled phantom" : "Neumann phantom"

@@ -85,7 +85,7 @@ enum MachineDescription {
             .map { "Debian " + $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? text(system.sysname)
         let memory = Double(ProcessInfo.processInfo.physicalMemory) / 1_073_741_824
         lines.append("machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(fixed(memory, 1)) GiB; \(os), \(text(system.sysname)) \(text(system.release)) \(text(system.machine))")
-        lines.append("OpenBLAS threads (BLAS.threadCount): \(BLAS.threadCount)")
+        lines.append("OpenBLAS threads (openblas_get_num_threads): \(BenchmarkBLAS.threadCount)")
         let environment = ProcessInfo.processInfo.environment
         let keys = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"]
         let set = keys.map { key in "\(key)=\(environment[key] ?? "(unset)")" }
@@ -99,9 +99,35 @@ enum MachineDescription {
             let fields = load.split(separator: " ").prefix(3).joined(separator: " ")
             lines.append("load average at start (1, 5, 15 min): \(fields)  (other jobs on these cores inflate and scatter timings)")
         }
+        lines.append("commit: \(gitCommit)")
         let date = ISO8601DateFormatter().string(from: Date())
         lines.append("date: \(date)")
         return lines
+    }
+}
+
+extension MachineDescription {
+    /// "label (1, 5, 15 min): a b c".
+    static func loadLine(label: String) -> String {
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
+            .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unavailable"
+        return "\(label) (1, 5, 15 min): \(load)"
+    }
+
+    /// The repository's HEAD commit (short), or "unknown".
+    static var gitCommit: String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["git", "-C", URL(fileURLWithPath: #filePath).deletingLastPathComponent().path,
+                             "rev-parse", "--short", "HEAD"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return "unknown" }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return process.terminationStatus == 0 && !text.isEmpty ? text : "unknown"
     }
 }
 
@@ -199,16 +225,25 @@ enum BenchmarkSolver: CustomStringConvertible {
         }
     }
 
+    /// The solve; a `UsageError` here is a bug of the benchmark itself, so it stops the run.
     func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
+        do {
+            return try throwingSolve(map, from: initial, criteria: criteria)
+        } catch {
+            fatalError("deq-bench: \(self) rejected its settings: \(error)")
+        }
+    }
+
+    private func throwingSolve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) throws(UsageError) -> SolveResult {
         switch self {
         case .forward:
-            return ForwardIteration().solve(map, from: initial, criteria: criteria)
+            return try ForwardIteration().solve(map, from: initial, criteria: criteria)
         case .anderson(let m):
-            return AndersonAcceleration(memory: m).solve(map, from: initial, criteria: criteria)
+            return try AndersonAcceleration(memory: m).solve(map, from: initial, criteria: criteria)
         case .broyden:
-            return Broyden().solve(map, from: initial, criteria: criteria)
+            return try Broyden().solve(map, from: initial, criteria: criteria)
         case .newtonKrylov(let products):
-            return NewtonKrylov(jacobianProducts: products).solve(map, from: initial, criteria: criteria)
+            return try NewtonKrylov(jacobianProducts: products).solve(map, from: initial, criteria: criteria)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CBenchBLAS
 import Equilibrium
 import Foundation
 
@@ -8,7 +9,7 @@ import Foundation
 ///    i.e. 4·h·C·K·S flops per sample, plus im2col copies, three GroupNorms and two relus. The
 ///    baseline is plain GEMM of the same shapes on preallocated operands: for each layer one
 ///    GEMM (C_out × C_in·K) · (C_in·K × B·S), the most favourable batching of those flops. The
-///    goal is a cell throughput of at least 50 % of the baseline's. Timings are the fastest of 15
+///    goal is a cell throughput of at least 60 % of the baseline's (issue 13; 50 % before). Timings are the fastest of 15
 ///    interleaved runs (the machine is shared; the minimum is the least disturbed).
 /// 2. Solvers. Evaluations to a relative residual of 1e-6 on the 2-D cell at the tutorial's
 ///    scale (48 channels, 64 inner, 32 × 32, batch 8, σ = 0.01) from z₀ = 0.
@@ -30,10 +31,10 @@ enum ConvolutionBenchmark {
     ]
 
     static func run() throws {
-        print("deq-bench convolution — OpenBLAS threads: \(BLAS.threadCount)\n")
-        throughput()
+        print("deq-bench convolution — OpenBLAS threads: \(BenchmarkBLAS.threadCount)\n")
+        try throughput()
         print()
-        solvers()
+        try solvers()
     }
 
     /// The shortest of `repeats` timings of each body (seconds), after one warm-up call each. The
@@ -52,13 +53,13 @@ enum ConvolutionBenchmark {
         return best
     }
 
-    static func throughput() {
+    static func throughput() throws {
         print("Throughput of one batched evaluation f(z) against plain GEMM of the same shapes (fastest of 15, interleaved)")
-        print("| cell | GEMM flops | plain GEMM | GFLOP/s | f(z) | GFLOP/s | ratio | ≥ 50 % | J·v | vᵀJ |")
+        print("| cell | GEMM flops | plain GEMM | GFLOP/s | f(z) | GFLOP/s | ratio | ≥ 60 % | J·v | vᵀJ |")
         print("|---|---:|---:|---:|---:|---:|---:|:---:|---:|---:|")
         for shape in shapes {
             let c = shape.configuration
-            let cell = ConvResidualCell.random(c)
+            let cell = try ConvResidualCell.random(c)
             let b = c.batchSize, s = c.shape.size, k = c.shape.kernelCount
             let flops = 4.0 * Double(c.innerChannels * c.channels * k * s * b)
             // Plain GEMM: conv₁'s and conv₂'s weight matrices times column matrices of B·S columns.
@@ -67,14 +68,14 @@ enum ConvolutionBenchmark {
             let w2 = Matrix.gaussian(rows: c.channels, columns: c.innerChannels * k, using: &generator)
             let cols1 = Matrix.gaussian(rows: c.channels * k, columns: b * s, using: &generator)
             let cols2 = Matrix.gaussian(rows: c.innerChannels * k, columns: b * s, using: &generator)
-            var out1 = Matrix(rows: c.innerChannels, columns: b * s), out2 = Matrix(rows: c.channels, columns: b * s)
+            var out1 = [Double](repeating: 0, count: c.innerChannels * b * s), out2 = [Double](repeating: 0, count: c.channels * b * s)
             // The cell on the whole batch, through the solvers' pointer interface.
             let d = cell.dimension
-            let z = ScratchBuffer(count: b * d), v = ScratchBuffer(count: b * d)
-            let fz = ScratchBuffer(count: b * d), out = ScratchBuffer(count: b * d)
+            let z = BenchBuffer(b * d), v = BenchBuffer(b * d)
+            let fz = BenchBuffer(b * d), out = BenchBuffer(b * d)
             for i in 0..<(b * d) {
-                z.baseAddress[i] = generator.nextGaussian()
-                v.baseAddress[i] = generator.nextGaussian()
+                z.pointer[i] = generator.nextGaussian()
+                v.pointer[i] = generator.nextGaussian()
             }
             let rows = UnsafeMutableBufferPointer<Int>.allocate(capacity: b)
             defer { rows.deallocate() }
@@ -83,42 +84,55 @@ enum ConvolutionBenchmark {
             let workspace = cell.makeJacobianWorkspace(maxSamples: b)
             let times = fastest(repeats: 15, [
                 {
-                    BLAS.gemm(w1, cols1, into: &out1)
-                    BLAS.gemm(w2, cols2, into: &out2)
+                    plainGEMM(w1, cols1, into: &out1)
+                    plainGEMM(w2, cols2, into: &out2)
                 },
-                { cell.evaluate(z.baseAddress, into: fz.baseAddress, samples: samples) },
+                { cell.evaluate(z.pointer, into: fz.pointer, samples: samples) },
                 // Products at one point (the workspace keeps the forward intermediates), as in a
                 // Newton–Krylov step.
                 {
-                    cell.jacobianVectorProduct(at: z.baseAddress, image: fz.baseAddress, vector: v.baseAddress,
-                                               into: out.baseAddress, samples: samples, workspace: workspace)
+                    cell.jacobianVectorProduct(at: z.pointer, image: fz.pointer, vector: v.pointer,
+                                               into: out.pointer, samples: samples, workspace: workspace)
                 },
                 {
-                    cell.vectorJacobianProduct(at: z.baseAddress, image: fz.baseAddress, covector: v.baseAddress,
-                                               into: out.baseAddress, samples: samples, workspace: workspace)
+                    cell.vectorJacobianProduct(at: z.pointer, image: fz.pointer, covector: v.pointer,
+                                               into: out.pointer, samples: samples, workspace: workspace)
                 },
             ])
             let (gemm, evaluation, jvp, vjp) = (times[0], times[1], times[2], times[3])
             let ratio = gemm / evaluation
-            print("| \(shape.label) | \(String(format: "%.2e", flops)) | \(milliseconds(gemm)) | \(String(format: "%.1f", flops / gemm * 1e-9)) | \(milliseconds(evaluation)) | \(String(format: "%.1f", flops / evaluation * 1e-9)) | \(String(format: "%.0f %%", 100 * ratio)) | \(ratio >= 0.5 ? "PASS" : "MISS") | \(milliseconds(jvp)) | \(milliseconds(vjp)) |")
+            print("| \(shape.label) | \(String(format: "%.2e", flops)) | \(milliseconds(gemm)) | \(String(format: "%.1f", flops / gemm * 1e-9)) | \(milliseconds(evaluation)) | \(String(format: "%.1f", flops / evaluation * 1e-9)) | \(String(format: "%.0f %%", 100 * ratio)) | \(ratio >= 0.6 ? "PASS" : "MISS") | \(milliseconds(jvp)) | \(milliseconds(vjp)) |")
         }
     }
 
-    static func solvers() {
+    static func solvers() throws {
         let c = shapes[0].configuration
-        let cell = ConvResidualCell.random(c)
-        let criteria = StoppingCriteria(tolerance: 1e-6, measure: .relative, maxIterations: 500)
+        let cell = try ConvResidualCell.random(c)
+        let criteria = try StoppingCriteria(tolerance: 1e-6, measure: .relative, maxIterations: 500)
         print("Evaluations to a relative residual of 1e-6 on the 2-D tutorial cell (\(shapes[0].label), σ = \(c.weightScale)), z₀ = 0, at most 500 iterations")
         print("| solver | converged | iterations (max) | nfe (max) | nfe (median) | J·v (max) | wall |")
         print("|---|---:|---:|---:|---:|---:|---:|")
         let solvers: [any FixedPointSolver] = [ForwardIteration(), AndersonAcceleration(), Broyden(), NewtonKrylov()]
         for solver in solvers {
-            let result = solver.solve(cell, from: Matrix(rows: c.batchSize, columns: cell.dimension), criteria: criteria)
+            let result = try solver.solve(cell, from: Matrix(rows: c.batchSize, columns: cell.dimension), criteria: criteria)
             let nfe = result.samples.map(\.evaluations).sorted()
             let iterations = result.samples.map(\.iterations).max() ?? 0
             let jvps = result.samples.map(\.jacobianVectorProducts).max() ?? 0
             let converged = result.samples.filter(\.converged).count
             print("| \(solver.name) | \(converged)/\(c.batchSize) | \(iterations) | \(nfe.last ?? 0) | \(nfe[nfe.count / 2]) | \(jvps) | \(String(format: "%.2f s", result.wallSeconds)) |")
+        }
+    }
+
+    /// C ← A B with bare CBLAS (row-major, no transposes).
+    static func plainGEMM(_ a: Matrix, _ b: Matrix, into c: inout [Double]) {
+        a.storage.withUnsafeBufferPointer { pa in
+            b.storage.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    BenchmarkBLAS.gemm(m: a.rows, n: b.columns, k: a.columns, a: pa.baseAddress!, lda: a.columns,
+                                       b: pb.baseAddress!, ldb: b.columns, transposeB: false,
+                                       c: pc.baseAddress!, ldc: b.columns)
+                }
+            }
         }
     }
 

@@ -30,7 +30,7 @@ enum HardCellsBenchmark {
                 let cell = try TanhCell.random(.init(dimension: d, batchSize: b, spectralNorm: rho, symmetric: true,
                                                      injectionScale: 0.05, seed: seed))
                 seed += 1
-                let criteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000,
+                let criteria = try StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000,
                                                 recordHistory: false)
                 let z0 = Matrix(rows: b, columns: d)
                 let name = "d=\(d) B=\(b) ρ=\(rho)"
@@ -40,7 +40,7 @@ enum HardCellsBenchmark {
                     let start = monotonicSeconds()
                     let result = solver.solve(cell, from: z0, criteria: criteria)
                     let wall = monotonicSeconds() - start
-                    let nfe = result.maxEvaluations
+                    let nfe = result.mostEvaluations
                     var goalText = "", verdict = ""
                     var ratioText = "—"
                     switch solver {

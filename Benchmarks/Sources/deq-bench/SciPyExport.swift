@@ -81,7 +81,7 @@ enum SciPyExport {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: root.path) { try fileManager.removeItem(at: root) }
         try fileManager.createDirectory(at: root, withIntermediateDirectories: true)
-        let criteria = StoppingCriteria(tolerance: tolerance, measure: .relative, maxIterations: maxIterations,
+        let criteria = try StoppingCriteria(tolerance: tolerance, measure: .relative, maxIterations: maxIterations,
                                         recordHistory: false)
         var table = TextTable(header: ["cell", "B", "forward nfe", "anderson m=5 nfe", "converged"], leftColumns: 1)
         for spec in cells(quick: options.quick) {
@@ -90,10 +90,10 @@ enum SciPyExport {
                                                  injectionScale: spec.injectionScale, seed: spec.seed))
             let directory = root.appendingPathComponent(spec.name, isDirectory: true)
             try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
-            try NumPyArray(shape: [spec.dimension, spec.dimension], values: cell.weight.storage)
+            try NumPyArray(shape: [spec.dimension, spec.dimension], checking: cell.weight.storage)
                 .write(to: directory.appendingPathComponent("W.npy"))
             // U = I and b = 0 for the synthetic cell, so the injection is the input itself.
-            try NumPyArray(shape: [spec.batchSize, spec.dimension], values: cell.injection.storage)
+            try NumPyArray(shape: [spec.batchSize, spec.dimension], checking: cell.injection.storage)
                 .write(to: directory.appendingPathComponent("X.npy"))
             let z0 = Matrix(rows: spec.batchSize, columns: spec.dimension)
             var records: [SolverRecord] = []
@@ -113,11 +113,11 @@ enum SciPyExport {
             var matched = SolverRecord(label: "anderson-m5-scipy-alpha",
                                        description: "anderson m=5, mixing = scipy's automatic alpha",
                                        evaluations: [], outcomes: [], relativeResiduals: [], mixing: [])
-            let f0 = cell(z0)
+            let f0 = try cell(z0)
             for i in 0..<spec.batchSize {
-                let alpha = 0.5 / BLAS.nrm2(f0.row(i))
-                let single = cell.binding(input: Matrix(rows: 1, columns: spec.dimension, storage: cell.input.row(i)))
-                let result = AndersonAcceleration(memory: 5, mixing: alpha)
+                let alpha = 0.5 / BenchmarkBLAS.nrm2(f0.row(i))
+                let single = try cell.binding(input: Matrix(rows: 1, columns: spec.dimension, values: cell.input.row(i)))
+                let result = try AndersonAcceleration(memory: 5, mixing: alpha)
                     .solve(single, from: Matrix(rows: 1, columns: spec.dimension), criteria: criteria)
                 matched.evaluations.append(result.samples[0].evaluations)
                 matched.outcomes.append(result.samples[0].outcome.rawValue)

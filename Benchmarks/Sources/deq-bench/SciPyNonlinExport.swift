@@ -64,11 +64,11 @@ enum SciPyNonlinExport {
             throw BenchmarkError.invalidCell("\(directory.path): expected W.npy d × d and X.npy B × d, got \(weight.shape) and \(inputs.shape)")
         }
         let d = weight.shape[0], b = inputs.shape[0]
-        let w = Matrix(rows: d, columns: d, storage: weight.values)
-        let criteria = StoppingCriteria(tolerance: SciPyExport.tolerance, measure: .relative,
+        let w = try Matrix(rows: d, columns: d, values: weight.values)
+        let criteria = try StoppingCriteria(tolerance: SciPyExport.tolerance, measure: .relative,
                                         maxIterations: SciPyExport.maxIterations, recordHistory: false)
         let singles = (0..<b).map { i in
-            TanhCell(weight: w, input: Matrix(rows: 1, columns: d, storage: Array(inputs.values[(i * d)..<((i + 1) * d)])))
+            try! TanhCell(weight: w, input: Matrix(rows: 1, columns: d, values: Array(inputs.values[(i * d)..<((i + 1) * d)])))
         }
         let z0 = Matrix(rows: 1, columns: d)
         var times = Array(repeating: Array(repeating: [Double](), count: b), count: solvers.count)
@@ -93,7 +93,7 @@ enum SciPyNonlinExport {
         let fileManager = FileManager.default
         if fileManager.fileExists(atPath: root.path) { try fileManager.removeItem(at: root) }
         try fileManager.createDirectory(at: root, withIntermediateDirectories: true)
-        let criteria = StoppingCriteria(tolerance: SciPyExport.tolerance, measure: .relative,
+        let criteria = try StoppingCriteria(tolerance: SciPyExport.tolerance, measure: .relative,
                                         maxIterations: SciPyExport.maxIterations, recordHistory: false)
         let rounds = options.quick ? 3 : 5
         print("""
@@ -108,12 +108,12 @@ enum SciPyNonlinExport {
                                                  injectionScale: spec.injectionScale, seed: spec.seed))
             let directory = root.appendingPathComponent(spec.name, isDirectory: true)
             try fileManager.createDirectory(at: directory, withIntermediateDirectories: true)
-            try NumPyArray(shape: [spec.dimension, spec.dimension], values: cell.weight.storage)
+            try NumPyArray(shape: [spec.dimension, spec.dimension], checking: cell.weight.storage)
                 .write(to: directory.appendingPathComponent("W.npy"))
-            try NumPyArray(shape: [spec.batchSize, spec.dimension], values: cell.injection.storage)
+            try NumPyArray(shape: [spec.batchSize, spec.dimension], checking: cell.injection.storage)
                 .write(to: directory.appendingPathComponent("X.npy"))
             let singles = (0..<spec.batchSize).map { i in
-                cell.binding(input: Matrix(rows: 1, columns: spec.dimension, storage: cell.input.row(i)))
+                try! cell.binding(input: Matrix(rows: 1, columns: spec.dimension, values: cell.input.row(i)))
             }
             let z0 = Matrix(rows: spec.batchSize, columns: spec.dimension)
             let z0Single = Matrix(rows: 1, columns: spec.dimension)

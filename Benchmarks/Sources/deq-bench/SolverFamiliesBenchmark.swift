@@ -44,7 +44,7 @@ enum SolverFamiliesBenchmark {
                 let cell = try TanhCell.random(.init(dimension: d, batchSize: b, spectralNorm: rho, symmetric: true,
                                                      injectionScale: 0.05, seed: seed))
                 seed += 1
-                let criteria = StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000,
+                let criteria = try StoppingCriteria(tolerance: 1e-8, measure: .relative, maxIterations: 100_000,
                                                 recordHistory: false)
                 let z0 = Matrix(rows: b, columns: d)
                 var times = Array(repeating: [Double](), count: solvers.count)
@@ -57,10 +57,10 @@ enum SolverFamiliesBenchmark {
                     }
                 }
                 let name = "d=\(d) B=\(b) ρ=\(rho)"
-                let forwardNFE = results[0]!.maxEvaluations
+                let forwardNFE = results[0]!.mostEvaluations
                 for (k, solver) in solvers.enumerated() {
                     let result = results[k]!
-                    let nfe = result.maxEvaluations
+                    let nfe = result.mostEvaluations
                     let jvp = result.maxJacobianVectorProducts
                     let work = result.samples.map { $0.evaluations + $0.jacobianVectorProducts }.max() ?? 0
                     let krylov = result.samples.compactMap(\.krylovIterations).max()

@@ -5,7 +5,7 @@ import Foundation
 // the command line and dispatches; each benchmark lives in its own file.
 
 let usage = """
-usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|all> [--quick] [--repeats N] [--out DIR] [--no-header]
+usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|kinsol|roofline|threads|all> [--quick] [--repeats N] [--out DIR] [--runner PATH] [--no-header]
 
   overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
   alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
@@ -17,17 +17,21 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
   overhead-nonlin  Broyden overhead ratio; Newton–Krylov time split f / J·v / rest (issue 3)
   backward  backward cost of exact, phantom, Jacobian-free and SHINE gradients (issue 5)
   convolution  convolution cell throughput against plain GEMM; solvers on the tutorial's 2-D cell (issue 6)
+  kinsol    one-sample solves against SUNDIALS KINSOL (C runner, one BLAS thread) (issue 13)
+  roofline  every built-in cell's f, J·v, vᵀJ against its bare BLAS calls + elementwise pass, B ∈ {1, 8, 64} (issue 13)
+  threads   batch solves on 1 and 2 threads: BLAS threading vs per-sample parallelism (issue 13)
   all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
   --repeats N   overhead and overhead-nonlin rounds after one warm-up round (default 15; 3 with --quick);
                 time-nonlin rounds (default 1)
   --out DIR     output directory (default: Benchmarks/out)
+  --runner PATH the KINSOL runner (default: <out>/kinsol-runner, built by scripts/bench.sh)
   --no-header   do not print the machine header (scripts/bench.sh prints it once)
 """
 
 enum Command: String, CaseIterable {
-    case overhead, alloc, scipy, hard, backward, convolution, all
+    case overhead, alloc, scipy, hard, backward, convolution, kinsol, roofline, threads, all
     case scipyNonlin = "scipy-nonlin", timeNonlin = "time-nonlin", families, overheadNonlin = "overhead-nonlin"
 }
 
@@ -44,6 +48,7 @@ var command: Command?
 var repeatsGiven: Int?
 var printsHeader = true
 var cellDirectory: URL?
+var runnerPath: URL?
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -59,6 +64,9 @@ while let argument = arguments.popFirst() {
     case "--out":
         guard let value = arguments.popFirst() else { fail("--out expects a directory") }
         options.outputDirectory = URL(fileURLWithPath: value, isDirectory: true)
+    case "--runner":
+        guard let value = arguments.popFirst() else { fail("--runner expects the path of kinsol-runner") }
+        runnerPath = URL(fileURLWithPath: value)
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -100,6 +108,9 @@ do {
     case .hard: try HardCellsBenchmark.run(options)
     case .backward: try BackwardBenchmark.run()
     case .convolution: try ConvolutionBenchmark.run()
+    case .kinsol: try KinsolBenchmark.run(options, runner: runnerPath)
+    case .roofline: try RooflineBenchmark.run(options)
+    case .threads: try ThreadsBenchmark.run(options)
     case .scipyNonlin: try SciPyNonlinExport.run(options)
     case .timeNonlin: break  // handled above
     case .families: try SolverFamiliesBenchmark.run(options)

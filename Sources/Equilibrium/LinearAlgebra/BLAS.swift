@@ -12,24 +12,118 @@ public enum BLAS {
 
     /// C ← α op(A) op(B) + β C for row-major pointers with leading dimensions.
     /// op(A) is m × k, op(B) is k × n, C is m × n.
+    ///
+    /// A product with one row (m = 1) or one column (n = 1) is a matrix–vector product and goes
+    /// to GEMV: OpenBLAS 0.3.21's GEMM packs both operands on every call, which for a single row
+    /// costs as much again as the product itself (issue 13: one-sample solves through GEMM ran
+    /// at 2–2.5× the time per evaluation of a C loop over `cblas_dgemv`). The row or column is
+    /// read with its stride, so every layout GEMM accepts is served; with β = 0 the output is
+    /// zeroed first, so that, as with GEMM, its old contents never leak in (not even a NaN).
     public static func gemm(_ transA: Transpose, _ transB: Transpose,
                             m: Int, n: Int, k: Int,
                             alpha: Double, a: UnsafePointer<Double>, lda: Int,
                             b: UnsafePointer<Double>, ldb: Int,
                             beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
         guard m > 0, n > 0 else { return }
+        if k > 0, m == 1 || n == 1 {
+            matrixVectorProduct(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
                     b, blasint(ldb), beta, c, blasint(ldc))
     }
 
+    /// The GEMV form of a GEMM with m = 1 or n = 1 (k ≥ 1), see ``gemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    ///
+    /// m = 1: cᵀ = op(B)ᵀ aᵀ, where the row a of op(A) has stride 1 (A as stored, 1 × k) or lda
+    /// (A stored k × 1 and transposed); op(B) = B (k × n stored) is GEMV with Bᵀ, op(B) = Bᵀ
+    /// (n × k stored) is GEMV with B. n = 1 likewise with the roles of A and B exchanged and the
+    /// column of C at stride ldc.
+    @inline(__always)
+    private static func matrixVectorProduct(_ transA: Transpose, _ transB: Transpose,
+                                            m: Int, n: Int, k: Int,
+                                            alpha: Double, a: UnsafePointer<Double>, lda: Int,
+                                            b: UnsafePointer<Double>, ldb: Int,
+                                            beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        if m == 1 {
+            let incA = transA == .none ? 1 : lda
+            if beta == 0 { c.update(repeating: 0, count: n) }
+            if transB == .none {
+                cblas_dgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(n), alpha, b, blasint(ldb),
+                            a, blasint(incA), beta, c, 1)
+            } else {
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(n), blasint(k), alpha, b, blasint(ldb),
+                            a, blasint(incA), beta, c, 1)
+            }
+        } else {
+            let incB = transB == .none ? ldb : 1
+            if beta == 0 { for i in 0..<m { c[i * ldc] = 0 } }
+            if transA == .none {
+                cblas_dgemv(CblasRowMajor, CblasNoTrans, blasint(m), blasint(k), alpha, a, blasint(lda),
+                            b, blasint(incB), beta, c, blasint(ldc))
+            } else {
+                cblas_dgemv(CblasRowMajor, CblasTrans, blasint(k), blasint(m), alpha, a, blasint(lda),
+                            b, blasint(incB), beta, c, blasint(ldc))
+            }
+        }
+    }
+
     /// y ← α op(A) x + β y for a row-major m × n matrix A.
+    ///
+    /// Products with m·n ≤ ``smallProductLimit`` (the solvers' m × d history blocks: Anderson's
+    /// ΔG, Broyden's U and V, GMRES's basis) run as plain loops on the calling thread: OpenBLAS
+    /// 0.3.21 hands every GEMV above 9216 entries to its thread pool, and waking it costs more than
+    /// these products (microseconds), by orders of magnitude when other processes hold the cores
+    /// (issue 13: Anderson m = 20 at d = 512, B = 1 spent 70 % of its solve waiting for BLAS threads).
     public static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
                             beta: Double, y: UnsafeMutablePointer<Double>) {
         guard m > 0, n > 0 else { return }
+        if m * n <= smallProductLimit {
+            smallMatrixVectorProduct(trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
+            return
+        }
         cblas_dgemv(CblasRowMajor, trans.cblas, blasint(m), blasint(n), alpha, a, blasint(lda),
                     x, 1, beta, y, 1)
+    }
+
+    /// The largest m·n that ``gemv(_:m:n:alpha:a:lda:x:beta:y:)`` computes with its own loops.
+    static let smallProductLimit = 65_536
+
+    /// y ← α op(A) x + β y by loops: op = none is m dot products of rows with x (four partial
+    /// sums each), op = transpose is y scaled by β (zeroed for β = 0) plus m row updates
+    /// y += (α xᵢ) Aᵢ. Both read A once, row by row, and vectorise.
+    private static func smallMatrixVectorProduct(_ trans: Transpose, m: Int, n: Int, alpha: Double,
+                                                 a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
+                                                 beta: Double, y: UnsafeMutablePointer<Double>) {
+        if trans == .none {
+            for i in 0..<m {
+                let row = a + i * lda
+                var (s0, s1, s2, s3) = (0.0, 0.0, 0.0, 0.0)
+                var j = 0
+                while j + 4 <= n {
+                    s0 += row[j] * x[j]; s1 += row[j + 1] * x[j + 1]
+                    s2 += row[j + 2] * x[j + 2]; s3 += row[j + 3] * x[j + 3]
+                    j += 4
+                }
+                while j < n { s0 += row[j] * x[j]; j += 1 }
+                let dot = (s0 + s1) + (s2 + s3)
+                y[i] = beta == 0 ? alpha * dot : alpha * dot + beta * y[i]
+            }
+        } else {
+            if beta == 0 {
+                y.update(repeating: 0, count: n)
+            } else if beta != 1 {
+                for j in 0..<n { y[j] *= beta }
+            }
+            for i in 0..<m {
+                let scale = alpha * x[i]
+                let row = a + i * lda
+                for j in 0..<n { y[j] += scale * row[j] }
+            }
+        }
     }
 
     /// y ← α x + y.

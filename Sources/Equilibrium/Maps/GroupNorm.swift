@@ -94,6 +94,14 @@ public struct GroupNorm: Sendable, Equatable {
                         let r = 1 / (reduceSquaredDeviation(input, groupSize, from: mean) * scale + epsilon).squareRoot()
                         inverseDeviation?[sample * groups + g] = r
                         let output = y + offset
+                        if s == 1, normalized == nil {
+                            // One position per channel (the dense residual cell): one loop over
+                            // the group, the same arithmetic per entry (issue 13).
+                            let gammaGroup = gamma.baseAddress! + g * channelsPerGroup
+                            let betaGroup = beta.baseAddress! + g * channelsPerGroup
+                            for i in 0..<groupSize { output[i] = gammaGroup[i] * ((input[i] - mean) * r) + betaGroup[i] }
+                            continue
+                        }
                         for k in 0..<channelsPerGroup {
                             let c = g * channelsPerGroup + k
                             let (gc, bc) = (gamma[c], beta[c])
@@ -130,6 +138,12 @@ public struct GroupNorm: Sendable, Equatable {
                     let mean = sum * scale, meanProjection = projection * scale
                     let r = inverseDeviation[sample * groups + g]
                     let out = dy + offset
+                    if s == 1 {
+                        // One position per channel: one loop over the group, the same arithmetic.
+                        let gammaGroup = gamma.baseAddress! + g * channelsPerGroup
+                        for i in 0..<groupSize { out[i] = (gammaGroup[i] * r) * (v[i] - mean - xhat[i] * meanProjection) }
+                        continue
+                    }
                     for k in 0..<channelsPerGroup {
                         let factor = gamma[g * channelsPerGroup + k] * r
                         let base = k * s
@@ -153,6 +167,21 @@ public struct GroupNorm: Sendable, Equatable {
                     let u = gy + offset, xhat = normalized + offset
                     // mean(g) and mean(x̂ ⊙ g) with g = γ ⊙ u.
                     var sum = 0.0, projection = 0.0
+                    let r = inverseDeviation[sample * groups + g]
+                    let out = gx + offset
+                    if s == 1 {
+                        // One position per channel (the dense residual cell): the per-channel
+                        // sums are single entries, so one sequential loop gives the same sums
+                        // in the same order without a reduction call per channel (issue 13).
+                        let gammaGroup = gamma.baseAddress! + g * channelsPerGroup
+                        for i in 0..<groupSize {
+                            sum += gammaGroup[i] * u[i]
+                            projection += gammaGroup[i] * (u[i] * xhat[i])
+                        }
+                        let mean = sum * scale, meanProjection = projection * scale
+                        for i in 0..<groupSize { out[i] = r * (gammaGroup[i] * u[i] - mean - xhat[i] * meanProjection) }
+                        continue
+                    }
                     for k in 0..<channelsPerGroup {
                         let gc = gamma[g * channelsPerGroup + k]
                         let (channelSum, channelProjection) = reduceSumAndDot(u + k * s, xhat + k * s, s)
@@ -160,8 +189,6 @@ public struct GroupNorm: Sendable, Equatable {
                         projection += gc * channelProjection
                     }
                     let mean = sum * scale, meanProjection = projection * scale
-                    let r = inverseDeviation[sample * groups + g]
-                    let out = gx + offset
                     for k in 0..<channelsPerGroup {
                         let gc = gamma[g * channelsPerGroup + k]
                         for i in (k * s)..<((k + 1) * s) { out[i] = r * (gc * u[i] - mean - xhat[i] * meanProjection) }

@@ -111,7 +111,7 @@ public struct AndersonAcceleration: IterativeSolver {
     }
 
     public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> AndersonHistory {
-        AndersonHistory(context: context, memory: memory)
+        AndersonHistory(context: context, memory: memory, mixing: mixing)
     }
 
     public func step<Map: FixedPointMap>(_ history: inout AndersonHistory, _ context: SolveContext<Map>) -> Proposal {
@@ -135,6 +135,8 @@ public struct AndersonAcceleration: IterativeSolver {
 public final class AndersonHistory {
     let dimension: Int
     let memory: Int
+    /// β, fixed for the solve (the ΔX block stores ΔX + β ΔG).
+    let mixing: Double
     /// ΔX and ΔG, B blocks of m × d (slot-indexed rows).
     private let deltaX: UnsafeMutablePointer<Double>
     private let deltaG: UnsafeMutablePointer<Double>
@@ -155,10 +157,11 @@ public final class AndersonHistory {
     private let conditionIWork: UnsafeMutablePointer<Int32>
     /// R⁻¹ for the cheap condition bound, m × m.
     private let inverseFactor: UnsafeMutablePointer<Double>
-    init<Map>(context: SolveContext<Map>, memory m: Int) {
+    init<Map>(context: SolveContext<Map>, memory m: Int, mixing: Double) {
         let b = context.batchSize, d = context.dimension
         dimension = d
         memory = m
+        self.mixing = mixing
         deltaX = context.allocate(doubles: b * m * d)
         deltaG = context.allocate(doubles: b * m * d)
         gram = context.allocate(doubles: b * m * m)
@@ -193,10 +196,14 @@ public final class AndersonHistory {
                 slot = oldest[s]
                 oldest[s] = (oldest[s] + 1) % m
             }
+            // The ΔX block holds ΔX + β ΔG (β is fixed for the solve), so the step's correction
+            // (ΔX + β ΔG)ᵀγ is one GEMV rather than two (issue 13).
             let dx = deltaX + (s * m + slot) * d, dg = deltaG + (s * m + slot) * d
+            let beta = mixing
             for j in 0..<d {
-                dx[j] = x[j] - px[j]
-                dg[j] = g[j] - pg[j]
+                let differenceG = g[j] - pg[j]
+                dg[j] = differenceG
+                dx[j] = (x[j] - px[j]) + beta * differenceG
             }
             // New Gram row and column: ΔG_slot · ΔG_j for every slot j (one GEMV on the block;
             // slots not in use hold stale or zero rows whose entries are never read).
@@ -251,11 +258,10 @@ public final class AndersonHistory {
             oldest[s] = (first + 1) % m
             count[s] -= 1
         }
-        // x ← x + β g − ΔXᵀγ − β ΔGᵀγ (γ is zero on unused slots).
+        // x ← x + β g − (ΔX + β ΔG)ᵀγ (γ is zero on unused slots; the block holds ΔX + β ΔG).
         BLAS.axpy(count: d, alpha: beta, x: g, y: x)
         if count[s] > 0 {
             BLAS.gemv(.transpose, m: m, n: d, alpha: -1, a: blockX, lda: d, x: coefficients, beta: 1, y: x)
-            BLAS.gemv(.transpose, m: m, n: d, alpha: -beta, a: blockG, lda: d, x: coefficients, beta: 1, y: x)
         }
     }
 
