@@ -18,8 +18,10 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         let first = try DeqProcess.run(["train"] + common + ["--epochs", "1", "--output", out])
         #expect(first.status == 0, "stderr: \(first.stderr)")
         #expect(first.stdout.contains("epoch\tloss\taccuracy"))
-        for file in ["checkpoint.json", "log.tsv", "log.gp", "parameters/head.weight.npy", "parameters/cell.conv1.weight.npy",
-                     "optimizer/first.head.weight.npy", "optimizer/second.head.weight.npy"] {
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasPrefix("checkpoint-e000001-") })
+        for file in ["checkpoint.json", "log.tsv", "log.gp", "\(folder)/state.json", "\(folder)/parameters/head.weight.npy",
+                     "\(folder)/parameters/cell.conv1.weight.npy",
+                     "\(folder)/optimizer/first.head.weight.npy", "\(folder)/optimizer/second.head.weight.npy"] {
             #expect(FileManager.default.fileExists(atPath: scratch.file("run/\(file)").path), "\(file) missing")
         }
         let resumed = try DeqProcess.run(["train", "--resume", out, "--epochs", "2"])
@@ -44,9 +46,16 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         (["train", "--random-budget-min", "50", "--max-iter", "30", "--output", "/tmp/x"], "the random budget's minimum must lie in 1 ... 30, got 50"),
         (["train", "--estimator", "magic", "--output", "/tmp/x"], "magic"),
         (["train", "--resume", "/nonexistent/run"], "/nonexistent/run/checkpoint.json: no checkpoint here"),
-        (["train", "--experiment", "nonexistent", "--experiments-dir", "/nonexistent"], "cannot read the experiment file"),
+        (["train", "--experiment", "nonexistent", "--experiments-dir", "/nonexistent"], "nonexistent.yaml: cannot open the file"),
         (["eval", "--checkpoint", "/nonexistent/run"], "no checkpoint here"),
         (["eval", "--checkpoint", "/tmp", "--budgets", "4,x"], "--budgets: 'x' is not an integer"),
+        (["eval", "--checkpoint", "/tmp", "--budgets", ""], "--budgets: empty"),
+        (["eval", "--checkpoint", "/tmp", "--budgets", "4,,8"], "--budgets: '' is not an integer"),
+        (["train", "--optimizer", "sgd", "--momentum", "nan", "--output", "/tmp/x"], "momentum must lie in [0, 1), got nan"),
+        (["train", "--clip", "nan", "--output", "/tmp/x"], "clip norm must be positive and finite, got nan"),
+        (["train", "--width", "1000000", "--output", "/tmp/deq-never"], "--width: the model's parameters"),
+        (["train", "--task", "parity", "--test-length", "1000000000", "--output", "/tmp/deq-never"], "--test-length: the test set"),
+        (["train", "--estimator", "phantom", "--k", "1000000", "--output", "/tmp/deq-never"], "invalid training options: PhantomGradient steps: got 1000000"),
     ])
     func badInputIsAClearError(arguments: [String], message: String) throws {
         let output = try DeqProcess.run(arguments)

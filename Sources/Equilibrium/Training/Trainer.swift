@@ -104,6 +104,9 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             var step = try model.lossAndGradient(input: batch.inputs, bound: bound, solution: result.solution,
                                              targets: batch.targets, loss: options.loss, estimator: estimator,
                                              byproducts: result.byproducts)
+            guard step.loss.isFinite, step.gradient.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step + 1): the training \(step.loss.isFinite ? "gradient has a non-finite entry" : "loss is \(step.loss)"); training stopped and the last checkpoint (epoch \(epoch)) was kept; expected a finite loss (try a smaller learning rate, gradient clipping or a larger forward budget)")
+            }
             var products = step.backward.statistics.vectorJacobianProducts + step.backward.statistics.parameterProducts
             if options.jacobianWeight > 0 && optimizerState.step % options.jacobianFrequency == 0 {
                 let probes = Matrix.gaussian(rows: bound.batchSize, columns: bound.dimension, using: &generator)
@@ -114,7 +117,11 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
                 }
                 products += 3
             }
-            model = try model.replacingParameters(options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState))
+            let updated = options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState)
+            if let bad = updated.first(where: { !$0.values.allSatisfy(\.isFinite) }) {
+                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step): the optimiser step made \(bad.name) non-finite; training stopped and the last checkpoint (epoch \(epoch)) was kept; expected finite parameters (try a smaller learning rate or gradient clipping)")
+            }
+            model = try model.replacingParameters(updated)
             let t2 = DispatchTime.now().uptimeNanoseconds
             forward += Double(t1 - t0) * 1e-9
             backward += Double(t2 - t1) * 1e-9
