@@ -42,7 +42,9 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the data, the initialisation and every random draw.") var seed: UInt64 = 0
     @Option(help: "The forward solver.") var solver: TrainingOptions.SolverKind = .anderson
     @Option(name: .customLong("max-iter"), parsing: .unconditional, help: "Forward iteration budget (the largest if random).") var maxIterations: Int?
-    @Option(name: .customLong("tol"), parsing: .unconditional, help: "Forward relative residual tolerance.") var tolerance: Double = 1e-4
+    @Option(name: .customLong("tol"), parsing: .unconditional, help: "Forward residual tolerance for the measure chosen by --stop.") var tolerance: Double = 1e-4
+    @Option(help: "Stop each forward solve on the absolute residual ‖f(z) − z‖ or the relative one ‖f(z) − z‖ / ‖f(z)‖ (as deq solve).") var stop: StopMeasure = .rel
+    @Option(name: .customLong("max-evals"), parsing: .unconditional, help: "Most f evaluations per sample of a forward solve; no limit by default (as deq solve).") var maxEvals: Int?
     @Option(name: .customLong("init"), help: "Per-sample start z₀: zero, gaussian or mixed (half zero, half Gaussian).") var initialization: TrainingOptions.InitKind = .zero
     @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Scale of the Gaussian start.") var initializationScale: Double = 1
     @Option(name: .customLong("random-budget-min"), parsing: .unconditional, help: "Draw each step's budget uniformly from this to --max-iter.") var randomBudgetMin: Int?
@@ -90,6 +92,8 @@ struct Train: ParsableCommand {
         o.solver = solver
         o.maxIterations = maxIterations ?? (task == .parity ? 40 : 30)
         o.tolerance = tolerance
+        o.stopMeasure = stop == .abs ? "abs" : nil
+        o.maxEvaluations = maxEvals
         o.initialization = initialization
         o.initializationScale = initializationScale
         o.randomBudgetMin = randomBudgetMin
@@ -140,7 +144,7 @@ struct Train: ParsableCommand {
             do {
                 let spec = try TrainingExperiment.load(file)
                 let folder = URL(fileURLWithPath: resultsDirectory).appendingPathComponent(experiment + (quick ? "-quick" : ""))
-                let summary = try TrainingExperiment.run(spec, quick: quick, into: folder) { print($0) }
+                let summary = try TrainingExperiment.run(spec, quick: quick, into: folder) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
                 print(summary)
             } catch let error as TrainingError {
                 FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))

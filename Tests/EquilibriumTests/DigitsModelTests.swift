@@ -141,6 +141,40 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         #expect(resumed.checkpoint.optimizerState == straight.checkpoint.optimizerState)
     }
 
+    @Test("Fixed-point reuse starts each image at its previous fixed point")
+    func reuseWarmStartsEachImage() throws {
+        var options = TrainingOptions()
+        options.task = .digits
+        options.cell = .conv
+        options.width = 4
+        options.innerWidth = 4
+        options.groups = 2
+        options.epochs = 2
+        options.batchSize = 16
+        options.maxIterations = 40
+        options.tolerance = 1e-4
+        // Adam moves every parameter by about the learning rate per step: 1e-12 leaves each
+        // fixed point where it was to ≈ 1e-10, far inside the tolerance 1e-4.
+        options.optimizer = Optimizer(learningRate: 1e-12)
+        options.dataDirectory = digitsDirectory.path
+        options.schedule = "constant"
+        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
+        let subset = Array(0..<48)
+        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
+                            inputChannels: 64, classes: 10)
+        var cold = options
+        cold.reuse = nil
+        var warm = options
+        warm.reuse = true
+        let a = try Self.train(cold, train, test.dataset, directory: nil).log
+        let b = try Self.train(warm, train, test.dataset, directory: nil).log
+        // Epoch 1 is identical (no warm starts yet); in epoch 2 every warm start already meets
+        // the tolerance: one evaluation per image.
+        #expect(a[0].forwardEvaluations == b[0].forwardEvaluations)
+        #expect(a[1].forwardEvaluations > 2)
+        #expect(b[1].forwardEvaluations == 1, "\(b.map(\.forwardEvaluations))")
+    }
+
     static func train(_ options: TrainingOptions, _ train: Dataset, _ test: Dataset, directory: URL?) throws -> any TrainingSession {
         var session = try Training.session(options)
         try Training.run(&session, train: train, test: test, directory: directory)

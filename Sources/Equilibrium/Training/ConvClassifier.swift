@@ -75,8 +75,9 @@ public struct ConvClassifier: Sendable {
         self.head = head
     }
 
-    /// A fresh model: stem N(0, 1/(9·C_in)), every cell convolution N(0, 0.01²) as in the
-    /// tutorial, the head N(0, 1/features), norms γ = 1, β = 0, biases 0; one SplitMix64 stream.
+    /// A fresh model: stem N(0, 1/(9·C_in)), the cell's conv₁ and conv₂ N(0, s²) with s = 0.01
+    /// as in the tutorial, its injection conv_U N(0, 1/(9·C)), the head N(0, 1/features), norms
+    /// γ = 1, β = 0, biases 0; one SplitMix64 stream.
     public static func random(inputChannels: Int, height: Int, width: Int, classes: Int, channels c: Int, innerChannels h: Int,
                               groups: Int, pool: Int, cellScale: Double = 0.01, seed: UInt64) throws(UsageError) -> ConvClassifier {
         var g = SplitMix64(seed: seed)
@@ -85,7 +86,10 @@ public struct ConvClassifier: Sendable {
                                    weight: .gaussian(rows: c, columns: inputChannels * 9, scale: 1 / Double(9 * inputChannels).squareRoot(), using: &g))
         let w1 = Matrix.gaussian(rows: h, columns: c * 9, scale: cellScale, using: &g)
         let w2 = Matrix.gaussian(rows: c, columns: h * 9, scale: cellScale, using: &g)
-        let wu = Matrix.gaussian(rows: c, columns: c * 9, scale: cellScale, using: &g)
+        // The injection x̃ = conv_U(x) + b plays the part of the tutorial's injected stem output
+        // (unit scale): LeCun's N(0, 1/(9C)), so that x̃ is O(1) like x. Only the cell's own
+        // convolutions start at N(0, s²).
+        let wu = Matrix.gaussian(rows: c, columns: c * 9, scale: 1 / Double(9 * c).squareRoot(), using: &g)
         let cell = try ConvResidualCell(
             convolution1: Convolution(inputChannels: c, outputChannels: h, shape: shape, weight: w1),
             convolution2: Convolution(inputChannels: h, outputChannels: c, shape: shape, weight: w2),

@@ -119,7 +119,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
                 var last: SolveResult? = nil
                 for j in 0...corrections {
                     let budget = j == corrections ? max(1, options.maxIterations - segment * corrections) : segment
-                    let r = try solver.solve(bound, from: z, criteria: StoppingCriteria(tolerance: options.tolerance, maxIterations: budget, recordHistory: false))
+                    let r = try solver.solve(bound, from: z, criteria: options.forwardCriteria(maxIterations: budget))
                     for i in 0..<indices.count { evaluations[i] += r.samples[i].evaluations }
                     z = r.solution
                     if j < corrections { intermediates.append(z) }
@@ -127,7 +127,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
                 }
                 result = last!
             } else {
-                result = try solver.solve(bound, from: z0, criteria: StoppingCriteria(tolerance: options.tolerance, maxIterations: options.maxIterations, recordHistory: false))
+                result = try solver.solve(bound, from: z0, criteria: options.forwardCriteria(maxIterations: options.maxIterations))
                 evaluations = result.samples.map(\.evaluations)
             }
             if options.reuse == true {
@@ -191,7 +191,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
     /// Accuracy on `data` from z₀ = 0 with at most `maxIterations` iterations of the options' solver.
     public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
         try evaluate(data, solver: options.forwardSolver,
-                     criteria: StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false),
+                     criteria: options.forwardCriteria(maxIterations: maxIterations),
                      batchSize: batchSize)
     }
 
@@ -222,7 +222,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
         let indices = Array(0..<min(samples, inputs.rows))
         let bound = try model.bind(Self.rows(inputs, indices))
         let solver = options.forwardSolver
-        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         let reference = try solver.solve(bound, from: Matrix(rows: indices.count, columns: bound.dimension), criteria: criteria)
         let hits = Loss.crossEntropy.evaluate(logits: try model.logits(reference.solution), targets: indices.map { targets[$0] }).correct
         let a = try PathIndependence.alignment(of: bound, solver: solver, reference: reference.solution, criteria: criteria)

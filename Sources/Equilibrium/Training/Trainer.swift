@@ -94,7 +94,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             if let low = options.randomBudgetMin {
                 budget = low + Int(generator.next() % UInt64(options.maxIterations - low + 1))
             }
-            let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: budget, recordHistory: false)
+            let criteria = try options.forwardCriteria(maxIterations: budget)
             let t0 = DispatchTime.now().uptimeNanoseconds
             let bound = try model.bind(batch.inputs, positions: batch.positions)
             let z0 = initialBatch(rows: bound.batchSize, dimension: bound.dimension, generator: &generator)
@@ -151,7 +151,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
     /// The model's accuracy on `data` from z₀ = 0 with at most `maxIterations` forward iterations.
     public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
         let solver = options.forwardSolver
-        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         var right = 0, positions = 0, lossSum = 0.0, rows = 0, nfe = 0.0, converged = 0
         var correct = [Bool]()
         for batch in data.orderedBatches(size: batchSize) {
@@ -183,7 +183,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         let batch = group.batch(Array(0..<min(samples, group.count)))
         let bound = try model.bind(batch.inputs, positions: batch.positions)
         let solver = options.forwardSolver
-        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         let reference = try solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
         let hits = options.loss.evaluate(logits: try model.logits(reference.solution, positions: batch.positions), targets: batch.targets).correct
         let correct = (0..<bound.batchSize).map { i in hits[(i * batch.positions)..<((i + 1) * batch.positions)].allSatisfy { $0 } }

@@ -12,7 +12,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// whose inverse estimate it reuses).
     public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb, shine }
     /// The forward solver.
-    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden }
+    /// The forward solver; the raw values are ``Catalog/standard`` solver names.
+    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden, newtonKrylov = "newton-krylov" }
     /// z₀ per sample: zero, Gaussian N(0, s²), or mixed (each sample zero or Gaussian with
     /// probability ½, Anil et al. 2022).
     public enum InitKind: String, Sendable, CaseIterable, Codable { case zero, gaussian, mixed }
@@ -79,7 +80,18 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// s of the cell's N(0, s²) initial weights (nil: 0.01, the tutorial's).
     public var cellWeightScale: Double? = nil
 
+    /// The stopping measure of every forward solve, `rel` (nil) or `abs`, as `deq solve --stop`.
+    public var stopMeasure: String? = nil
+    /// The cap on f evaluations per sample of a forward solve (nil: none), as `deq solve --max-evals`.
+    public var maxEvaluations: Int? = nil
+
     public init() {}
+
+    /// The criteria of a forward solve with at most `maxIterations` iterations.
+    public func forwardCriteria(maxIterations: Int) throws(UsageError) -> StoppingCriteria {
+        try StoppingCriteria(tolerance: tolerance, measure: stopMeasure == "abs" ? .absolute : .relative,
+                             maxIterations: maxIterations, maxEvaluations: maxEvaluations, recordHistory: false)
+    }
 
     /// Every problem with these options, as one message naming the options; `nil` when valid.
     public func problems() -> String? {
@@ -113,7 +125,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         if let c = optimizer.clipNorm, !(c > 0 && c.isFinite) { p.append("clip norm must be positive and finite, got \(c)") }
         if epochs < 0 { p.append("epochs must be ≥ 0, got \(epochs)") }
         if batchSize < 1 { p.append("batch size must be ≥ 1, got \(batchSize)") }
-        if maxIterations < 1 { p.append("max iterations must be ≥ 1, got \(maxIterations)") }
+        if maxIterations < 1 || maxIterations > StoppingCriteria.iterationLimit {
+            p.append("max iterations must lie in 1 ... \(StoppingCriteria.iterationLimit), got \(maxIterations)")
+        }
+        if let m = stopMeasure, m != "abs" && m != "rel" { p.append("the stopping measure must be abs or rel, got \(m)") }
+        if let e = maxEvaluations, e < 1 { p.append("max evaluations must be ≥ 1, got \(e)") }
         if !(tolerance > 0 && tolerance.isFinite) { p.append("tolerance must be positive, got \(tolerance)") }
         if !(backwardTolerance > 0 && backwardTolerance.isFinite) { p.append("backward tolerance must be positive, got \(backwardTolerance)") }
         if !(initializationScale >= 0 && initializationScale.isFinite) { p.append("initialisation scale must be ≥ 0, got \(initializationScale)") }
@@ -148,6 +164,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .anderson: AndersonAcceleration()
         case .forward: ForwardIteration()
         case .broyden: Broyden()
+        case .newtonKrylov: NewtonKrylov()
         }
     }
 

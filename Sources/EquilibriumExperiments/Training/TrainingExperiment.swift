@@ -86,8 +86,13 @@ public struct TrainingExperiment: Sendable {
                 throw TrainingError("\(path): runs[\(index)] needs a 'label'")
             }
             if runs.contains(where: { $0.label == label }) { throw TrainingError("\(path): run label '\(label)' appears twice") }
-            let options = try makeOptions([base, overrides], "runs[\(index)] (\(label))", path)
-            let quickOptions = try makeOptions([base, overrides, quick], "runs[\(index)] (\(label)) with quick", path)
+            var options = try makeOptions([base, overrides], "runs[\(index)] (\(label))", path)
+            var quickOptions = try makeOptions([base, overrides, quick], "runs[\(index)] (\(label)) with quick", path)
+            // A digits run without a data folder reads the repository's Data/digits (the
+            // experiment file lives in Experiments/training/), wherever deq runs from.
+            let shipped = file.absoluteURL.deletingLastPathComponent().appendingPathComponent("../../Data/digits").standardizedFileURL.path
+            if options.task == .digits && options.dataDirectory == nil { options.dataDirectory = shipped }
+            if quickOptions.task == .digits && quickOptions.dataDirectory == nil { quickOptions.dataDirectory = shipped }
             // An experiment needs at least one epoch per run (its curves and summary need a log).
             for (candidate, sections) in [(options, ["runs", "base"]), (quickOptions, ["quick", "runs", "base"])] where candidate.epochs < 1 {
                 let line = sections.lazy.compactMap { section in epochsLine(node, section: section, run: index) }.first
@@ -136,7 +141,7 @@ public struct TrainingExperiment: Sendable {
         }
         let optimizerKeys = Set((json["optimizer"] as? [String: Any] ?? [:]).keys).union(["clipNorm"])
         let known = Set(json.keys).union(["randomBudgetMin", "dataDirectory", "pool", "schedule", "reuse", "correctionIterates",
-                                           "correctionDecay", "cellWeightScale"])
+                                           "correctionDecay", "cellWeightScale", "stopMeasure", "maxEvaluations"])
         for layer in layers {
             for (key, value) in layer {
                 guard known.contains(key) else {
