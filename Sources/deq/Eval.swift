@@ -32,7 +32,10 @@ struct Eval: ParsableCommand {
 
     func parsedBudgets() throws -> [Int]? {
         guard let budgets else { return nil }
-        return try budgets.split(separator: ",").map { text in
+        guard !budgets.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ValidationError("--budgets: empty; expected a comma-separated list of integers in 1…100000, e.g. --budgets 10,20,40")
+        }
+        return try budgets.split(separator: ",", omittingEmptySubsequences: false).map { text in
             guard let b = Int(text.trimmingCharacters(in: .whitespaces)), (1...100_000).contains(b) else {
                 throw ValidationError("--budgets: '\(text)' is not an integer in 1…100000; expected e.g. --budgets 10,20,40")
             }
@@ -48,7 +51,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let session: any TrainingSession
-        do { session = try Training.resume(from: URL(fileURLWithPath: checkpoint)) } catch let error as TrainingError {
+        do { session = try Training.resume(from: URL(fileURLWithPath: checkpoint), allowUnverified: true) } catch let error as TrainingError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(1)
         }
@@ -59,7 +62,15 @@ struct Eval: ParsableCommand {
         }
         if let testSize { options.testSize = testSize }
         if let seed { options.seed = seed }
-        let test = options.datasets().test
+        do { try options.checkMemory() } catch {
+            FileHandle.standardError.write(Data("error: \(error.description.replacingOccurrences(of: "--test-length", with: "--length"))\n".utf8))
+            throw ExitCode(1)
+        }
+        let test: Dataset
+        do { test = try options.loadDatasets().test } catch let error as TrainingError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
         let budgets = try parsedBudgets() ?? [options.maxIterations]
         print("budget\taccuracy\texample_accuracy\tloss\tmean_nfe\tconverged")
         for budget in budgets {

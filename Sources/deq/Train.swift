@@ -15,7 +15,7 @@ extension Loss: ExpressibleByArgument {}
 /// per-epoch log; or run a bundled training experiment.
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Train a small equilibrium model (prefix parity or spirals), or run a training experiment.",
+        abstract: "Train an equilibrium model (prefix parity, spirals, or the convolutional DEQ on the UCI digits), or run a training experiment.",
         discussion: """
             Writes OUTPUT/checkpoint.json, OUTPUT/parameters/*.npy, OUTPUT/optimizer/*.npy, \
             OUTPUT/log.tsv and OUTPUT/log.gp after every epoch. --resume DIR continues the run \
@@ -42,7 +42,9 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the data, the initialisation and every random draw.") var seed: UInt64 = 0
     @Option(help: "The forward solver.") var solver: TrainingOptions.SolverKind = .anderson
     @Option(name: .customLong("max-iter"), parsing: .unconditional, help: "Forward iteration budget (the largest if random).") var maxIterations: Int?
-    @Option(name: .customLong("tol"), parsing: .unconditional, help: "Forward relative residual tolerance.") var tolerance: Double = 1e-4
+    @Option(name: .customLong("tol"), parsing: .unconditional, help: "Forward residual tolerance for the measure chosen by --stop.") var tolerance: Double = 1e-4
+    @Option(help: "Stop each forward solve on the absolute residual ‖f(z) − z‖ or the relative one ‖f(z) − z‖ / ‖f(z)‖ (as deq solve).") var stop: StopMeasure = .rel
+    @Option(name: .customLong("max-evals"), parsing: .unconditional, help: "Most f evaluations per sample of a forward solve; no limit by default (as deq solve).") var maxEvals: Int?
     @Option(name: .customLong("init"), help: "Per-sample start z₀: zero, gaussian or mixed (half zero, half Gaussian).") var initialization: TrainingOptions.InitKind = .zero
     @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Scale of the Gaussian start.") var initializationScale: Double = 1
     @Option(name: .customLong("random-budget-min"), parsing: .unconditional, help: "Draw each step's budget uniformly from this to --max-iter.") var randomBudgetMin: Int?
@@ -53,6 +55,13 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("min-length"), parsing: .unconditional, help: "Parity: shortest training string.") var minLength: Int = 16
     @Option(name: .customLong("max-length"), parsing: .unconditional, help: "Parity: longest training string.") var maxLength: Int = 32
     @Option(name: .customLong("test-length"), parsing: .unconditional, help: "Parity: length of the test strings.") var testLength: Int = 48
+    @Option(help: ArgumentHelp("Digits: the folder of train-images.npy, train-labels.npy, test-images.npy, test-labels.npy (default Data/digits).", valueName: "DIR"), completion: .directory)
+    var data: String?
+    @Option(parsing: .unconditional, help: "Digits: side p of the average pooling before the head (divides H and W).") var pool: Int?
+    @Option(help: "Digits: the learning-rate schedule, cosine or constant.") var schedule: String?
+    @Flag(help: "Digits: fixed-point reuse, each training image warm-started from its previous fixed point.") var reuse = false
+    @Option(name: .customLong("correction-iterates"), parsing: .unconditional, help: "Digits: sparse fixed-point correction on this many intermediate iterates (0: off).") var correctionIterates: Int?
+    @Option(name: .customLong("correction-decay"), parsing: .unconditional, help: "Digits: γ of the correction weights γ^(n+1−j).") var correctionDecay: Double?
     @Option(help: ArgumentHelp("Folder for the checkpoint and the log (created if needed).", valueName: "DIR"), completion: .directory)
     var output: String?
     @Option(help: ArgumentHelp("Continue the run saved in this folder (writes back into it unless --output).", valueName: "DIR"), completion: .directory)
@@ -67,27 +76,38 @@ struct Train: ParsableCommand {
     func makeOptions() -> TrainingOptions {
         var o = TrainingOptions()
         o.task = task
-        o.cell = cell ?? (task == .parity ? .conv : .tanh)
-        o.width = width ?? (task == .parity ? 16 : 32)
-        o.innerWidth = innerWidth ?? o.width
+        let digits = task == .digits
+        o.cell = cell ?? (task == .spirals ? .tanh : .conv)
+        o.width = width ?? (task == .parity || digits ? 16 : 32)
+        o.innerWidth = innerWidth ?? (digits ? 32 : o.width)
         o.groups = groups ?? 4
         o.estimator = estimator
         o.phantomSteps = steps
         o.phantomDamping = damping
         o.optimizer = Optimizer(kind: optimizer, learningRate: learningRate, momentum: momentum, clipNorm: clipNorm)
         o.loss = loss
-        o.epochs = epochs ?? 10
+        o.epochs = epochs ?? (digits ? 15 : 10)
         o.batchSize = batchSize
         o.seed = seed
         o.solver = solver
         o.maxIterations = maxIterations ?? (task == .parity ? 40 : 30)
         o.tolerance = tolerance
+        o.stopMeasure = stop == .abs ? "abs" : nil
+        o.maxEvaluations = maxEvals
         o.initialization = initialization
         o.initializationScale = initializationScale
         o.randomBudgetMin = randomBudgetMin
         o.jacobianWeight = jacobianWeight
         o.jacobianFrequency = jacobianFrequency
         o.trainSize = trainSize ?? (task == .parity ? 400 : 600)
+        if digits {
+            o.dataDirectory = data ?? "Data/digits"
+            o.pool = pool ?? 2
+            o.schedule = schedule ?? "cosine"
+            o.reuse = reuse ? true : nil
+            o.correctionIterates = correctionIterates
+            o.correctionDecay = correctionDecay
+        }
         o.testSize = testSize ?? (task == .parity ? 100 : 300)
         o.trainLengthMin = minLength
         o.trainLengthMax = maxLength
@@ -107,6 +127,9 @@ struct Train: ParsableCommand {
             throw ValidationError(problems)
         }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be ≥ 0; got \(epochs)") }
+        if task != .digits && (data != nil || pool != nil || schedule != nil || reuse || correctionIterates != nil || correctionDecay != nil) {
+            throw ValidationError("--data, --pool, --schedule, --reuse and --correction-* apply to --task digits only")
+        }
         if let output {
             var isDirectory: ObjCBool = false
             if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory), !isDirectory.boolValue {
@@ -121,7 +144,7 @@ struct Train: ParsableCommand {
             do {
                 let spec = try TrainingExperiment.load(file)
                 let folder = URL(fileURLWithPath: resultsDirectory).appendingPathComponent(experiment + (quick ? "-quick" : ""))
-                let summary = try TrainingExperiment.run(spec, quick: quick, into: folder) { print($0) }
+                let summary = try TrainingExperiment.run(spec, quick: quick, into: folder) { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) }
                 print(summary)
             } catch let error as TrainingError {
                 FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
@@ -143,10 +166,19 @@ struct Train: ParsableCommand {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(error.description.contains("invalid") ? 64 : 1)
         }
-        let (train, test) = session.options.datasets()
+        let train: Dataset, test: Dataset
+        do { (train, test) = try session.options.loadDatasets() } catch let error as TrainingError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
+        }
         print("epoch\tloss\taccuracy\ttest_accuracy\tforward_nfe\tbackward_vjps\tforward_s\tbackward_s")
-        try Training.run(&session, train: train, test: test, directory: directory) { r in
-            print("\(r.epoch)\t\(fmt(r.loss))\t\(fmt(r.accuracy))\t\(fmt(r.testAccuracy))\t\(fmt(r.forwardEvaluations))\t\(fmt(r.backwardProducts))\t\(fmt(r.forwardSeconds))\t\(fmt(r.backwardSeconds))")
+        do {
+            try Training.run(&session, train: train, test: test, directory: directory) { r in
+                print("\(r.epoch)\t\(fmt(r.loss))\t\(fmt(r.accuracy))\t\(fmt(r.testAccuracy))\t\(fmt(r.forwardEvaluations))\t\(fmt(r.backwardProducts))\t\(fmt(r.forwardSeconds))\t\(fmt(r.backwardSeconds))")
+            }
+        } catch let error as TrainingError {
+            FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
+            throw ExitCode(1)
         }
         if session.log.isEmpty {
             try session.checkpoint.write(to: directory)

@@ -18,8 +18,10 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         let first = try DeqProcess.run(["train"] + common + ["--epochs", "1", "--output", out])
         #expect(first.status == 0, "stderr: \(first.stderr)")
         #expect(first.stdout.contains("epoch\tloss\taccuracy"))
-        for file in ["checkpoint.json", "log.tsv", "log.gp", "parameters/head.weight.npy", "parameters/cell.conv1.weight.npy",
-                     "optimizer/first.head.weight.npy", "optimizer/second.head.weight.npy"] {
+        let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: out).first { $0.hasPrefix("checkpoint-e000001-") })
+        for file in ["checkpoint.json", "log.tsv", "log.gp", "\(folder)/state.json", "\(folder)/parameters/head.weight.npy",
+                     "\(folder)/parameters/cell.conv1.weight.npy",
+                     "\(folder)/optimizer/first.head.weight.npy", "\(folder)/optimizer/second.head.weight.npy"] {
             #expect(FileManager.default.fileExists(atPath: scratch.file("run/\(file)").path), "\(file) missing")
         }
         let resumed = try DeqProcess.run(["train", "--resume", out, "--epochs", "2"])
@@ -44,9 +46,19 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         (["train", "--random-budget-min", "50", "--max-iter", "30", "--output", "/tmp/x"], "the random budget's minimum must lie in 1 ... 30, got 50"),
         (["train", "--estimator", "magic", "--output", "/tmp/x"], "magic"),
         (["train", "--resume", "/nonexistent/run"], "/nonexistent/run/checkpoint.json: no checkpoint here"),
-        (["train", "--experiment", "nonexistent", "--experiments-dir", "/nonexistent"], "cannot read the experiment file"),
+        (["train", "--experiment", "nonexistent", "--experiments-dir", "/nonexistent"], "nonexistent.yaml: cannot open the file"),
         (["eval", "--checkpoint", "/nonexistent/run"], "no checkpoint here"),
         (["eval", "--checkpoint", "/tmp", "--budgets", "4,x"], "--budgets: 'x' is not an integer"),
+        (["eval", "--checkpoint", "/tmp", "--budgets", ""], "--budgets: empty"),
+        (["eval", "--checkpoint", "/tmp", "--budgets", "4,,8"], "--budgets: '' is not an integer"),
+        (["train", "--optimizer", "sgd", "--momentum", "nan", "--output", "/tmp/x"], "momentum must lie in [0, 1), got nan"),
+        (["train", "--clip", "nan", "--output", "/tmp/x"], "clip norm must be positive and finite, got nan"),
+        (["train", "--width", "1000000", "--output", "/tmp/deq-never"], "--width: the model's parameters"),
+        (["train", "--max-evals", "0", "--output", "/tmp/deq-never"], "max evaluations must be ≥ 1, got 0"),
+        (["train", "--stop", "sideways", "--output", "/tmp/deq-never"], "sideways"),
+        (["train", "--max-iter", "2000000000", "--output", "/tmp/deq-never"], "max iterations must lie in 1 ... 1000000000"),
+        (["train", "--task", "parity", "--test-length", "1000000000", "--output", "/tmp/deq-never"], "--test-length: the test set"),
+        (["train", "--estimator", "phantom", "--k", "1000000", "--output", "/tmp/deq-never"], "invalid training options: PhantomGradient steps: got 1000000"),
     ])
     func badInputIsAClearError(arguments: [String], message: String) throws {
         let output = try DeqProcess.run(arguments)
@@ -55,11 +67,30 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
-        for name in ["phantom-training", "upward-generalization"] {
+        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse"] {
             let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
-            #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= 2)
+            #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= (name == "digits-solvers" ? 1 : 2))
+            if name.hasPrefix("digits") { #expect(spec.digits.seeds.count >= 3) }
             for run in spec.runs { #expect(run.options.problems() == nil && run.quickOptions.problems() == nil) }
         }
+    }
+
+    @Test func trainingNamesAreCatalogNames() throws {
+        for solver in TrainingOptions.SolverKind.allCases { _ = try Catalog.standard.solver(named: solver.rawValue) }
+        for estimator in TrainingOptions.EstimatorKind.allCases { _ = try Catalog.standard.estimator(named: estimator.rawValue) }
+    }
+
+    @Test func trainTakesTheStoppingOptionsOfSolve() throws {
+        let scratch = try ScratchDirectory("deq-train-stop")
+        defer { scratch.cleanUp() }
+        let out = scratch.file("run").path
+        let run = try DeqProcess.run(["train", "--width", "4", "--train-size", "16", "--test-size", "8", "--batch-size", "8", "--epochs", "1",
+                                      "--stop", "abs", "--tol", "1e-3", "--max-evals", "3", "--output", out])
+        #expect(run.status == 0, "stderr: \(run.stderr)")
+        let checkpoint = try TrainingCheckpoint.read(from: scratch.file("run"))
+        #expect(checkpoint.options.stopMeasure == "abs" && checkpoint.options.maxEvaluations == 3)
+        // At most 3 evaluations per sample: the mean per step cannot exceed 3.
+        #expect(checkpoint.log[0].forwardEvaluations <= 3)
     }
 
     @Test func badExperimentFieldsNameTheFileAndField() throws {
@@ -83,7 +114,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         }
     }
 
-    @Test(arguments: ["phantom-training", "upward-generalization"])
+    @Test(arguments: ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse"])
     func quickExperimentRunsAndWritesItsResults(name: String) throws {
         let scratch = try ScratchDirectory("deq-train-experiment")
         defer { scratch.cleanUp() }
@@ -94,7 +125,16 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         let summary = try String(contentsOf: folder.appendingPathComponent("summary.md"), encoding: .utf8)
         #expect(summary.hasPrefix("# \(name) (quick)"))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("summary.tsv").path))
-        if name == "phantom-training" {
+        if name == "digits-solvers" {
+            // One row per (snapshot, solver, seed): snapshots 0 and 1, forward and Anderson, one seed.
+            let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
+            #expect(rows.count == 1 + 2 * 2)
+            #expect(summary.contains("## Claim") && summary.contains("Anderson needs about half"))
+        } else if name == "digits-reuse" {
+            let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
+            #expect(rows.count == 1 + 3)
+            #expect(summary.contains("Fixed-point reuse lowers") && summary.contains("n = 1 seeds"))
+        } else if name == "phantom-training" {
             // The exact run's backward time is the unit of the ratio column.
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
             #expect(rows.count == 5)

@@ -26,14 +26,15 @@ import Equilibrium
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("deq-checkpoint-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: directory) }
             try checkpoint.write(to: directory, arrays: layout)
-            let file = directory.appendingPathComponent("arrays.safetensors")
+            let folder = try #require(try FileManager.default.contentsOfDirectory(atPath: directory.path).first { $0.hasPrefix("checkpoint-e") })
+            let file = directory.appendingPathComponent(folder).appendingPathComponent("arrays.safetensors")
             #expect(FileManager.default.fileExists(atPath: file.path) == (layout == .safetensors))
             #expect(try TrainingCheckpoint.read(from: directory) == checkpoint)
             if layout == .safetensors {
                 let store = try ArrayStore(contentsOf: file)
                 #expect(store.keys.contains("parameters.\(checkpoint.parameters[0].name)"))
                 #expect(store.keys.contains("optimizer.first.\(checkpoint.parameters[0].name)"))
-                // A mis-shaped array is named by file and key.
+                // A rewritten (here mis-shaped) array no longer matches the manifest's digest.
                 var broken = checkpoint.parameters.map { p in NamedArray(name: "parameters." + p.name, shape: p.shape, values: p.values) }
                 broken[0] = NamedArray(name: broken[0].name, shape: [broken[0].values.count], values: broken[0].values)
                 try ArrayStore.write(broken, to: file)
@@ -41,7 +42,7 @@ import Equilibrium
                     _ = try TrainingCheckpoint.read(from: directory)
                     Issue.record("the shape should not fit")
                 } catch {
-                    #expect("\(error)".contains("arrays.safetensors[parameters.\(checkpoint.parameters[0].name)]: shape"), "\(error)")
+                    #expect("\(error)".contains("arrays.safetensors: ") && "\(error)".contains("the manifest"), "\(error)")
                 }
             }
         }

@@ -94,7 +94,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             if let low = options.randomBudgetMin {
                 budget = low + Int(generator.next() % UInt64(options.maxIterations - low + 1))
             }
-            let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: budget, recordHistory: false)
+            let criteria = try options.forwardCriteria(maxIterations: budget)
             let t0 = DispatchTime.now().uptimeNanoseconds
             let bound = try model.bind(batch.inputs, positions: batch.positions)
             let z0 = initialBatch(rows: bound.batchSize, dimension: bound.dimension, generator: &generator)
@@ -104,6 +104,9 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
             var step = try model.lossAndGradient(input: batch.inputs, bound: bound, solution: result.solution,
                                              targets: batch.targets, loss: options.loss, estimator: estimator,
                                              byproducts: result.byproducts)
+            guard step.loss.isFinite, step.gradient.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step + 1): the training \(step.loss.isFinite ? "gradient has a non-finite entry" : "loss is \(step.loss)"); training stopped and the last checkpoint (epoch \(epoch)) was kept; expected a finite loss (try a smaller learning rate, gradient clipping or a larger forward budget)")
+            }
             var products = step.backward.statistics.vectorJacobianProducts + step.backward.statistics.parameterProducts
             if options.jacobianWeight > 0 && optimizerState.step % options.jacobianFrequency == 0 {
                 let probes = Matrix.gaussian(rows: bound.batchSize, columns: bound.dimension, using: &generator)
@@ -114,7 +117,11 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
                 }
                 products += 3
             }
-            model = try model.replacingParameters(options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState))
+            let updated = options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState)
+            if let bad = updated.first(where: { !$0.values.allSatisfy(\.isFinite) }) {
+                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step): the optimiser step made \(bad.name) non-finite; training stopped and the last checkpoint (epoch \(epoch)) was kept; expected finite parameters (try a smaller learning rate or gradient clipping)")
+            }
+            model = try model.replacingParameters(updated)
             let t2 = DispatchTime.now().uptimeNanoseconds
             forward += Double(t1 - t0) * 1e-9
             backward += Double(t2 - t1) * 1e-9
@@ -144,7 +151,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
     /// The model's accuracy on `data` from z₀ = 0 with at most `maxIterations` forward iterations.
     public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
         let solver = options.forwardSolver
-        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         var right = 0, positions = 0, lossSum = 0.0, rows = 0, nfe = 0.0, converged = 0
         var correct = [Bool]()
         for batch in data.orderedBatches(size: batchSize) {
@@ -176,7 +183,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         let batch = group.batch(Array(0..<min(samples, group.count)))
         let bound = try model.bind(batch.inputs, positions: batch.positions)
         let solver = options.forwardSolver
-        let criteria = try StoppingCriteria(tolerance: options.tolerance, maxIterations: maxIterations, recordHistory: false)
+        let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         let reference = try solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
         let hits = options.loss.evaluate(logits: try model.logits(reference.solution, positions: batch.positions), targets: batch.targets).correct
         let correct = (0..<bound.batchSize).map { i in hits[(i * batch.positions)..<((i + 1) * batch.positions)].allSatisfy { $0 } }

@@ -1,8 +1,10 @@
+import Foundation
+
 /// Everything that defines a training run; saved as JSON in every checkpoint so that `--resume`
 /// rebuilds the same run. Defaults are CPU-small.
 public struct TrainingOptions: Sendable, Equatable, Codable {
     /// The task: `parity` (prefix-sum parity) or `spirals`.
-    public enum Task: String, Sendable, CaseIterable, Codable { case parity, spirals }
+    public enum Task: String, Sendable, CaseIterable, Codable { case parity, spirals, digits }
     /// The cell: `tanh` (f = tanh(W z + U u + b)), `residual` (dense residual cell after a
     /// linear embedding), `conv` (1-D convolutional residual cell).
     public enum CellKind: String, Sendable, CaseIterable, Codable { case tanh, residual, conv }
@@ -10,7 +12,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// whose inverse estimate it reuses).
     public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb, shine }
     /// The forward solver.
-    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden }
+    /// The forward solver; the raw values are ``Catalog/standard`` solver names.
+    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden, newtonKrylov = "newton-krylov" }
     /// z₀ per sample: zero, Gaussian N(0, s²), or mixed (each sample zero or Gaussian with
     /// probability ½, Anil et al. 2022).
     public enum InitKind: String, Sendable, CaseIterable, Codable { case zero, gaussian, mixed }
@@ -57,7 +60,38 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var trainLengthMax: Int = 32
     public var testLength: Int = 48
 
+    // Image tasks (`digits`, ``ImageTrainer``); optional so that older checkpoints still decode.
+    /// The folder of `train-images.npy`, `train-labels.npy`, `test-images.npy`, `test-labels.npy`
+    /// (nil: `Data/digits` under the working directory).
+    public var dataDirectory: String? = nil
+    /// p of the average pooling before the head (nil: 2).
+    public var pool: Int? = nil
+    /// `cosine` (nil or "cosine": lr·½(1 + cos(π t/T)) over the T steps of the run) or `constant`.
+    public var schedule: String? = nil
+    /// Fixed-point reuse (DEQ-flow): each training image's forward solve starts at its own fixed
+    /// point of the previous epoch (nil: false).
+    public var reuse: Bool? = nil
+    /// Sparse fixed-point correction (DEQ-flow): the loss is also applied to this many
+    /// intermediate iterates of the forward path (nil: 0), iterate j of n weighted by
+    /// correctionDecay^(n+1−j) relative to the fixed point's weight 1.
+    public var correctionIterates: Int? = nil
+    /// γ of the correction weights (nil: 0.8, as in DEQ-flow).
+    public var correctionDecay: Double? = nil
+    /// s of the cell's N(0, s²) initial weights (nil: 0.01, the tutorial's).
+    public var cellWeightScale: Double? = nil
+
+    /// The stopping measure of every forward solve, `rel` (nil) or `abs`, as `deq solve --stop`.
+    public var stopMeasure: String? = nil
+    /// The cap on f evaluations per sample of a forward solve (nil: none), as `deq solve --max-evals`.
+    public var maxEvaluations: Int? = nil
+
     public init() {}
+
+    /// The criteria of a forward solve with at most `maxIterations` iterations.
+    public func forwardCriteria(maxIterations: Int) throws(UsageError) -> StoppingCriteria {
+        try StoppingCriteria(tolerance: tolerance, measure: stopMeasure == "abs" ? .absolute : .relative,
+                             maxIterations: maxIterations, maxEvaluations: maxEvaluations, recordHistory: false)
+    }
 
     /// Every problem with these options, as one message naming the options; `nil` when valid.
     public func problems() -> String? {
@@ -69,17 +103,33 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         }
         if task == .parity && cell != .conv { p.append("the parity task needs the conv cell (one output per position)") }
         if task == .spirals && cell == .conv { p.append("the spirals task needs a dense cell (tanh or residual)") }
+        if task == .digits && cell != .conv { p.append("the digits task needs the conv cell (the tutorial's convolutional DEQ)") }
+        if let pool, pool < 1 { p.append("pool must be ≥ 1, got \(pool)") }
+        if let schedule, schedule != "cosine" && schedule != "constant" { p.append("schedule must be cosine or constant, got \(schedule)") }
+        if let k = correctionIterates, k < 0 || k > 16 { p.append("correction iterates must lie in 0 ... 16, got \(k)") }
+        if let g = correctionDecay, !(g > 0 && g <= 1) { p.append("correction decay γ must lie in (0, 1], got \(g)") }
+        if let s = cellWeightScale, !(s > 0 && s.isFinite) { p.append("cell weight scale must be positive, got \(s)") }
+        if task != .digits, pool != nil || reuse == true || (correctionIterates ?? 0) > 0 || dataDirectory != nil {
+            p.append("pool, reuse, correction iterates and the data directory apply to the digits task only")
+        }
         if estimator == .shine && solver != .broyden {
             p.append("the shine estimator needs the broyden forward solver (it reuses Broyden's inverse estimate), got \(solver.rawValue)")
         }
         if phantomSteps < 1 { p.append("phantom steps must be ≥ 1, got \(phantomSteps)") }
         if !(phantomDamping > 0 && phantomDamping < 2) { p.append("phantom damping λ must lie in (0, 2), got \(phantomDamping)") }
         if !(optimizer.learningRate > 0 && optimizer.learningRate.isFinite) { p.append("learning rate must be positive, got \(optimizer.learningRate)") }
-        if optimizer.momentum < 0 || optimizer.momentum >= 1 { p.append("momentum must lie in [0, 1), got \(optimizer.momentum)") }
-        if let c = optimizer.clipNorm, !(c > 0) { p.append("clip norm must be positive, got \(c)") }
+        if !(optimizer.momentum >= 0 && optimizer.momentum < 1) { p.append("momentum must lie in [0, 1), got \(optimizer.momentum)") }
+        if !(optimizer.beta1 >= 0 && optimizer.beta1 < 1) { p.append("Adam's β₁ must lie in [0, 1), got \(optimizer.beta1)") }
+        if !(optimizer.beta2 >= 0 && optimizer.beta2 < 1) { p.append("Adam's β₂ must lie in [0, 1), got \(optimizer.beta2)") }
+        if !(optimizer.epsilon > 0 && optimizer.epsilon.isFinite) { p.append("Adam's ε must be positive and finite, got \(optimizer.epsilon)") }
+        if let c = optimizer.clipNorm, !(c > 0 && c.isFinite) { p.append("clip norm must be positive and finite, got \(c)") }
         if epochs < 0 { p.append("epochs must be ≥ 0, got \(epochs)") }
         if batchSize < 1 { p.append("batch size must be ≥ 1, got \(batchSize)") }
-        if maxIterations < 1 { p.append("max iterations must be ≥ 1, got \(maxIterations)") }
+        if maxIterations < 1 || maxIterations > StoppingCriteria.iterationLimit {
+            p.append("max iterations must lie in 1 ... \(StoppingCriteria.iterationLimit), got \(maxIterations)")
+        }
+        if let m = stopMeasure, m != "abs" && m != "rel" { p.append("the stopping measure must be abs or rel, got \(m)") }
+        if let e = maxEvaluations, e < 1 { p.append("max evaluations must be ≥ 1, got \(e)") }
         if !(tolerance > 0 && tolerance.isFinite) { p.append("tolerance must be positive, got \(tolerance)") }
         if !(backwardTolerance > 0 && backwardTolerance.isFinite) { p.append("backward tolerance must be positive, got \(backwardTolerance)") }
         if !(initializationScale >= 0 && initializationScale.isFinite) { p.append("initialisation scale must be ≥ 0, got \(initializationScale)") }
@@ -114,6 +164,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .anderson: AndersonAcceleration()
         case .forward: ForwardIteration()
         case .broyden: Broyden()
+        case .newtonKrylov: NewtonKrylov()
         }
     }
 
@@ -128,14 +179,30 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         }
     }
 
-    /// The training and test sets (seeded by `seed`; the test set from another stream).
+    /// The training and test sets: generated (seeded by `seed`; the test set from another
+    /// stream) or, for `digits`, read from ``dataDirectory`` (``ImageDataset``).
+    public func loadDatasets() throws -> (train: Dataset, test: Dataset) {
+        guard task == .digits else { return datasets() }
+        let (train, test) = try ImageDataset.loadSplits(from: imageDirectory)
+        return (train.dataset, test.dataset)
+    }
+
+    /// ``dataDirectory`` or `Data/digits`.
+    public var imageDirectory: URL {
+        URL(fileURLWithPath: dataDirectory ?? "Data/digits")
+    }
+
+    /// The generated training and test sets (seeded by `seed`; the test set from another
+    /// stream); for `digits` the same as ``loadDatasets()``, empty when the files cannot be read.
     public func datasets() -> (train: Dataset, test: Dataset) {
         switch task {
+        case .digits:
+            return (try? loadDatasets()) ?? (Dataset(groups: [], inputChannels: 1, classes: 2), Dataset(groups: [], inputChannels: 1, classes: 2))
         case .parity:
-            (PrefixParity.dataset(count: trainSize, lengths: trainLengthMin...trainLengthMax, seed: Dataset.mix(seed, 1)),
-             PrefixParity.dataset(count: testSize, lengths: testLength...testLength, seed: Dataset.mix(seed, 2)))
+            return (PrefixParity.dataset(count: trainSize, lengths: trainLengthMin...trainLengthMax, seed: Dataset.mix(seed, 1)),
+                    PrefixParity.dataset(count: testSize, lengths: testLength...testLength, seed: Dataset.mix(seed, 2)))
         case .spirals:
-            (Spirals.dataset(count: trainSize, seed: Dataset.mix(seed, 1)), Spirals.dataset(count: testSize, seed: Dataset.mix(seed, 2)))
+            return (Spirals.dataset(count: trainSize, seed: Dataset.mix(seed, 1)), Spirals.dataset(count: testSize, seed: Dataset.mix(seed, 2)))
         }
     }
 }

@@ -18,6 +18,12 @@ extension TrainingExperiment {
                            progress: (String) -> Void = { _ in }) throws -> String {
         let manager = FileManager.default
         try manager.createDirectory(at: folder.appendingPathComponent("curves"), withIntermediateDirectories: true)
+        if spec.kind == .digitsSolvers || spec.kind == .digitsComparison {
+            let text = spec.kind == .digitsSolvers ? try runDigitsSolvers(spec, quick: quick, into: folder, progress: progress)
+                : try runDigitsComparison(spec, quick: quick, into: folder, progress: progress)
+            try AtomicFile.write(text, to: folder.appendingPathComponent("summary.md"))
+            return text
+        }
         var sessions = [(label: String, session: any TrainingSession)]()
         for run in spec.runs {
             let options = quick ? run.quickOptions : run.options
@@ -33,6 +39,7 @@ extension TrainingExperiment {
         switch spec.kind {
         case .phantomTraining: text = try writePhantom(spec, sessions, quick: quick, folder)
         case .upwardGeneralization: text = try writeUpward(spec, sessions, quick: quick, folder)
+        case .digitsSolvers, .digitsComparison: text = ""
         }
         try AtomicFile.write(text, to: folder.appendingPathComponent("summary.md"))
         if Gnuplot.isAvailable {

@@ -23,7 +23,13 @@ import Yams
 ///
 /// Option fields are ``TrainingOptions``' JSON names; an unknown one is an error naming the file.
 public struct TrainingExperiment: Sendable {
-    public enum Kind: String, Sendable, CaseIterable { case phantomTraining = "phantom-training", upwardGeneralization = "upward-generalization" }
+    public enum Kind: String, Sendable, CaseIterable {
+        case phantomTraining = "phantom-training", upwardGeneralization = "upward-generalization"
+        /// Solvers on the checkpoints of digits training (``runDigitsSolvers``).
+        case digitsSolvers = "digits-solvers"
+        /// Runs over seeds compared with claims (``runDigitsComparison``).
+        case digitsComparison = "digits-comparison"
+    }
 
     public struct Run: Sendable {
         public var label: String
@@ -45,17 +51,23 @@ public struct TrainingExperiment: Sendable {
     public var runs: [Run]
     public var evaluation: Evaluation
     public var quickEvaluation: Evaluation
+    /// Seeds, solvers and claims of the digits kinds.
+    public var digits = DigitsSettings()
+    public var quickDigits = DigitsSettings()
 
     /// Parses and validates `file`.
     public static func load(_ file: URL) throws -> TrainingExperiment {
         let path = file.path
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
-            throw TrainingError("\(path): cannot read the experiment file (expected Experiments/NAME.yaml)")
+        // The same guarded reader as solver experiments: a regular file of at most 4 MB, UTF-8
+        // (errors with the line), at most 100 000 nodes with aliases expanded, before anything
+        // is built from it.
+        let node: Node
+        do { node = try YAMLDocument.compose(try YAMLDocument.text(of: file), file: path) } catch {
+            throw TrainingError(error.description.replacingOccurrences(of: "expected a mapping with cells: and solvers:", with: "expected a mapping with kind:, base: and runs:"))
         }
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch { throw TrainingError("\(path): not valid YAML (\(error))") }
+        let loaded: Any? = Constructor.default.any(from: node)
         guard let root = loaded as? [String: Any] else { throw TrainingError("\(path): expected a mapping at the top level") }
-        let allowed: Set<String> = ["kind", "description", "base", "quick", "runs", "evaluation", "quickEvaluation"]
+        let allowed: Set<String> = ["kind", "description", "base", "quick", "runs", "evaluation", "quickEvaluation", "digits", "quickDigits"]
         if let unknown = root.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw TrainingError("\(path): unknown field '\(unknown)'; expected one of \(allowed.sorted().joined(separator: ", "))")
         }
@@ -74,15 +86,44 @@ public struct TrainingExperiment: Sendable {
                 throw TrainingError("\(path): runs[\(index)] needs a 'label'")
             }
             if runs.contains(where: { $0.label == label }) { throw TrainingError("\(path): run label '\(label)' appears twice") }
-            let options = try makeOptions([base, overrides], "runs[\(index)] (\(label))", path)
-            let quickOptions = try makeOptions([base, overrides, quick], "runs[\(index)] (\(label)) with quick", path)
+            var options = try makeOptions([base, overrides], "runs[\(index)] (\(label))", path)
+            var quickOptions = try makeOptions([base, overrides, quick], "runs[\(index)] (\(label)) with quick", path)
+            // A digits run without a data folder reads the repository's Data/digits (the
+            // experiment file lives in Experiments/training/), wherever deq runs from.
+            let shipped = file.absoluteURL.deletingLastPathComponent().appendingPathComponent("../../Data/digits").standardizedFileURL.path
+            if options.task == .digits && options.dataDirectory == nil { options.dataDirectory = shipped }
+            if quickOptions.task == .digits && quickOptions.dataDirectory == nil { quickOptions.dataDirectory = shipped }
+            // An experiment needs at least one epoch per run (its curves and summary need a log).
+            for (candidate, sections) in [(options, ["runs", "base"]), (quickOptions, ["quick", "runs", "base"])] where candidate.epochs < 1 {
+                let line = sections.lazy.compactMap { section in epochsLine(node, section: section, run: index) }.first
+                throw TrainingError("\(path)\(line.map { " line \($0)" } ?? ""): runs[\(index)] (\(label))\(sections.first == "quick" ? " with quick" : ""): epochs must be ≥ 1 in an experiment, got \(candidate.epochs)")
+            }
             runs.append(Run(label: label, options: options, quickOptions: quickOptions))
         }
         let evaluation = try makeEvaluation(root["evaluation"], "evaluation", path, Evaluation())
         let quickEvaluation = try makeEvaluation(root["quickEvaluation"], "quickEvaluation", path, evaluation)
-        return TrainingExperiment(name: file.deletingPathExtension().lastPathComponent, kind: kind,
-                                  description: root["description"] as? String ?? "", runs: runs,
-                                  evaluation: evaluation, quickEvaluation: quickEvaluation)
+        var spec = TrainingExperiment(name: file.deletingPathExtension().lastPathComponent, kind: kind,
+                                      description: root["description"] as? String ?? "", runs: runs,
+                                      evaluation: evaluation, quickEvaluation: quickEvaluation)
+        spec.digits = try DigitsSettings.parse(root["digits"], "digits", path, DigitsSettings())
+        spec.quickDigits = try DigitsSettings.parse(root["quickDigits"], "quickDigits", path, spec.digits)
+        if kind == .digitsSolvers || kind == .digitsComparison, let run = runs.first(where: { $0.options.task != .digits }) {
+            throw TrainingError("\(path): run '\(run.label)': the \(kind.rawValue) kind needs task: digits")
+        }
+        return spec
+    }
+
+    /// The line of `epochs:` in the top-level `section` (`base`, `quick`) or in run `run`.
+    static func epochsLine(_ root: Node, section: String, run: Int) -> Int? {
+        var container: Node?
+        if section == "runs" {
+            if let runs = root.mapping?["runs"]?.sequence, run < runs.count { container = runs[run] }
+        } else {
+            container = root.mapping?[section]
+        }
+        guard let map = container?.mapping else { return nil }
+        for (key, value) in map where key.string == "epochs" { return (value.mark ?? key.mark).map(\.line) }
+        return nil
     }
 
     static func mapping(_ value: Any?, _ field: String, _ path: String) throws -> [String: Any] {
@@ -99,7 +140,8 @@ public struct TrainingExperiment: Sendable {
             throw TrainingError("\(path): the default training options did not encode as a JSON object")
         }
         let optimizerKeys = Set((json["optimizer"] as? [String: Any] ?? [:]).keys).union(["clipNorm"])
-        let known = Set(json.keys).union(["randomBudgetMin"])
+        let known = Set(json.keys).union(["randomBudgetMin", "dataDirectory", "pool", "schedule", "reuse", "correctionIterates",
+                                           "correctionDecay", "cellWeightScale", "stopMeasure", "maxEvaluations"])
         for layer in layers {
             for (key, value) in layer {
                 guard known.contains(key) else {
