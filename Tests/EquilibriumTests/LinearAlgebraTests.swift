@@ -22,6 +22,82 @@ import Equilibrium
         }
     }
 
+    /// The one-row / one-column GEMM path (GEMV inside `BLAS.gemm`) against a triple loop, for
+    /// every transpose combination with padded leading dimensions, β = 0 over a NaN-filled C
+    /// (GEMM semantics: C's old contents are not read) and β = 0.5. Error bound: a sum of k
+    /// products has |error| ≤ γ_k Σ|α aₗ bₗ| + ε|β c| with γ_k ≈ k ε (k ≤ 13 here, ε = 2⁻⁵³);
+    /// the check allows 1e-13 × that magnitude, a margin of over 50.
+    @Test func oneRowAndOneColumnProductsMatchTripleLoop() {
+        var generator = SplitMix64(seed: 13)
+        let k = 13, pad = 3, alpha = 0.7
+        for (m, n) in [(1, 9), (6, 1), (1, 1)] {
+            for transA in [BLAS.Transpose.none, .transpose] {
+                for transB in [BLAS.Transpose.none, .transpose] {
+                    for beta in [0.0, 0.5] {
+                        // op(A) is m × k: A is stored m × k (lda ≥ k) or k × m (lda ≥ m).
+                        let (aRows, aColumns) = transA == .none ? (m, k) : (k, m)
+                        let (bRows, bColumns) = transB == .none ? (k, n) : (n, k)
+                        let lda = aColumns + pad, ldb = bColumns + pad, ldc = n + pad
+                        let a = (0..<(aRows * lda)).map { _ in generator.nextGaussian() }
+                        let b = (0..<(bRows * ldb)).map { _ in generator.nextGaussian() }
+                        let start = (0..<(m * ldc)).map { _ in generator.nextGaussian() }
+                        var c = beta == 0 ? [Double](repeating: .nan, count: m * ldc) : start
+                        BLAS.gemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                  beta: beta, c: &c, ldc: ldc)
+                        for i in 0..<m {
+                            for j in 0..<n {
+                                var sum = 0.0, magnitude = 0.0
+                                for l in 0..<k {
+                                    let ail = transA == .none ? a[i * lda + l] : a[l * lda + i]
+                                    let blj = transB == .none ? b[l * ldb + j] : b[j * ldb + l]
+                                    sum += alpha * ail * blj
+                                    magnitude += abs(alpha * ail * blj)
+                                }
+                                let old = beta == 0 ? 0 : beta * start[i * ldc + j]
+                                let expected = sum + old
+                                #expect(abs(c[i * ldc + j] - expected) <= 1e-13 * (magnitude + abs(old)),
+                                        "m=\(m) n=\(n) \(transA) \(transB) β=\(beta) (\(i), \(j))")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `BLAS.gemv` below its small-product limit (own loops) and above it (OpenBLAS) against a
+    /// plain loop, both orientations, β ∈ {0 over NaN, 1, 0.5}. Same error bound as above with
+    /// k ≤ 300 (γ_k ≈ 3.3e-14): 1e-12 × the magnitude, a margin of 30.
+    @Test func matrixVectorProductsMatchPlainLoops() {
+        var generator = SplitMix64(seed: 14)
+        for (m, n) in [(5, 7), (20, 512), (300, 300)] {
+            let lda = n + 2
+            let a = (0..<(m * lda)).map { _ in generator.nextGaussian() }
+            for trans in [BLAS.Transpose.none, .transpose] {
+                let (inCount, outCount) = trans == .none ? (n, m) : (m, n)
+                let x = (0..<inCount).map { _ in generator.nextGaussian() }
+                for beta in [0.0, 1.0, 0.5] {
+                    let start = (0..<outCount).map { _ in generator.nextGaussian() }
+                    // NaN under β = 0 only for the small products (the library's own loops):
+                    // how OpenBLAS treats y when β = 0 is OpenBLAS's business.
+                    var y = beta == 0 && m * n < 50_000 ? [Double](repeating: .nan, count: outCount) : start
+                    BLAS.gemv(trans, m: m, n: n, alpha: -0.3, a: a, lda: lda, x: x, beta: beta, y: &y)
+                    for r in 0..<outCount {
+                        var sum = 0.0, magnitude = 0.0
+                        for l in 0..<inCount {
+                            let entry = trans == .none ? a[r * lda + l] : a[l * lda + r]
+                            sum += -0.3 * entry * x[l]
+                            magnitude += abs(0.3 * entry * x[l])
+                        }
+                        let old = beta == 0 ? 0 : beta * start[r]
+                        #expect(abs(y[r] - (sum + old)) <= 1e-12 * (magnitude + abs(old)),
+                                "\(m) × \(n) \(trans) β=\(beta) row \(r)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func solveSatisfiesTheSystem() throws {
         var generator = SplitMix64(seed: 2)
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)
