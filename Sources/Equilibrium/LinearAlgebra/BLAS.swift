@@ -4,8 +4,8 @@ import COpenBLAS
 ///
 /// Pointer-level functions are what the solvers use inside iterations (no allocation, whole
 /// vectors per call); the `Matrix` overloads are for set-up code and tests.
-public enum BLAS {
-    public enum Transpose: Sendable {
+package enum BLAS {
+    package enum Transpose: Sendable {
         case none, transpose
         var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
     }
@@ -19,7 +19,7 @@ public enum BLAS {
     /// at 2–2.5× the time per evaluation of a C loop over `cblas_dgemv`). The row or column is
     /// read with its stride, so every layout GEMM accepts is served; with β = 0 the output is
     /// zeroed first, so that, as with GEMM, its old contents never leak in (not even a NaN).
-    public static func gemm(_ transA: Transpose, _ transB: Transpose,
+    package static func gemm(_ transA: Transpose, _ transB: Transpose,
                             m: Int, n: Int, k: Int,
                             alpha: Double, a: UnsafePointer<Double>, lda: Int,
                             b: UnsafePointer<Double>, ldb: Int,
@@ -77,7 +77,7 @@ public enum BLAS {
     /// 0.3.21 hands every GEMV above 9216 entries to its thread pool, and waking it costs more than
     /// these products (microseconds), by orders of magnitude when other processes hold the cores
     /// (issue 13: Anderson m = 20 at d = 512, B = 1 spent 70 % of its solve waiting for BLAS threads).
-    public static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
+    package static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
                             beta: Double, y: UnsafeMutablePointer<Double>) {
         guard m > 0, n > 0 else { return }
@@ -127,30 +127,30 @@ public enum BLAS {
     }
 
     /// y ← α x + y.
-    public static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>,
+    package static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>,
                             y: UnsafeMutablePointer<Double>) {
         cblas_daxpy(blasint(count), alpha, x, 1, y, 1)
     }
 
     /// x ← α x.
-    public static func scal(count: Int, alpha: Double, x: UnsafeMutablePointer<Double>) {
+    package static func scal(count: Int, alpha: Double, x: UnsafeMutablePointer<Double>) {
         cblas_dscal(blasint(count), alpha, x, 1)
     }
 
     /// xᵀ y.
-    public static func dot(count: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+    package static func dot(count: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
         cblas_ddot(blasint(count), x, 1, y, 1)
     }
 
     /// ‖x‖₂, computed by BLAS with scaling so it neither overflows nor underflows.
-    public static func nrm2(count: Int, _ x: UnsafePointer<Double>) -> Double {
+    package static func nrm2(count: Int, _ x: UnsafePointer<Double>) -> Double {
         cblas_dnrm2(blasint(count), x, 1)
     }
 
     // MARK: Matrix overloads
 
     /// C ← α op(A) op(B) + β C.
-    public static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix,
+    package static func gemm(_ a: Matrix, _ b: Matrix, into c: inout Matrix,
                             transA: Transpose = .none, transB: Transpose = .none,
                             alpha: Double = 1, beta: Double = 0) {
         let (m, k) = transA == .none ? (a.rows, a.columns) : (a.columns, a.rows)
@@ -170,7 +170,7 @@ public enum BLAS {
     }
 
     /// op(A) x as a new vector.
-    public static func gemv(_ a: Matrix, _ x: [Double], trans: Transpose = .none) -> [Double] {
+    package static func gemv(_ a: Matrix, _ x: [Double], trans: Transpose = .none) -> [Double] {
         let (outCount, inCount) = trans == .none ? (a.rows, a.columns) : (a.columns, a.rows)
         precondition(x.count == inCount, "gemv: x has \(x.count) entries, expected \(inCount).")
         var y = [Double](repeating: 0, count: outCount)
@@ -185,19 +185,19 @@ public enum BLAS {
         return y
     }
 
-    public static func dot(_ x: [Double], _ y: [Double]) -> Double {
+    package static func dot(_ x: [Double], _ y: [Double]) -> Double {
         precondition(x.count == y.count, "dot: lengths \(x.count) and \(y.count) differ.")
         return x.withUnsafeBufferPointer { px in
             y.withUnsafeBufferPointer { py in dot(count: x.count, px.baseAddress!, py.baseAddress!) }
         }
     }
 
-    public static func nrm2(_ x: [Double]) -> Double {
+    package static func nrm2(_ x: [Double]) -> Double {
         x.withUnsafeBufferPointer { nrm2(count: x.count, $0.baseAddress!) }
     }
 
     /// The number of threads OpenBLAS uses (recorded in experiment manifests).
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    package static var threadCount: Int { Int(openblas_get_num_threads()) }
 
-    public static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    package static func setThreadCount(_ n: Int) { openblas_set_num_threads(Int32(n)) }
 }

@@ -6,10 +6,10 @@ import COpenBLAS
 /// The `Matrix` functions copy their inputs (LAPACK overwrites them) and are for set-up code,
 /// exact references and tests. The pointer-level Cholesky functions are allocation-free and are
 /// what solvers call inside iterations.
-public enum LAPACK {
+package enum LAPACK {
     /// Solves A X = B for square A by LU with partial pivoting (`dgesv`). B may hold several
     /// right-hand sides as columns.
-    public static func solve(_ a: Matrix, _ b: Matrix) throws(LinearAlgebraError) -> Matrix {
+    package static func solve(_ a: Matrix, _ b: Matrix) throws(LinearAlgebraError) -> Matrix {
         precondition(a.isSquare, "solve: A is \(a.rows) × \(a.columns), expected square.")
         precondition(b.rows == a.rows, "solve: B has \(b.rows) rows, expected \(a.rows).")
         let n = a.rows, nrhs = b.columns
@@ -24,12 +24,12 @@ public enum LAPACK {
     }
 
     /// Solves A x = b for one right-hand side.
-    public static func solve(_ a: Matrix, _ b: [Double]) throws(LinearAlgebraError) -> [Double] {
+    package static func solve(_ a: Matrix, _ b: [Double]) throws(LinearAlgebraError) -> [Double] {
         try solve(a, Matrix(rows: b.count, columns: 1, storage: b)).storage
     }
 
     /// Minimises ‖A X − B‖_F for a full-rank m × n matrix A with m ≥ n, by QR (`dgels`).
-    public static func leastSquares(_ a: Matrix, _ b: Matrix) throws(LinearAlgebraError) -> Matrix {
+    package static func leastSquares(_ a: Matrix, _ b: Matrix) throws(LinearAlgebraError) -> Matrix {
         precondition(b.rows == a.rows, "leastSquares: B has \(b.rows) rows, expected \(a.rows).")
         precondition(a.rows >= a.columns, "leastSquares: A must have at least as many rows as columns.")
         let m = a.rows, n = a.columns, nrhs = b.columns
@@ -43,7 +43,7 @@ public enum LAPACK {
     }
 
     /// The singular values of A in decreasing order (`dgesdd`, values only).
-    public static func singularValues(_ a: Matrix) throws(LinearAlgebraError) -> [Double] {
+    package static func singularValues(_ a: Matrix) throws(LinearAlgebraError) -> [Double] {
         let m = a.rows, n = a.columns
         guard m > 0, n > 0 else { return [] }
         var work = a.storage
@@ -58,13 +58,13 @@ public enum LAPACK {
     }
 
     /// ‖A‖₂, the largest singular value.
-    public static func spectralNorm(_ a: Matrix) throws(LinearAlgebraError) -> Double {
+    package static func spectralNorm(_ a: Matrix) throws(LinearAlgebraError) -> Double {
         try singularValues(a).first ?? 0
     }
 
     /// The eigenvalues of a symmetric matrix in increasing order, and optionally the
     /// orthonormal eigenvectors as the columns of a matrix (`dsyevd`, upper triangle read).
-    public static func symmetricEigen(_ a: Matrix, vectors: Bool = false)
+    package static func symmetricEigen(_ a: Matrix, vectors: Bool = false)
         throws(LinearAlgebraError) -> (values: [Double], vectors: Matrix?) {
         precondition(a.isSquare, "symmetricEigen: A is \(a.rows) × \(a.columns), expected square.")
         let n = a.rows
@@ -79,7 +79,7 @@ public enum LAPACK {
     }
 
     /// The eigenvalues (real and imaginary parts) of a general square matrix (`dgeev`).
-    public static func eigenvalues(_ a: Matrix) throws(LinearAlgebraError) -> [(re: Double, im: Double)] {
+    package static func eigenvalues(_ a: Matrix) throws(LinearAlgebraError) -> [(re: Double, im: Double)] {
         precondition(a.isSquare, "eigenvalues: A is \(a.rows) × \(a.columns), expected square.")
         let n = a.rows
         guard n > 0 else { return [] }
@@ -96,7 +96,7 @@ public enum LAPACK {
     }
 
     /// ρ(A) = max |λᵢ(A)|, the spectral radius.
-    public static func spectralRadius(_ a: Matrix) throws(LinearAlgebraError) -> Double {
+    package static func spectralRadius(_ a: Matrix) throws(LinearAlgebraError) -> Double {
         try eigenvalues(a).reduce(0) { max($0, ($1.re * $1.re + $1.im * $1.im).squareRoot()) }
     }
 
@@ -105,14 +105,14 @@ public enum LAPACK {
     /// Cholesky factorisation A = Uᵀ U in place of the upper triangle of a column-major n × n
     /// matrix (`dpotrf`). Returns LAPACK's `info`: 0 on success, k > 0 when the leading minor
     /// of order k is not positive definite.
-    public static func choleskyFactor(n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
+    package static func choleskyFactor(n: Int, a: UnsafeMutablePointer<Double>, lda: Int) -> Int {
         Int(LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), a, Int32(lda)))
     }
 
     /// The reciprocal 1-norm condition number estimate of an SPD matrix from its Cholesky
     /// factor (`dpocon`). `anorm` is the 1-norm of the original matrix; `work` needs 3n
     /// doubles and `iwork` n integers. Returns 0 when LAPACK reports an error.
-    public static func choleskyReciprocalCondition(n: Int, factor: UnsafePointer<Double>, lda: Int,
+    package static func choleskyReciprocalCondition(n: Int, factor: UnsafePointer<Double>, lda: Int,
                                                    anorm: Double, work: UnsafeMutablePointer<Double>,
                                                    iwork: UnsafeMutablePointer<Int32>) -> Double {
         var rcond = 0.0
@@ -122,7 +122,7 @@ public enum LAPACK {
     }
 
     /// Solves A x = b in place of b from the Cholesky factor of A (`dpotrs`). Returns `info`.
-    public static func choleskySolve(n: Int, factor: UnsafePointer<Double>, lda: Int,
+    package static func choleskySolve(n: Int, factor: UnsafePointer<Double>, lda: Int,
                                      b: UnsafeMutablePointer<Double>) -> Int {
         Int(LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "U")), Int32(n), 1, factor,
                                 Int32(lda), b, Int32(max(1, n))))

@@ -3,13 +3,16 @@
 /// The workspace type of maps whose Jacobian products need an intermediate buffer (see
 /// ``DifferentiableMap/makeJacobianWorkspace(maxSamples:)``): a solver creates one per solve, so
 /// no product allocates. Not thread-safe: one workspace serves one solve at a time.
+///
+/// The type is public only as the built-in cells' opaque `JacobianWorkspace`; its memory is
+/// `package`. A cell written outside the package brings its own workspace type (or `Void`).
 public final class ScratchBuffer {
     /// The number of doubles.
-    public let count: Int
+    package let count: Int
     /// The first of `count` doubles (zero-initialised).
-    public let baseAddress: UnsafeMutablePointer<Double>
+    package let baseAddress: UnsafeMutablePointer<Double>
 
-    public init(count: Int) {
+    package init(count: Int) {
         precondition(count >= 0, "ScratchBuffer count must be non-negative, got \(count).")
         self.count = count
         baseAddress = .allocate(capacity: max(1, count))
