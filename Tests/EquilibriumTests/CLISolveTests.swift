@@ -29,29 +29,11 @@ enum DeqProcess {
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }()
 
-    /// Runs `deq arguments…`, capturing stdout and stderr through files (pipes could fill up
-    /// and block the child while the parent waits).
+    /// Runs `deq arguments…` (``ChildProcess``).
     static func run(_ arguments: [String]) throws -> Output {
         let binary = try #require(executable, "the deq executable was not found next to the test bundle")
-        let dir = try ScratchDirectory("deq-output")
-        defer { dir.cleanUp() }
-        let outURL = dir.file("stdout"), errURL = dir.file("stderr")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return Output(stdout: try String(contentsOf: outURL, encoding: .utf8),
-                      stderr: try String(contentsOf: errURL, encoding: .utf8),
-                      status: process.terminationStatus,
-                      exitedNormally: process.terminationReason == .exit)
+        let result = try ChildProcess.run(binary, arguments)
+        return Output(stdout: result.stdout, stderr: result.stderr, status: result.status, exitedNormally: !result.signalled && !result.timedOut)
     }
 
     /// Runs `deq solve arguments… --json` and parses the object it prints.

@@ -29,21 +29,9 @@ import Testing
         #expect(lines.last == "all checks passed", "\(check.output)")
     }
 
-    /// Runs a command (found on PATH), its stdout and stderr together in a file.
+    /// Runs a command found on PATH, its stdout and stderr together.
     static func run(_ command: [String]) throws -> (status: Int32, output: String) {
-        let dir = try ScratchDirectory("example-run")
-        defer { dir.cleanUp() }
-        let log = dir.file("log")
-        try Data().write(to: log)
-        let handle = try FileHandle(forWritingTo: log)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (process.terminationStatus, try String(contentsOf: log, encoding: .utf8))
+        let result = try ChildProcess.run(URL(fileURLWithPath: "/usr/bin/env"), command)
+        return (result.status, result.stdout + result.stderr)
     }
 }

@@ -132,51 +132,14 @@ import EquilibriumExperiments
         ("--symmetric", []), ("--json", []), ("--strict", []), ("--quiet", []),
     ]
 
-    struct Run {
-        var status: Int32
-        var signalled: Bool
-        var timedOut: Bool
-        var stdout: String
-        var stderr: String
-    }
+    typealias Run = ChildProcess.Result
 
-    /// Runs deq under a watchdog that kills it after `timeout` seconds.
+    /// Runs deq with a memory limit and one BLAS thread under a watchdog of `timeout` seconds.
     static func run(_ arguments: [String], in directory: URL, timeout: Double = 20, memoryLimit: String? = "256MB") throws -> Run {
         let binary = try #require(DeqProcess.executable, "the deq executable was not found next to the test bundle")
-        let out = directory.appendingPathComponent("stdout"), err = directory.appendingPathComponent("stderr")
-        try Data().write(to: out)
-        try Data().write(to: err)
-        let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var environment = ProcessInfo.processInfo.environment
-        // Keeps every accepted size small enough to run in seconds; refusals must say so.
-        environment["DEQ_MEMORY_LIMIT"] = memoryLimit
-
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        process.environment = environment
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline {
-                timedOut = true
-                process.terminate()
-                kill(process.processIdentifier, SIGKILL)
-                break
-            }
-            usleep(2000)
-        }
-        process.waitUntilExit()
-        try outHandle.close()
-        try errHandle.close()
-        return Run(status: process.terminationStatus, signalled: process.terminationReason == .uncaughtSignal && !timedOut,
-                   timedOut: timedOut, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-                   stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
+        // The limit keeps every accepted size small enough to run in seconds; refusals must say so.
+        return try ChildProcess.run(binary, arguments, in: directory, environment: ["DEQ_MEMORY_LIMIT": memoryLimit, "OPENBLAS_NUM_THREADS": "1"],
+                                    timeout: timeout)
     }
 
     @Test(.timeLimit(.minutes(10)))
