@@ -67,7 +67,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
-        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse"] {
+        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients", "digits-jacobian-reg"] {
             let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
             #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= (name == "digits-solvers" ? 1 : 2))
             if name.hasPrefix("digits") { #expect(spec.digits.seeds.count >= 3) }
