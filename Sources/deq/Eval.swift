@@ -24,6 +24,9 @@ struct Eval: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the test set (default: the checkpoint's).")
     var seed: UInt64?
 
+    @Option(help: ArgumentHelp("Digits: the image folder (default: the one the checkpoint was trained on).", valueName: "DIR"), completion: .directory)
+    var data: String?
+
     @Option(help: ArgumentHelp("Comma-separated forward iteration budgets.", valueName: "list"))
     var budgets: String?
 
@@ -51,7 +54,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         let session: any TrainingSession
-        do { session = try Training.resume(from: URL(fileURLWithPath: checkpoint), allowUnverified: true) } catch let error as TrainingError {
+        do { session = try Training.resume(from: URL(fileURLWithPath: checkpoint), allowUnverified: true, dataDirectory: data) } catch let error as TrainingError {
             FileHandle.standardError.write(Data("error: \(error.description)\n".utf8))
             throw ExitCode(1)
         }
@@ -61,6 +64,10 @@ struct Eval: ParsableCommand {
             options.testLength = length
         }
         if let testSize { options.testSize = testSize }
+        if let data {
+            guard options.task == .digits else { throw ValidationError("--data applies to the digits task; this checkpoint is \(options.task.rawValue)") }
+            options.dataDirectory = data
+        }
         if let seed { options.seed = seed }
         do { try options.checkMemory() } catch {
             FileHandle.standardError.write(Data("error: \(error.description.replacingOccurrences(of: "--test-length", with: "--length"))\n".utf8))

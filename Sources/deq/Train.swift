@@ -17,8 +17,11 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train an equilibrium model (prefix parity, spirals, or the convolutional DEQ on the UCI digits), or run a training experiment.",
         discussion: """
-            Writes OUTPUT/checkpoint.json, OUTPUT/parameters/*.npy, OUTPUT/optimizer/*.npy, \
-            OUTPUT/log.tsv and OUTPUT/log.gp after every epoch. --resume DIR continues the run \
+            Writes a checkpoint after every epoch as one unit: OUTPUT/checkpoint-eEPOCH-UUID/ \
+            (state.json, parameters/*.npy, optimizer/*.npy), then OUTPUT/checkpoint.json, the \
+            manifest with every file's SHA-256 (--resume refuses a checkpoint that does not match \
+            it); and OUTPUT/log.tsv, OUTPUT/log.gp. --task digits trains the tutorial's \
+            convolutional DEQ on Data/digits (or --data DIR). --resume DIR continues the run \
             saved in DIR exactly (same seed, same trajectory) up to --epochs. --experiment NAME \
             runs Experiments/training/NAME.yaml into Results/NAME (see docs/EXPERIMENTS.md, "Training experiments").
             """

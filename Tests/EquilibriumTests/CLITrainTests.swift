@@ -67,7 +67,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
-        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse"] {
+        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients", "digits-jacobian-reg"] {
             let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
             #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= (name == "digits-solvers" ? 1 : 2))
             if name.hasPrefix("digits") { #expect(spec.digits.seeds.count >= 3) }
@@ -114,7 +114,8 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         }
     }
 
-    @Test(arguments: ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse"])
+    @Test(arguments: ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients",
+                      "digits-jacobian-reg"])
     func quickExperimentRunsAndWritesItsResults(name: String) throws {
         let scratch = try ScratchDirectory("deq-train-experiment")
         defer { scratch.cleanUp() }
@@ -134,6 +135,10 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
             #expect(rows.count == 1 + 3)
             #expect(summary.contains("Fixed-point reuse lowers") && summary.contains("n = 1 seeds"))
+        } else if name == "digits-gradients" || name == "digits-jacobian-reg" {
+            let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
+            #expect(rows.count == 1 + (name == "digits-gradients" ? 5 : 2))
+            #expect(summary.contains("## Claims") && summary.contains("n = 1 seeds"))
         } else if name == "phantom-training" {
             // The exact run's backward time is the unit of the ratio column.
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")

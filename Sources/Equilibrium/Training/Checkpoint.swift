@@ -355,8 +355,12 @@ public enum Training {
     ///
     /// The checkpoint is verified against its manifest (``TrainingCheckpoint/read(from:allowUnverified:)``);
     /// `allowUnverified` also admits a format-1 checkpoint (for evaluation only).
-    public static func resume(from directory: URL, epochs: Int? = nil, allowUnverified: Bool = false) throws -> any TrainingSession {
-        let checkpoint = try TrainingCheckpoint.read(from: directory, allowUnverified: allowUnverified)
+    /// `dataDirectory` replaces the image folder of a digits run (the saved one may be an
+    /// absolute path on another machine).
+    public static func resume(from directory: URL, epochs: Int? = nil, allowUnverified: Bool = false,
+                              dataDirectory: String? = nil) throws -> any TrainingSession {
+        var checkpoint = try TrainingCheckpoint.read(from: directory, allowUnverified: allowUnverified)
+        if let dataDirectory, checkpoint.options.task == .digits { checkpoint.options.dataDirectory = dataDirectory }
         var options = checkpoint.options
         if let epochs { options.epochs = epochs }
         func restored<C>(_ trainer: Trainer<C>) throws -> any TrainingSession {
