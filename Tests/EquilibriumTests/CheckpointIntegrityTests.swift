@@ -14,28 +14,12 @@ import Equilibrium
     static let writesPerCheckpoint = 17
     static let initialWrites = 7
 
-    /// Runs deq with extra environment variables (stdout and stderr through files).
+    /// Runs deq with extra environment variables (``ChildProcess``).
     static func deq(_ arguments: [String], environment: [String: String] = [:]) throws -> DeqProcess.Output {
         let binary = try #require(DeqProcess.executable, "the deq executable was not found next to the test bundle")
-        let dir = try ScratchDirectory("deq-kill-output")
-        defer { dir.cleanUp() }
-        let outURL = dir.file("stdout"), errURL = dir.file("stderr")
-        try Data().write(to: outURL)
-        try Data().write(to: errURL)
-        let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        process.waitUntilExit()
-        try out.close()
-        try err.close()
-        return DeqProcess.Output(stdout: try String(contentsOf: outURL, encoding: .utf8),
-                                 stderr: try String(contentsOf: errURL, encoding: .utf8),
-                                 status: process.terminationStatus, exitedNormally: process.terminationReason == .exit)
+        let result = try ChildProcess.run(binary, arguments, environment: environment)
+        return DeqProcess.Output(stdout: result.stdout, stderr: result.stderr, status: result.status,
+                                 exitedNormally: !result.signalled && !result.timedOut)
     }
 
     @Test("deq train killed after the n-th checkpoint file write resumes to the uninterrupted model or is refused")
