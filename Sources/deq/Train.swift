@@ -186,6 +186,8 @@ struct Train: ParsableCommand {
         if session.log.isEmpty {
             try session.checkpoint.write(to: directory)
         }
+        // What made this checkpoint: commit, dirty tree, build, the exact command.
+        try Provenance.current().write(into: directory)
         if Gnuplot.isAvailable, !session.log.isEmpty {
             try? Gnuplot.render([directory.appendingPathComponent("log.gp")], format: .png)
         }

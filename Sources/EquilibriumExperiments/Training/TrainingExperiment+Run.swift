@@ -18,6 +18,7 @@ extension TrainingExperiment {
                            progress: (String) -> Void = { _ in }) throws -> String {
         let manager = FileManager.default
         try manager.createDirectory(at: folder.appendingPathComponent("curves"), withIntermediateDirectories: true)
+        try Provenance.current().write(into: folder)
         if spec.kind == .digitsSolvers || spec.kind == .digitsComparison {
             let text = spec.kind == .digitsSolvers ? try runDigitsSolvers(spec, quick: quick, into: folder, progress: progress)
                 : try runDigitsComparison(spec, quick: quick, into: folder, progress: progress)
@@ -53,7 +54,51 @@ extension TrainingExperiment {
     static func format(_ x: Double) -> String { String(format: "%.4g", x) }
 
     static func header(_ spec: TrainingExperiment, quick: Bool) -> String {
-        "# \(spec.name)\(quick ? " (quick)" : "")\n\n\(spec.description)\n\nMachine: \(ProcessInfo.processInfo.activeProcessorCount) cores. Times are wall-clock seconds of this run; `deq train --experiment \(spec.name)\(quick ? " --quick" : "")` regenerates this folder.\n\n"
+        let provenance = Provenance.current()
+        let source = provenance.gitCommit.map { "commit \($0.prefix(12))\(provenance.dirty == true ? " with uncommitted changes" : "")" } ?? "no git commit"
+        return "# \(spec.name)\(quick ? " (quick)" : "")\n\n\(spec.description)\n\nMade by `\(provenance.command)` at \(source), \(provenance.buildConfiguration) build (`provenance.json`). Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores. Times are wall-clock seconds of this run; `deq train --experiment \(spec.name)\(quick ? " --quick" : "")` regenerates this folder.\n\n"
+    }
+
+    /// Runs labelled `NAME seed N` grouped by NAME: median [min–max] over the seeds, n, of the
+    /// test accuracy, the backward time per step, its ratio to the same seed's implicit-gradient
+    /// run, and the fraction of adjoint solves that converged; a configuration whose adjoint
+    /// solves mostly (≥ 50 %) hit their budget is flagged, since its backward time is that of a
+    /// truncated solve, not of the implicit gradient.
+    static func aggregateOverSeeds(_ sessions: [(label: String, session: any TrainingSession)],
+                                   perStep: (any TrainingSession, KeyPath<EpochRecord, Double>) -> Double) -> String {
+        func key(_ label: String) -> (name: String, seed: String)? {
+            let parts = label.components(separatedBy: " seed ")
+            return parts.count == 2 ? (parts[0], parts[1]) : nil
+        }
+        let seeded = sessions.compactMap { entry in key(entry.label).map { (name: $0.name, seed: $0.seed, session: entry.session) } }
+        guard !seeded.isEmpty else { return "" }
+        var exactBySeed: [String: Double] = [:]
+        for entry in seeded where entry.session.options.estimator == .implicit { exactBySeed[entry.seed] = perStep(entry.session, \.backwardSeconds) }
+        func spread(_ values: [Double]) -> String {
+            let sorted = values.filter(\.isFinite).sorted()
+            guard let low = sorted.first, let high = sorted.last else { return "–" }
+            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+            return "\(format(median)) [\(format(low))–\(format(high))]"
+        }
+        var names: [String] = []
+        for entry in seeded where !names.contains(entry.name) { names.append(entry.name) }
+        var md = "Over seeds (median [min–max], n seeds; the ratio divides by the same seed's implicit-gradient run):\n\n"
+        md += "| configuration | n | test acc | backward s/step | backward ÷ implicit | backward VJPs/step | adjoint converged | forward converged |\n|---|---|---|---|---|---|---|---|\n"
+        for name in names {
+            let runs = seeded.filter { $0.name == name }
+            let n = runs.count
+            func mean(_ s: any TrainingSession, _ key: KeyPath<EpochRecord, Double>) -> Double { s.log.reduce(0) { $0 + $1[keyPath: key] } / Double(max(s.log.count, 1)) }
+            let adjoint = runs.map { mean($0.session, \.backwardConverged) }
+            let flagged = runs.first?.session.options.estimator == .implicit && (adjoint.sorted()[adjoint.count / 2]) < 0.5
+            let cells = [name + (flagged ? " ⚠ adjoint mostly hit its budget" : ""), "\(n)",
+                         spread(runs.map { $0.session.log.last?.testAccuracy ?? .nan }),
+                         spread(runs.map { perStep($0.session, \.backwardSeconds) }),
+                         spread(runs.map { r in exactBySeed[r.seed].map { perStep(r.session, \.backwardSeconds) / $0 } ?? .nan }),
+                         spread(runs.map { r in r.session.log.reduce(0) { $0 + $1.backwardProducts } / Double(max(r.session.log.count, 1)) }),
+                         spread(adjoint), spread(runs.map { mean($0.session, \.forwardConverged) })]
+            md += "| " + cells.joined(separator: " | ") + " |\n"
+        }
+        return md + "\nEvery run:\n\n"
     }
 
     static func writePhantom(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
@@ -63,6 +108,7 @@ extension TrainingExperiment {
         }
         let exact = sessions.first { $0.session.options.estimator == .implicit }.map { perStep($0.session, \.backwardSeconds) }
         var md = header(spec, quick: quick)
+        md += aggregateOverSeeds(sessions, perStep: perStep)
         md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | forward converged | backward converged | total s |\n"
         md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\tforward_converged\tbackward_converged\ttotal_s\n"
