@@ -142,8 +142,12 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         } else if name == "phantom-training" {
             // The exact run's backward time is the unit of the ratio column.
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
-            #expect(rows.count == 5)
+            // Four configurations × three seeds, and the table over seeds: n = 3 each, and the
+            // implicit run is the unit of its own seed's ratio.
+            #expect(rows.count == 1 + 4 * 3)
             #expect(rows[1].split(separator: "\t")[8] == "1")
+            #expect(summary.contains("| exact | 3 |") && summary.contains("| 1 [1–1] |"), "\(summary)")
+            #expect(summary.contains("| phantom k=5 λ=0.5 | 3 |"))
         } else {
             #expect(summary.contains("AA score"))
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("alignment.tsv").path))

@@ -26,7 +26,30 @@ public enum ResultsReport {
         ("phantom-gradient-matched", "phantom-gradient", phantomMatched),
     ]
 
-    public static var blockNames: [String] { blocks.map(\.name) }
+    /// Blocks copied from a results folder that has no grid (training): the table that follows
+    /// the line starting with `heading` in `Results/FOLDER/summary.md`, with the folder's provenance.
+    public static let summaryBlocks: [(name: String, folder: String, heading: String)] = [
+        ("phantom-training-seeds", "phantom-training", "Over seeds"),
+    ]
+
+    public static var blockNames: [String] { blocks.map(\.name) + summaryBlocks.map(\.name) }
+
+    /// The table after `heading` in `folder/summary.md`, and where it comes from.
+    static func summaryTable(_ folder: URL, heading: String) throws -> String {
+        let file = folder.appendingPathComponent("summary.md")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw ExperimentError(file: file.path, line: nil, message: "cannot read the summary a quoted block comes from")
+        }
+        let lines = text.components(separatedBy: "\n")
+        guard let start = lines.firstIndex(where: { $0.hasPrefix(heading) }),
+              let first = lines[start...].firstIndex(where: { $0.hasPrefix("|") }) else {
+            throw ExperimentError(file: file.path, line: nil, message: "no table after a line starting with '\(heading)'")
+        }
+        let table = lines[first...].prefix { $0.hasPrefix("|") }
+        let provenance = Provenance.read(from: folder)
+        let commit = provenance?.gitCommit.map { "commit \($0.prefix(12))\(provenance?.dirty == true ? ", uncommitted changes" : "")" } ?? "unknown commit"
+        return "From `Results/\(folder.lastPathComponent)` (\(commit)):\n\n" + table.joined(separator: "\n")
+    }
 
     /// The Markdown files that may hold blocks, relative to the checkout.
     public static let documents = ["README.md", "docs/EXPERIMENTS.md", "Benchmarks/README.md"]
@@ -98,11 +121,16 @@ public enum ResultsReport {
                 guard let close = rest[nameEnd.upperBound...].range(of: closing) else {
                     throw ExperimentError(file: url.path, line: nil, message: "block results:\(name) has no end marker; expected \(closing)")
                 }
-                guard let block = blocks.first(where: { $0.name == name }) else {
+                let made: String
+                if let block = blocks.first(where: { $0.name == name }) {
+                    if cache[block.folder] == nil { cache[block.folder] = try Folder(root.appendingPathComponent("Results/\(block.folder)")) }
+                    made = try block.make(cache[block.folder]!)
+                } else if let block = summaryBlocks.first(where: { $0.name == name }) {
+                    made = try summaryTable(root.appendingPathComponent("Results/\(block.folder)"), heading: block.heading)
+                } else {
                     throw ExperimentError(file: url.path, line: nil, message: "unknown block 'results:\(name)'; expected one of \(blockNames.joined(separator: ", "))")
                 }
-                if cache[block.folder] == nil { cache[block.folder] = try Folder(root.appendingPathComponent("Results/\(block.folder)")) }
-                let generated = "\n" + (try block.make(cache[block.folder]!)).trimmingCharacters(in: .newlines) + "\n"
+                let generated = "\n" + made.trimmingCharacters(in: .newlines) + "\n"
                 let quoted = String(rest[nameEnd.upperBound..<close.lowerBound])
                 if quoted != generated {
                     mismatches.append(Mismatch(document: document, block: name, quoted: quoted, generated: generated))
