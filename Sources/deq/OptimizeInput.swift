@@ -133,6 +133,9 @@ struct OptimizeInput: ParsableCommand {
         var objective: Double
         var verifiedObjective: Double
         var fEvaluationsToOnePercent: Int?
+        /// f evaluations plus VJPs to 1%.
+        var productsToOnePercent: Int?
+        var secondsToOnePercent: Double?
     }
 
     struct Report: Codable {
@@ -173,7 +176,7 @@ struct OptimizeInput: ParsableCommand {
         for result in results {
             verified.append(try problem.objective(at: result.inputs, solver: solver, criteria: verify).values.reduce(0, +))
         }
-        var reached: [Int?] = Array(repeating: nil, count: results.count)
+        var reached: [InputOptimizationTraceEntry?] = Array(repeating: nil, count: results.count)
         if equalObjective {
             let best = verified.min() ?? .nan
             let threshold = best + 0.01 * abs(best)
@@ -181,14 +184,17 @@ struct OptimizeInput: ParsableCommand {
                 for entry in result.trace {
                     guard let x = entry.inputs else { continue }
                     let value = try problem.objective(at: x, solver: solver, criteria: verify).values.reduce(0, +)
-                    if value <= threshold { reached[k] = entry.cellEvaluations; break }
+                    if value <= threshold { reached[k] = entry; break }
                 }
             }
         }
         let methods = results.enumerated().map { k, r in
             MethodReport(method: r.method, converged: r.converged, note: r.note, fEvaluations: r.cellEvaluations,
                          vectorJacobianProducts: r.vectorJacobianProducts, steps: r.steps, wallSeconds: r.wallSeconds,
-                         objective: r.totalObjective, verifiedObjective: verified[k], fEvaluationsToOnePercent: reached[k])
+                         objective: r.totalObjective, verifiedObjective: verified[k],
+                         fEvaluationsToOnePercent: reached[k]?.cellEvaluations,
+                         productsToOnePercent: reached[k].map { $0.cellEvaluations + $0.vectorJacobianProducts },
+                         secondsToOnePercent: reached[k]?.seconds)
         }
         var ratio: Double? = nil
         if let j = methods.first(where: { $0.method == "joint" }), let n = methods.first(where: { $0.method == "nested" }) {
@@ -205,7 +211,7 @@ struct OptimizeInput: ParsableCommand {
                             targetSeed: targetSeed, methods: methods, nestedOverJointEvaluations: ratio)
         if json { return try JSONFormat.text(report) }
         var out = "cell: \(cellSummary)\nsolver: \(solver.name)  α=\(step)  λ=\(penalty)  constraint: \(constraintText)  target seed: \(targetSeed)\n"
-        out += "method   converged  f evals   VJPs      steps  wall s     objective        verified" + (equalObjective ? "   f evals to 1%" : "") + "\n"
+        out += "method   converged  f evals   VJPs      steps  wall s     objective        verified" + (equalObjective ? "   to 1%: f evals  f+VJPs  s" : "") + "\n"
         for m in methods {
             out += m.method.padding(toLength: 9, withPad: " ", startingAt: 0)
             out += (m.converged ? "yes" : "no").padding(toLength: 11, withPad: " ", startingAt: 0)
@@ -213,7 +219,13 @@ struct OptimizeInput: ParsableCommand {
             out += String(m.vectorJacobianProducts).padding(toLength: 10, withPad: " ", startingAt: 0)
             out += String(m.steps).padding(toLength: 7, withPad: " ", startingAt: 0)
             out += String(format: "%-11.4f%-17.10e%-17.10e", m.wallSeconds, m.objective, m.verifiedObjective)
-            if equalObjective { out += m.fEvaluationsToOnePercent.map(String.init) ?? "not reached" }
+            if equalObjective {
+                if let f = m.fEvaluationsToOnePercent, let all = m.productsToOnePercent, let sec = m.secondsToOnePercent {
+                    out += "   \(f)  \(all)  " + String(format: "%.4f", sec)
+                } else {
+                    out += "   not reached"
+                }
+            }
             out += "\n"
         }
         for m in methods where !m.converged { out += "\(m.method): \(m.note)\n" }

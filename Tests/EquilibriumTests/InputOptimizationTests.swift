@@ -224,6 +224,7 @@ import Equilibrium
         let nested = try NestedInputOptimizer(forwardCriteria: tight, adjointCriteria: tight, stepSize: Self.alpha,
                                               maxSteps: 5000, gradientTolerance: 1e-10).optimize(problem)
         #expect(joint.converged && nested.converged, "\(joint.note); \(nested.note)")
+        var active = 0
         for result in [joint, nested] {
             for i in 0..<Self.b {
                 let x = result.inputs.row(i), x0 = base.cell.input.row(i)
@@ -234,6 +235,7 @@ import Equilibrium
                 // The unconstrained optimum lies farther than ε (‖∇F(x₀)‖ ≥ λ_max(H)·ε would be
                 // needed to be inside): this sample's constraint is active when ‖∇F(x₀)‖ > 5 ε.
                 guard unconstrained > 5 * epsilon else { continue }
+                active += 1
                 #expect(abs(r - epsilon) < 1e-12, "on the sphere: ‖x − x₀‖ = \(r)")
                 // KKT: ∇F = −c (x − x₀)/ε with c ≥ 0; the tangential part vanishes to the
                 // stationarity accuracy (≤ 100 τ, see the Newton test; 1e-8 with margin).
@@ -244,6 +246,7 @@ import Equilibrium
                 #expect(tangential < 1e-8, "\(result.method) tangential gradient \(tangential)")
             }
         }
+        #expect(active == 2 * Self.b, "the constraint must be active for every sample, or the test checks nothing")
         #expect(try (joint.inputs - nested.inputs).maxAbs < 1e-7)
     }
 
