@@ -250,6 +250,39 @@ import Equilibrium
         #expect(try (joint.inputs - nested.inputs).maxAbs < 1e-7)
     }
 
+    @Test func boxConstrainedSolutionsMeetTheComponentwiseKKTConditions() throws {
+        let base = try Self.problem(seed: 15)
+        // A box that cuts through the unconstrained optimum: lower bound above some of its entries.
+        let (unconstrained, _) = try Self.newton(base.cell.weight, base.cell.input.row(0), base.target.row(0))
+        let lower = unconstrained.sorted()[1] + 0.01, upper = 2.0
+        let problem = try InputOptimizationProblem(cell: base.cell, target: base.target, penalty: Self.lambda,
+                                                   constraint: .box(lower: lower, upper: upper))
+        let criteria = try StoppingCriteria(tolerance: 1e-11, measure: .absolute, maxIterations: 5000, recordHistory: false)
+        let joint = try JointInputOptimizer(criteria: criteria, stepSize: Self.alpha).optimize(problem)
+        let tight = try StoppingCriteria(tolerance: 1e-13, measure: .absolute, maxIterations: 5000, recordHistory: false)
+        let nested = try NestedInputOptimizer(forwardCriteria: tight, adjointCriteria: tight, stepSize: Self.alpha,
+                                              maxSteps: 5000, gradientTolerance: 1e-10).optimize(problem)
+        #expect(joint.converged && nested.converged, "\(joint.note); \(nested.note)")
+        var atBound = 0
+        for result in [joint, nested] {
+            let x = result.inputs.row(0)
+            let g = try Self.gradient(problem.cell.weight, x, problem.target.row(0))
+            for j in 0..<Self.d {
+                if abs(x[j] - lower) < 1e-12 {
+                    atBound += 1
+                    #expect(g[j] >= -1e-8, "\(result.method) at the lower bound needs ∂F/∂x ≥ 0: \(g[j])")
+                } else {
+                    // Interior: ∂F/∂x = 0 to the stationarity accuracy (≤ 100 τ; 1e-8 with margin).
+                    #expect(x[j] > lower && x[j] < upper)
+                    #expect(abs(g[j]) < 1e-8, "\(result.method) interior ∂F/∂x[\(j)] = \(g[j])")
+                }
+            }
+        }
+        #expect(atBound >= 2, "the lower bound must be active, or the test checks nothing")
+        let difference = try joint.inputs - nested.inputs
+        #expect(difference.maxAbs < 1e-7)
+    }
+
     @Test func badSettingsAreUsageErrors() throws {
         let p = try Self.problem()
         #expect(throws: UsageError.self) { try InputOptimizationProblem(cell: p.cell, target: p.target, penalty: -1) }
