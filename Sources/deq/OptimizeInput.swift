@@ -67,6 +67,10 @@ struct OptimizeInput: ParsableCommand {
     @Flag(name: .customLong("equal-objective"), help: "Report the f evaluations to reach 1% of the best final objective.")
     var equalObjective = false
 
+    @Option(help: ArgumentHelp("Write each method's trace (one gnuplot index block per method) to this file.", valueName: "file"),
+            completion: .file())
+    var trace: String?
+
     @OptionGroup(title: "Stopping (inner solves of nested; the augmented solve of joint)")
     var stopping: StoppingOptions
 
@@ -105,6 +109,7 @@ struct OptimizeInput: ParsableCommand {
         if try boxBounds() != nil, epsilon != nil {
             throw ValidationError("--box and --epsilon: give one constraint, not both")
         }
+        try OutputPath.check(trace, option: "--trace")
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be ≥ 1 (outer steps of the nested method); got \(maxSteps)") }
         guard gradientTol > 0, gradientTol.isFinite else {
             throw ValidationError("--gradient-tol must be positive and finite (a projected-gradient norm); got \(gradientTol)")
@@ -192,18 +197,20 @@ struct OptimizeInput: ParsableCommand {
         var reached: [InputOptimizationTraceEntry?] = Array(repeating: nil, count: results.count)
         var reachedGap: [InputOptimizationTraceEntry?] = Array(repeating: nil, count: results.count)
         var initialObjective: Double? = nil
+        var trueObjectives = results.map { [Double](repeating: .nan, count: $0.trace.count) }
         if equalObjective {
             let best = verified.min() ?? .nan
             let start = try problem.objective(at: problem.initialInput, solver: solver, criteria: verify).values.reduce(0, +)
             initialObjective = start
             let threshold = best + 0.01 * abs(best), gapThreshold = best + 0.01 * (start - best)
             for (k, result) in results.enumerated() {
-                for entry in result.trace {
+                for (e, entry) in result.trace.enumerated() {
                     guard let x = entry.inputs else { continue }
                     let value = try problem.objective(at: x, solver: solver, criteria: verify).values.reduce(0, +)
+                    trueObjectives[k][e] = value
                     if reached[k] == nil, value <= threshold { reached[k] = entry }
                     if reachedGap[k] == nil, value <= gapThreshold { reachedGap[k] = entry }
-                    if reached[k] != nil && reachedGap[k] != nil { break }
+                    if reached[k] != nil && reachedGap[k] != nil && trace == nil { break }
                 }
             }
         }
@@ -224,6 +231,20 @@ struct OptimizeInput: ParsableCommand {
             if let a = j.fEvaluationsToOnePercentOfGap, let c = n.fEvaluationsToOnePercentOfGap { ratioGap = Double(c) / Double(a) }
             if let a = j.productsToOnePercentOfGap, let c = n.productsToOnePercentOfGap { ratioProductsGap = Double(c) / Double(a) }
             else if !equalObjective { ratio = Double(n.fEvaluations) / Double(j.fEvaluations) }
+        }
+        if let trace {
+            var text = "# deq optimize-input trace: one index block per method (\(results.map(\.method).joined(separator: ", ")))\n"
+            text += "# columns: step  f_evaluations  vjps  seconds  objective_at_iterate  residual  true_objective (NaN without --equal-objective)\n"
+            text += "# objective_at_iterate: nested ℓ(z*(x),x)+R(x); joint ℓ(z,x)+R(x) at the augmented iterate. residual: nested projected-gradient norm; joint augmented residual\n"
+            text += "# gnuplot: set logscale x; plot '\(URL(fileURLWithPath: trace).lastPathComponent)' index 0 using 2:7 with lines title 'joint', '' index 1 using 2:7 with lines title 'nested'\n"
+            for (k, result) in results.enumerated() {
+                text += "# method \(result.method)\n"
+                for (e, entry) in result.trace.enumerated() {
+                    text += "\(entry.step) \(entry.cellEvaluations) \(entry.vectorJacobianProducts) \(entry.seconds) \(entry.objective) \(entry.residual) \(trueObjectives[k][e])\n"
+                }
+                text += "\n\n"
+            }
+            try AtomicFile.write(text, to: URL(fileURLWithPath: trace))
         }
         let constraintText: String
         switch constraint {
