@@ -102,6 +102,19 @@ import Equilibrium
             }
         }
         #expect(map.evaluatedRows == Self.b)
+        // A compacted batch (only sample 1, as a solver passes once sample 0 has converged)
+        // gives sample 1's row of the whole-batch image: the same operations on the same
+        // numbers, up to BLAS reordering (≤ γ_{d+2} Σ|terms|, bound 1e-13 as above).
+        let s = try map.stack(states: z, adjoints: mu, inputs: x)
+        let n = map.dimension
+        var single = [Double](repeating: 0, count: n)
+        let row1 = Array(s.storage[n..<(2 * n)])
+        row1.withUnsafeBufferPointer { pin in
+            single.withUnsafeMutableBufferPointer { pout in
+                [1].withUnsafeBufferPointer { map.evaluate(pin.baseAddress!, into: pout.baseAddress!, samples: $0) }
+            }
+        }
+        for j in 0..<n { #expect(abs(single[j] - out[1, j]) < 1e-13) }
     }
 
     @Test func jointAndNestedReachTheNewtonStationaryPoint() throws {
@@ -316,6 +329,25 @@ import Equilibrium
         // Both stationary to ≤ 1e-9 in gradient norm: the objectives differ by O(‖∇F‖²‖H⁻¹‖) ≪ 1e-12,
         // plus the verification solves' 1e-12 residual times ‖z − t‖ ≤ 2√8; bound 1e-10.
         #expect(abs(verified[0] - verified[1]) < 1e-10, "\(verified)")
+    }
+
+    @Test func traceHasOneBlockPerMethodWithTrueObjectives() throws {
+        let dir = try ScratchDirectory("optimize-input-trace")
+        defer { dir.cleanUp() }
+        let path = dir.file("trace.dat").path
+        let out = try DeqProcess.run(["optimize-input", "--cell", "tanh", "--dim", "8", "--batch", "1", "--rho", "0.5",
+                                      "--equal-objective", "--trace", path])
+        #expect(out.status == 0, "\(out.stderr)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let blocks = text.components(separatedBy: "\n\n\n").filter { $0.contains("# method") }
+        #expect(blocks.count == 2)
+        for block in blocks {
+            let rows = block.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { $0.split(separator: " ").compactMap { Double($0) } }
+            #expect(rows.count >= 2 && rows.allSatisfy { $0.count == 7 })
+            // f evaluations never decrease; the true objective is finite at every iterate.
+            #expect(zip(rows, rows.dropFirst()).allSatisfy { $0[1] <= $1[1] })
+            #expect(rows.allSatisfy { $0[6].isFinite })
+        }
     }
 
     @Test func badSettingsNameTheOption() throws {
