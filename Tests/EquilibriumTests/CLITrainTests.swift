@@ -75,9 +75,29 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         }
     }
 
+    /// Training names solvers and estimators by their catalog names: every catalog solver
+    /// builds as the forward solver under its own name, checkpoints' JSON keeps the names, and
+    /// a name outside the catalog is refused by validation and by decoding.
     @Test func trainingNamesAreCatalogNames() throws {
-        for solver in TrainingOptions.SolverKind.allCases { _ = try Catalog.standard.solver(named: solver.rawValue) }
-        for estimator in TrainingOptions.EstimatorKind.allCases { _ = try Catalog.standard.estimator(named: estimator.rawValue) }
+        for entry in Catalog.standard.solvers {
+            var options = TrainingOptions()
+            options.solver = try #require(TrainingOptions.SolverKind(rawValue: entry.name))
+            #expect(try options.forwardSolver.name == entry.name)
+            #expect(options.problems() == nil, "\(entry.name): \(options.problems() ?? "")")
+        }
+        for entry in Catalog.standard.estimators {
+            var options = TrainingOptions()
+            options.estimator = try #require(TrainingOptions.EstimatorKind(rawValue: entry.name))
+            if entry.needsInverseJacobian { options.solver = .broyden }
+            #expect(try options.gradientEstimator.name == entry.name)
+        }
+        var options = TrainingOptions()
+        options.solver = "andersen"
+        #expect(options.problems()?.contains("unknown solver andersen") == true)
+        #expect(TrainingOptions.SolverKind(rawValue: "andersen") == nil)
+        let json = try JSONEncoder().encode(TrainingOptions())
+        let text = try #require(String(data: json, encoding: .utf8)).replacingOccurrences(of: "\"anderson\"", with: "\"andersen\"")
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8)) }
     }
 
     @Test func trainTakesTheStoppingOptionsOfSolve() throws {

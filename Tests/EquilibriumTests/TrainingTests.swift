@@ -255,7 +255,7 @@ struct TrainingTests {
     func shineNeedsBroyden() {
         var options = TrainingOptions()
         options.estimator = .shine
-        #expect(options.problems()?.contains("the shine estimator needs the broyden forward solver") == true)
+        #expect(options.problems()?.contains("the shine estimator needs a forward solver that leaves an inverse-Jacobian estimate") == true)
         options.solver = .broyden
         #expect(options.problems() == nil)
     }

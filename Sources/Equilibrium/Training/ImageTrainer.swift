@@ -89,7 +89,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
         let start = DispatchTime.now().uptimeNanoseconds
         let (inputs, targets) = try Self.images(train)
         let estimator = try options.gradientEstimator
-        let solver = options.forwardSolver
+        let solver = try options.forwardSolver
         let n = inputs.rows, b = options.batchSize
         let totalSteps = options.epochs * stepsPerEpoch(n)
         var order = Array(0..<n)
@@ -190,7 +190,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
 
     /// Accuracy on `data` from z₀ = 0 with at most `maxIterations` iterations of the options' solver.
     public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
-        try evaluate(data, solver: options.forwardSolver,
+        try evaluate(data, solver: try options.forwardSolver,
                      criteria: options.forwardCriteria(maxIterations: maxIterations),
                      batchSize: batchSize)
     }
@@ -221,7 +221,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
         let (inputs, targets) = try Self.images(data)
         let indices = Array(0..<min(samples, inputs.rows))
         let bound = try model.bind(Self.rows(inputs, indices))
-        let solver = options.forwardSolver
+        let solver = try options.forwardSolver
         let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         let reference = try solver.solve(bound, from: Matrix(rows: indices.count, columns: bound.dimension), criteria: criteria)
         let hits = Loss.crossEntropy.evaluate(logits: try model.logits(reference.solution), targets: indices.map { targets[$0] }).correct

@@ -84,7 +84,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
     public mutating func trainEpoch(train: Dataset, test: Dataset) throws -> EpochRecord {
         let start = DispatchTime.now().uptimeNanoseconds
         let estimator = try options.gradientEstimator
-        let solver = options.forwardSolver
+        let solver = try options.forwardSolver
         var lossSum = 0.0, correct = 0, total = 0, nfe = 0.0, vjps = 0.0, forward = 0.0, backward = 0.0
         var samples = 0, forwardConverged = 0, backwardConverged = 0
         let batches = train.batches(size: options.batchSize, seed: options.seed, epoch: epoch)
@@ -150,7 +150,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
 
     /// The model's accuracy on `data` from z₀ = 0 with at most `maxIterations` forward iterations.
     public func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int = 64) throws -> Evaluation {
-        let solver = options.forwardSolver
+        let solver = try options.forwardSolver
         let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         var right = 0, positions = 0, lossSum = 0.0, rows = 0, nfe = 0.0, converged = 0
         var correct = [Bool]()
@@ -182,7 +182,7 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         let group = data.groups[0]
         let batch = group.batch(Array(0..<min(samples, group.count)))
         let bound = try model.bind(batch.inputs, positions: batch.positions)
-        let solver = options.forwardSolver
+        let solver = try options.forwardSolver
         let criteria = try options.forwardCriteria(maxIterations: maxIterations)
         let reference = try solver.solve(bound, from: Matrix(rows: bound.batchSize, columns: bound.dimension), criteria: criteria)
         let hits = options.loss.evaluate(logits: try model.logits(reference.solution, positions: batch.positions), targets: batch.targets).correct

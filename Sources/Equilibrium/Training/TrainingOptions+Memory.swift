@@ -43,7 +43,8 @@ extension TrainingOptions {
                                 estimate: nil, limit: budget.limit)
         }
         let criteria = (try? StoppingCriteria(tolerance: 1, maxIterations: max(maxIterations, 1), recordHistory: false))
-        if let criteria {
+        // A solver name outside the catalog is refused by the options' validation, not here.
+        if let criteria, let forwardSolver = try? self.forwardSolver {
             try budget.checkSolve(forwardSolver, batchSize: batchSize, dimension: trainDimension, criteria: criteria,
                                   source: "--width / --batch-size")
             try budget.checkSolve(forwardSolver, batchSize: min(evaluationBatch, testSize), dimension: testDimension,

@@ -8,12 +8,35 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     /// The cell: `tanh` (f = tanh(W z + U u + b)), `residual` (dense residual cell after a
     /// linear embedding), `conv` (1-D convolutional residual cell).
     public enum CellKind: String, Sendable, CaseIterable, Codable { case tanh, residual, conv }
-    /// The backward pass through the fixed point (`shine` needs the `broyden` forward solver,
-    /// whose inverse estimate it reuses).
-    public enum EstimatorKind: String, Sendable, CaseIterable, Codable { case implicit, phantom, neumann, jfb, shine }
-    /// The forward solver.
-    /// The forward solver; the raw values are ``Catalog/standard`` solver names.
-    public enum SolverKind: String, Sendable, CaseIterable, Codable { case anderson, forward, broyden, newtonKrylov = "newton-krylov" }
+    /// The backward pass through the fixed point, by its ``Catalog/standard`` estimator name
+    /// (`shine` needs a forward solver that leaves an inverse-Jacobian estimate, `broyden`).
+    /// Every estimator of the catalog trains; the named ones are the built-in estimators.
+    public struct EstimatorKind: RawRepresentable, Sendable, Hashable, Codable, CaseIterable, ExpressibleByStringLiteral {
+        public var rawValue: String
+        /// A catalog estimator's name; nil for any other text.
+        public init?(rawValue: String) {
+            guard Catalog.standard.estimators.contains(where: { $0.name == rawValue }) else { return nil }
+            self.rawValue = rawValue
+        }
+        public init(stringLiteral value: String) { rawValue = value }
+        public static var allCases: [EstimatorKind] { Catalog.standard.estimators.map { EstimatorKind(stringLiteral: $0.name) } }
+        public static let implicit: EstimatorKind = "implicit", phantom: EstimatorKind = "phantom", neumann: EstimatorKind = "neumann",
+                          jfb: EstimatorKind = "jfb", shine: EstimatorKind = "shine"
+    }
+    /// The forward solver, by its ``Catalog/standard`` name, built with the catalog's defaults:
+    /// a solver added to the catalog trains without a change here.
+    public struct SolverKind: RawRepresentable, Sendable, Hashable, Codable, CaseIterable, ExpressibleByStringLiteral {
+        public var rawValue: String
+        /// A catalog solver's name; nil for any other text.
+        public init?(rawValue: String) {
+            guard Catalog.standard.solvers.contains(where: { $0.name == rawValue }) else { return nil }
+            self.rawValue = rawValue
+        }
+        public init(stringLiteral value: String) { rawValue = value }
+        public static var allCases: [SolverKind] { Catalog.standard.solvers.map { SolverKind(stringLiteral: $0.name) } }
+        public static let anderson: SolverKind = "anderson", forward: SolverKind = "forward", broyden: SolverKind = "broyden",
+                          newtonKrylov: SolverKind = "newton-krylov"
+    }
     /// z₀ per sample: zero, Gaussian N(0, s²), or mixed (each sample zero or Gaussian with
     /// probability ½, Anil et al. 2022).
     public enum InitKind: String, Sendable, CaseIterable, Codable { case zero, gaussian, mixed }
@@ -112,8 +135,14 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         if task != .digits, pool != nil || reuse == true || (correctionIterates ?? 0) > 0 || dataDirectory != nil {
             p.append("pool, reuse, correction iterates and the data directory apply to the digits task only")
         }
-        if estimator == .shine && solver != .broyden {
-            p.append("the shine estimator needs the broyden forward solver (it reuses Broyden's inverse estimate), got \(solver.rawValue)")
+        if !Catalog.standard.solvers.contains(where: { $0.name == solver.rawValue }) {
+            p.append("unknown solver \(solver.rawValue); expected one of \(Catalog.standard.solvers.map(\.name).joined(separator: ", "))")
+        }
+        if !Catalog.standard.estimators.contains(where: { $0.name == estimator.rawValue }) {
+            p.append("unknown estimator \(estimator.rawValue); expected one of \(Catalog.standard.estimators.map(\.name).joined(separator: ", "))")
+        }
+        if estimator == .shine && !(Catalog.standard.solvers.first { $0.name == solver.rawValue }?.providesInverseJacobian ?? false) {
+            p.append("the shine estimator needs a forward solver that leaves an inverse-Jacobian estimate (broyden), got \(solver.rawValue)")
         }
         if phantomSteps < 1 { p.append("phantom steps must be ≥ 1, got \(phantomSteps)") }
         if !(phantomDamping > 0 && phantomDamping < 2) { p.append("phantom damping λ must lie in (0, 2), got \(phantomDamping)") }
@@ -154,18 +183,14 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .neumann: try PhantomGradient(mode: .neumann, steps: phantomSteps, damping: phantomDamping)
         case .jfb: JacobianFreeGradient()
         case .shine: SHINEGradient()
+        default: try Catalog.standard.estimator(named: estimator.rawValue).makeEstimator()
         }
         }
     }
 
     /// The forward solver these options name.
     public var forwardSolver: any FixedPointSolver {
-        switch solver {
-        case .anderson: AndersonAcceleration()
-        case .forward: ForwardIteration()
-        case .broyden: Broyden()
-        case .newtonKrylov: NewtonKrylov()
-        }
+        get throws(UsageError) { try Catalog.standard.solver(named: solver.rawValue).makeSolver() }
     }
 
     /// The estimator with its options, for tables.
@@ -174,8 +199,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         case .implicit: "implicit"
         case .phantom: "phantom k=\(phantomSteps) λ=\(phantomDamping)"
         case .neumann: "neumann k=\(phantomSteps) λ=\(phantomDamping)"
-        case .jfb: "jfb"
-        case .shine: "shine"
+        default: estimator.rawValue
         }
     }
 
