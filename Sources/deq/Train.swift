@@ -67,6 +67,12 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("correction-decay"), parsing: .unconditional, help: "Digits: γ of the correction weights γ^(n+1−j).") var correctionDecay: Double?
     @Option(help: ArgumentHelp("Folder for the checkpoint and the log (created if needed).", valueName: "DIR"), completion: .directory)
     var output: String?
+
+    /// How a checkpoint's arrays are stored.
+    enum CheckpointFormat: String, ExpressibleByArgument, CaseIterable { case npy, safetensors }
+    @Option(name: .customLong("checkpoint-format"),
+            help: "Store each checkpoint's arrays as .npy files (npy) or as one arrays.safetensors (safetensors); both are verified by the manifest.")
+    var checkpointFormat: CheckpointFormat = .npy
     @Option(help: ArgumentHelp("Continue the run saved in this folder (writes back into it unless --output).", valueName: "DIR"), completion: .directory)
     var resume: String?
     @Option(help: ArgumentHelp("Run the training experiment Experiments/training/NAME.yaml into Results/NAME.", valueName: "NAME"))
@@ -176,7 +182,8 @@ struct Train: ParsableCommand {
         }
         print("epoch\tloss\taccuracy\ttest_accuracy\tforward_nfe\tbackward_vjps\tforward_s\tbackward_s")
         do {
-            try Training.run(&session, train: train, test: test, directory: directory) { r in
+            try Training.run(&session, train: train, test: test, directory: directory,
+                             arrays: checkpointFormat == .safetensors ? .safetensors : .npyFiles) { r in
                 print("\(r.epoch)\t\(fmt(r.loss))\t\(fmt(r.accuracy))\t\(fmt(r.testAccuracy))\t\(fmt(r.forwardEvaluations))\t\(fmt(r.backwardProducts))\t\(fmt(r.forwardSeconds))\t\(fmt(r.backwardSeconds))")
             }
         } catch let error as TrainingError {

@@ -100,6 +100,26 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
         #expect(throws: (any Error).self) { try JSONDecoder().decode(TrainingOptions.self, from: Data(text.utf8)) }
     }
 
+    /// `--checkpoint-format safetensors` stores the arrays as one verified `arrays.safetensors`
+    /// (readable by PyTorch's safetensors), and a resume from it continues exactly: the model
+    /// equals an uninterrupted run's stored as `.npy` files.
+    @Test func safetensorsCheckpointsResumeExactly() throws {
+        let scratch = try ScratchDirectory("deq-train-safetensors")
+        defer { scratch.cleanUp() }
+        let common = ["--width", "4", "--train-size", "16", "--test-size", "8", "--batch-size", "8", "--seed", "5"]
+        let straight = try DeqProcess.run(["train"] + common + ["--epochs", "2", "--output", scratch.file("npy").path])
+        #expect(straight.status == 0, "\(straight.stderr)")
+        let first = try DeqProcess.run(["train"] + common + ["--epochs", "1", "--checkpoint-format", "safetensors",
+                                                          "--output", scratch.file("st").path])
+        #expect(first.status == 0, "\(first.stderr)")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: scratch.file("st").path).filter { $0.hasPrefix("checkpoint-") }
+        #expect(folders.count == 1 && FileManager.default.fileExists(atPath: scratch.file("st/\(folders[0])/arrays.safetensors").path), "\(folders)")
+        let resumed = try DeqProcess.run(["train", "--resume", scratch.file("st").path, "--epochs", "2", "--checkpoint-format", "safetensors"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let a = try TrainingCheckpoint.read(from: scratch.file("npy")), b = try TrainingCheckpoint.read(from: scratch.file("st"))
+        #expect(a.epoch == 2 && b.epoch == 2 && a.parameters == b.parameters && a.optimizerState == b.optimizerState)
+    }
+
     @Test func trainTakesTheStoppingOptionsOfSolve() throws {
         let scratch = try ScratchDirectory("deq-train-stop")
         defer { scratch.cleanUp() }

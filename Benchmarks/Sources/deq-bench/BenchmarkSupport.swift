@@ -195,7 +195,7 @@ struct TimedDifferentiableMap<Base: DifferentiableMap>: DifferentiableMap {
     }
 }
 
-/// The solvers the benchmarks compare, by value so that `solve` is called on a concrete type.
+/// The solvers the benchmarks compare, made by the library's catalog.
 /// Broyden and Newton–Krylov run with their library defaults (Broyden L = 20, restart, no line
 /// search; Newton–Krylov GMRES(40), 2 restarts, Eisenstat–Walker, line search) except for the
 /// source of Newton–Krylov's J·v products.
@@ -234,17 +234,18 @@ enum BenchmarkSolver: CustomStringConvertible {
         }
     }
 
+    /// The solver from the library's catalog (the one place names and defaults live), by name
+    /// with the benchmark's settings.
     private func throwingSolve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) throws(UsageError) -> SolveResult {
+        let (name, parameters): (String, [String: ParameterValue])
         switch self {
-        case .forward:
-            return try ForwardIteration().solve(map, from: initial, criteria: criteria)
-        case .anderson(let m):
-            return try AndersonAcceleration(memory: m).solve(map, from: initial, criteria: criteria)
-        case .broyden:
-            return try Broyden().solve(map, from: initial, criteria: criteria)
+        case .forward: (name, parameters) = ("forward", [:])
+        case .anderson(let m): (name, parameters) = ("anderson", ["memory": .integer(m)])
+        case .broyden: (name, parameters) = ("broyden", [:])
         case .newtonKrylov(let products):
-            return try NewtonKrylov(jacobianProducts: products).solve(map, from: initial, criteria: criteria)
+            (name, parameters) = ("newton-krylov", ["jvp": .text(products == .finiteDifference ? "fd" : "analytic")])
         }
+        return try Catalog.standard.solver(named: name).makeSolver(parameters).solve(map, from: initial, criteria: criteria)
     }
 }
 

@@ -380,20 +380,21 @@ public enum Training {
     }
 
     /// Trains `session` up to its options' epoch count, writing the checkpoint after every epoch
-    /// to `directory` (when given) and calling `progress` with each record.
+    /// to `directory` (when given, its arrays as `arrays` says) and calling `progress` with each record.
     public static func run(_ session: inout any TrainingSession, train: Dataset, test: Dataset, directory: URL?,
+                           arrays: TrainingCheckpoint.ArrayLayout = .npyFiles,
                            progress: (EpochRecord) -> Void = { _ in }) throws {
         if let directory { TrainingCheckpoint.removeStaleFolders(in: directory) }
         // A run that fails in its first epoch (a NaN loss) still leaves a valid checkpoint.
         if let directory, session.epoch == 0,
            !FileManager.default.fileExists(atPath: directory.appendingPathComponent("checkpoint.json").path) {
-            try session.checkpoint.write(to: directory)
+            try session.checkpoint.write(to: directory, arrays: arrays)
         }
         while session.epoch < session.options.epochs {
             let record = try session.trainEpoch(train: train, test: test)
             progress(record)
             if let directory {
-                try session.checkpoint.write(to: directory)
+                try session.checkpoint.write(to: directory, arrays: arrays)
                 try TrainingLog.write(session.log, to: directory)
             }
         }
