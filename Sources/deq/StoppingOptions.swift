@@ -63,7 +63,8 @@ struct StoppingOptions: ParsableArguments {
     }
 }
 
-/// `--init`: one of the named initialisations or a path to a `.npy` file.
+/// `--init`: one of the named initialisations or a path to an array file (`.npy`, or a `.npz` or
+/// `.safetensors` holding one array or naming it as `FILE:KEY`).
 enum InitChoice: Equatable, ExpressibleByArgument {
     case zero, gaussian, uniform, mixed
     case file(String)
@@ -77,7 +78,10 @@ enum InitChoice: Equatable, ExpressibleByArgument {
         case "uniform": self = .uniform
         case "mixed": self = .mixed
         default:
-            guard argument.hasSuffix(".npy") else { return nil }
+            // FILE:KEY picks one array of a .npz or .safetensors file.
+            let path = [".npz:", ".safetensors:"].contains(where: { argument.contains($0) })
+                ? String(argument[..<argument.lastIndex(of: ":")!]) : argument
+            guard [".npy", ".npz", ".safetensors"].contains(where: { path.hasSuffix($0) }) else { return nil }
             self = .file(argument)
         }
     }
@@ -92,8 +96,8 @@ enum InitChoice: Equatable, ExpressibleByArgument {
         }
     }
 
-    /// Named in help; a `.npy` path is the fifth choice.
-    static var allValueStrings: [String] { names + ["PATH.npy"] }
+    /// Named in help; an array file is the fifth choice.
+    static var allValueStrings: [String] { names + ["PATH.npy", "PATH.safetensors:KEY"] }
 }
 
 /// The options that choose the starting batch z₀.
@@ -102,8 +106,8 @@ struct InitOptions: ParsableArguments {
     static let mixedProbability = 0.5
 
     @Option(name: .customLong("init"),
-            help: "Starting batch z₀: zero, gaussian, uniform, mixed (half the entries Gaussian) or a (B, d) .npy file.",
-            completion: .file(extensions: ["npy"]))
+            help: "Starting batch z₀: zero, gaussian, uniform, mixed (half the entries Gaussian) or a (B, d) array file (.npy, or .npz/.safetensors with one array or FILE:KEY).",
+            completion: .file(extensions: ["npy", "npz", "safetensors"]))
     var initialization: InitChoice = .zero
 
     @Option(name: .customLong("init-scale"), parsing: .unconditional,

@@ -118,6 +118,11 @@ private func gradJSON(_ arguments: [String]) throws -> [String: Any] {
             let solve = try DeqProcess.run(["solve", "--dim", "5", "--batch", "3", "--save-solution", dir.file("z.\(format)").path])
             #expect(solve.status == 0, "\(solve.stderr)")
             #expect(try ArrayStore(contentsOf: dir.file("z.\(format)")).array("z").shape == [3, 5])
+            // Restarting from the saved solution (the same cell): one evaluation per sample.
+            let restart = try DeqProcess.run(["solve", "--dim", "5", "--batch", "3", "--json", "--init", dir.file("z.\(format)").path + ":z"])
+            #expect(restart.status == 0, "\(restart.stderr)")
+            let samples = try #require((try JSONSerialization.jsonObject(with: Data(restart.stdout.utf8)) as? [String: Any])?["samples"] as? [[String: Any]])
+            #expect(samples.count == 3 && samples.allSatisfy { ($0["nfe"] as? Int) == 1 }, "\(restart.stdout.prefix(600))")
         }
     }
 
