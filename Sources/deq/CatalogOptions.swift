@@ -174,3 +174,14 @@ enum CatalogHelp {
                             entries: Catalog.standard.solvers.map { ($0.name, $0.summary, $0.parameters) })
     }
 }
+
+extension CatalogOptions {
+    /// The cell and solver named by `--cell` and `--solver`, with the catalog options in
+    /// `arguments` (`--dim 64 --memory 10 …`) parsed against both entries.
+    static func choices(cell: String, solver: String, arguments: [String]) throws -> (cell: CellChoice, solver: SolverChoice) {
+        let solverChoice = try SolverChoice(name: solver)
+        let cellEntry = try CellChoice(name: cell, given: [:])
+        let options = try CatalogOptions(arguments, targets: [cellEntry.target, solverChoice.target])
+        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+    }
+}

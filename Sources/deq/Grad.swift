@@ -88,10 +88,7 @@ struct Grad: ParsableCommand {
 
     /// The cell and forward solver with the options given.
     func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
-        let solverChoice = try SolverChoice(name: solver)
-        let cellEntry = try CellChoice(name: cell, given: [:])
-        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target, solverChoice.target])
-        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+        try CatalogOptions.choices(cell: cell, solver: solver, arguments: catalogOptions)
     }
 
     static func list(_ text: String) -> [String] {

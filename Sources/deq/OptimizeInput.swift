@@ -84,10 +84,7 @@ struct OptimizeInput: ParsableCommand {
     var catalogOptions: [String] = []
 
     func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
-        let solverChoice = try SolverChoice(name: solver)
-        let cellEntry = try CellChoice(name: cell, given: [:])
-        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target, solverChoice.target])
-        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+        try CatalogOptions.choices(cell: cell, solver: solver, arguments: catalogOptions)
     }
 
     func boxBounds() throws -> (Double, Double)? {

@@ -55,10 +55,7 @@ struct Solve: ParsableCommand {
 
     /// The cell and solver with the options given.
     func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
-        let solverChoice = try SolverChoice(name: solver)
-        let cellEntry = try CellChoice(name: cell, given: [:])
-        let options = try CatalogOptions(catalogOptions, targets: [cellEntry.target, solverChoice.target])
-        return (try CellChoice(name: cell, given: options.values[0]), solverChoice.with(options.values[1]))
+        try CatalogOptions.choices(cell: cell, solver: solver, arguments: catalogOptions)
     }
 
     mutating func validate() throws {
