@@ -103,6 +103,9 @@ import Equilibrium
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)
         let b = Matrix.gaussian(rows: 6, columns: 2, using: &generator)
         let x = try LAPACK.solve(a, b)
+        // LU with partial pivoting is backward stable: ‖A x̂ − b‖ ≤ γ_{3n} ‖|L||U|‖ ‖x̂‖ (Higham Thm 9.4);
+        // A = G + 6I is diagonally dominant (no growth), so ≈ 18 u ‖A‖ ‖x‖ ≈ 1e-14 ‖b‖ · κ(A) with κ < 4;
+        // 1e-12 leaves a 25× margin.
         #expect(try maxRowRelativeError(a.multiplied(by: x).transposed(), b.transposed()) <= 1e-12)
     }
 
@@ -122,11 +125,16 @@ import Equilibrium
         let a = Matrix.gaussian(rows: 10, columns: 3, using: &generator)
         let truth = Matrix(rows: 3, columns: 1, storage: [1, -2, 0.5])
         let x = try LAPACK.leastSquares(a, a.multiplied(by: truth))
+        // Consistent data: the QR solution errs by about κ(A) · n u with κ(A) ≈ 3 for a 10 × 3 Gaussian
+        // A (Higham §20.2): ≈ 1e-15; 1e-12 is a wide margin for an unlucky draw.
         #expect(maxRowRelativeError(x.transposed(), truth.transposed()) <= 1e-12)
     }
 
     @Test func spectralQuantitiesOfKnownMatrices() throws {
         let d = try Matrix([[3, 0, 0], [0, -4, 0], [0, 0, 1]])
+        // Backward-stable SVD and eigensolvers: |σ̂ − σ| ≤ p(n) u ‖A‖₂ with p(n) a small multiple of n
+        // (Demmel, Applied Numerical Linear Algebra, Thm 5.1); n ≤ 3 and ‖A‖ ≤ 4 give ≈ 3 · 3 · 1.1e-16 · 4 =
+        // 4e-15, so 1e-14 below is a 2.5× margin (the exact diagonal and rotation cases are usually exact).
         #expect(abs(try LAPACK.spectralNorm(d) - 4) <= 1e-14)
         #expect(abs(try LAPACK.spectralRadius(d) - 4) <= 1e-14)
         // A rotation by 90° has eigenvalues ±i: radius 1, norm 1.
@@ -147,6 +155,9 @@ import Equilibrium
         let rcond = LAPACK.choleskyReciprocalCondition(n: 2, factor: &a, lda: 2, anorm: 1, work: &work, iwork: &iwork)
         #expect(abs(rcond - 1e-6) <= 1e-12)
         #expect(LAPACK.choleskySolve(n: 2, factor: &a, lda: 2, b: &b) == 0)
+        // Solving with the Cholesky factor errs by κ u per component of size 1/λ: κ = 1e6 gives
+        // ≈ 1e6 · 1.1e-16 · 3 ≈ 3e-10 for the small-eigenvalue component, 1e-9 is a 3× margin; the other is
+        // well conditioned (a few u).
         #expect(abs(b[0] - 2) <= 1e-14 && abs(b[1] - 3) <= 1e-9)
         var indefinite: [Double] = [1, 2, 2, 1]
         #expect(LAPACK.choleskyFactor(n: 2, a: &indefinite, lda: 2) == 2)
