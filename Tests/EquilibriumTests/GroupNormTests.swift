@@ -23,6 +23,9 @@ import Equilibrium
             let expected = row.indices.map { k in
                 n.weight[k / spatial] * (row[k] - mean) / (variance + 1e-5).squareRoot() + n.bias[k / spatial]
             }
+            // A mean and a variance over a group of n ≤ 12 entries, a square root and an affine map: each
+            // output errs by about (2n + 6) u relative to its size in either implementation (Higham §1.9),
+            // ≈ 3e-15 for both together; 1e-14 is a 3× margin.
             #expect(CellChecks.relativeError(y.row(i), expected) <= 1e-14)
         }
     }
@@ -39,6 +42,9 @@ import Equilibrium
                 let inputVariance = input.map { ($0 - inputMean) * ($0 - inputMean) }.reduce(0, +) / 6
                 let mean = output.reduce(0, +) / 6
                 let variance = output.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 6
+                // The mean of 6 normalised O(1) values: 6 additions and a division, at most 7u · Σ|y| / 6 ≈ 1.3e-15
+                // per rounding chain, ×2 for the normalisation itself; 1e-14 is a 4× margin. The variance below is
+                // a sum of 6 squares of such values: 1e-13 covers 13u · 6 ≈ 1e-14 with a 10× margin.
                 #expect(abs(mean) <= 1e-14)
                 #expect(abs(variance - inputVariance / (inputVariance + 1e-5)) <= 1e-13)
             }
@@ -51,6 +57,7 @@ import Equilibrium
         let y = try n(x)
         for i in 0..<3 {
             let expected = ReferenceCells.groupNorm(x.row(i), channels: 6, groups: 3, gamma: n.weight, beta: n.bias)
+            // As above: about (2n + 6) u relative for groups of n = 2 · spatial entries; 1e-14 is a 3× margin.
             #expect(CellChecks.relativeError(y.row(i), expected) <= 1e-14)
         }
     }

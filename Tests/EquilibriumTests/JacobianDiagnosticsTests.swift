@@ -81,6 +81,8 @@ import Equilibrium
         for i in 0..<2 {
             var j = cell.weight
             for r in 0..<10 { for c in 0..<10 { j[r, c] *= 1 - fz[i, r] * fz[i, r] } }
+            // A sum of 100 squares ≤ ‖W‖² ≈ 1 in two orders: 2γ₁₀₀ · ‖J‖²_F ≈ 2.2e-14; the spectral radius
+            // from two eigen-solves of the same 10 × 10 J: p(n) u ‖J‖ ≈ 10 · 1.1e-16 each. 1e-12 is a 40× margin.
             #expect(abs(exact.squaredFrobeniusNorms[i] - j.storage.reduce(0) { $0 + $1 * $1 }) < 1e-12)
             #expect(abs(exact.spectralRadii[i] - (try LAPACK.spectralRadius(j))) < 1e-12)
         }

@@ -236,6 +236,9 @@ struct TrainingTests {
             return total / Double(b * d)
         }
         let estimate = try JacobianPenalty.estimate(cell: cell, at: z, probes: eps)
+        // The Hutchinson estimate with the same probes as the reference: the same sums of ‖εᵀJ‖² (d ≤ 16
+        // terms each, ≤ 100 in all) in another order: 2γ₁₀₀ · value ≈ 2e-14 · value with value ≤ 10; 1e-12 is a
+        // 5× margin.
         #expect(try abs(estimate.value - penalty(cell)) < 1e-12)
         let theta = cell.parameters
         for (index, p) in theta.enumerated() {
