@@ -358,6 +358,8 @@ import EquilibriumExperiments
         let scores = try alignments.map { a -> Double in
             let pairs = try #require(a.pairs)
             // The pair matrix reproduces the stored all-pairs score.
+            // The mean of ≤ 256 cosines in |c| ≤ 1 summed in two orders: 2γ_256 · 256 / 256 ≈ 5.7e-14; 1e-12 is
+            // a 17× margin.
             #expect(abs(pairs.cosines.reduce(0, +) / Double(pairs.cosines.count) - a.score) <= 1e-12)
             let kept = zip(pairs.cosines, pairs.converged).filter { $0.1 }.map(\.0)
             return exclude ? kept.reduce(0, +) / Double(kept.count) : a.score

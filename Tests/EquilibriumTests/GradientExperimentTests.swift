@@ -115,6 +115,7 @@ import EquilibriumExperiments
                 let matched = try #require(exact.first { $0.label == match })
                 #expect(matched.relativeError <= entry.relativeError)
                 #expect(eligible.allSatisfy { $0.seconds >= matched.seconds }, "\(entry.label)")
+                // The same quotient of the same two stored doubles (JSON round trip is exact): a few u.
                 #expect(abs((entry.matchedSpeedup ?? .nan) - matched.seconds / entry.seconds) <= 1e-12 * matched.seconds / entry.seconds)
             }
             let jfb = try #require(study.entries.first { $0.label == "jfb" })
