@@ -109,6 +109,8 @@ func compactedProducts<M: DifferentiableMap>(_ map: M, z: Matrix, vectors: Matri
         let vj = try map.vectorJacobianProduct(at: z, covectors: v)
         for i in 0..<map.batchSize {
             let left = BLAS.dot(v.row(i), jw.row(i)), right = BLAS.dot(vj.row(i), w.row(i))
+            // uᵀ(J v) and (Jᵀ u)ᵀ v: the same sum of d² products in two orders, 2γ_{d²} Σ|terms|; for Gaussian
+            // u, v and d ≤ 32, Σ|terms| ≤ 50 max(1, |sum|), so ≈ 1e-13 · 50 / 50 — 1e-12 is a ≈ 4× margin.
             #expect(abs(left - right) <= 1e-12 * max(1, abs(left)), "\(label) sample \(i)")
         }
     }

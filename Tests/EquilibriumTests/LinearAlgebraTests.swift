@@ -55,6 +55,7 @@ import Equilibrium
                                 }
                                 let old = beta == 0 ? 0 : beta * start[i * ldc + j]
                                 let expected = sum + old
+                                // Within 2γ_k Σ|terms| (k ≤ 64: 1.4e-14) of the loop, written as 1e-13 · Σ|terms|: a 7× margin.
                                 #expect(abs(c[i * ldc + j] - expected) <= 1e-13 * (magnitude + abs(old)),
                                         "m=\(m) n=\(n) \(transA) \(transB) β=\(beta) (\(i), \(j))")
                             }
@@ -90,6 +91,7 @@ import Equilibrium
                             magnitude += abs(0.3 * entry * x[l])
                         }
                         let old = beta == 0 ? 0 : beta * start[r]
+                        // Within 2γ_n Σ|terms| (n ≤ 64: 1.4e-14) of the loop, written as 1e-12 · Σ|terms|: a 70× margin.
                         #expect(abs(y[r] - (sum + old)) <= 1e-12 * (magnitude + abs(old)),
                                 "\(m) × \(n) \(trans) β=\(beta) row \(r)")
                     }
@@ -153,6 +155,7 @@ import Equilibrium
         var iwork = [Int32](repeating: 0, count: 2)
         #expect(LAPACK.choleskyFactor(n: 2, a: &a, lda: 2) == 0)
         let rcond = LAPACK.choleskyReciprocalCondition(n: 2, factor: &a, lda: 2, anorm: 1, work: &work, iwork: &iwork)
+        // rcond of a diagonal matrix is exact up to a few roundings of 1e-6: 1e-12 absolute is 1e-6 relative, a wide margin.
         #expect(abs(rcond - 1e-6) <= 1e-12)
         #expect(LAPACK.choleskySolve(n: 2, factor: &a, lda: 2, b: &b) == 0)
         // Solving with the Cholesky factor errs by κ u per component of size 1/λ: κ = 1e6 gives

@@ -67,6 +67,7 @@ struct ShiftedArctan: DifferentiableMap {
         #expect(result.converged, "\(products)")
         let residuals = try trueResiduals(cell, result.solution)
         for (i, report) in result.samples.enumerated() {
+            // The solve's own tolerance (absolute 1e-10), recomputed: met up to the residual-agreement bound below.
             #expect(residuals[i] <= 1e-10)
             #expect(abs(residuals[i] - report.absoluteResidual) <= (try ErrorBound.residualAgreement(cell, result.solution))[i])
             #expect(report.krylovIterations! >= report.iterations)

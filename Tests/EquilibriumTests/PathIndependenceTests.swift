@@ -70,6 +70,8 @@ import Equilibrium
                 }
             }
         }
+        // Means of ≤ 36 cosines (|c| ≤ 1, here ±1 and exact) in two orders: the sums are of exactly
+        // representable values, so both are exact up to the final division, u.
         #expect(abs(alignment.score(over: .all, convergedOnly: true) - sum / count) <= 1e-15)
         #expect(abs(alignment.score(over: .offDiagonal, convergedOnly: true) - offSum / offCount) <= 1e-15)
         #expect(alignment.score(over: .all, convergedOnly: true) != alignment.score)   // the option changes the number
@@ -107,6 +109,7 @@ import Equilibrium
     @Test func cosineEdgeCases() {
         #expect(PathIndependence.cosine([0, 0], [0, 0]) == 1)
         #expect(PathIndependence.cosine([1, 0], [0, 0]) == 0)
+        // cos of parallel vectors: a dot product and two norms of 2 entries, a few u.
         #expect(abs(PathIndependence.cosine([1, 2], [2, 4]) - 1) <= 1e-15)
         #expect(abs(PathIndependence.cosine([1, 0], [-1, 0]) + 1) <= 1e-15)
     }
