@@ -318,10 +318,7 @@ extension Trainer: TrainingSession {
 
     /// Restores parameters, optimiser state, counters and log from `checkpoint`.
     mutating func restore(_ checkpoint: TrainingCheckpoint) throws {
-        let names = model.parameters.map(\.name), shapes = model.parameters.map(\.shape)
-        guard checkpoint.parameters.map(\.name) == names, checkpoint.parameters.map(\.shape) == shapes else {
-            throw TrainingError("the checkpoint's parameters \(checkpoint.parameters.map(\.name)) do not match the model's \(names)")
-        }
+        try checkpoint.checkParameters(match: model.parameters)
         model = try model.replacingParameters(checkpoint.parameters)
         optimizerState = checkpoint.optimizerState
         epoch = checkpoint.epoch

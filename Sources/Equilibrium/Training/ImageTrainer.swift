@@ -46,10 +46,7 @@ public struct ImageTrainer: Sendable, TrainingSession {
     }
 
     mutating func restore(_ checkpoint: TrainingCheckpoint) throws {
-        let names = model.parameters.map(\.name), shapes = model.parameters.map(\.shape)
-        guard checkpoint.parameters.map(\.name) == names, checkpoint.parameters.map(\.shape) == shapes else {
-            throw TrainingError("the checkpoint's parameters \(checkpoint.parameters.map(\.name)) do not match the model's \(names)")
-        }
+        try checkpoint.checkParameters(match: model.parameters)
         model = try model.replacingParameters(checkpoint.parameters)
         optimizerState = checkpoint.optimizerState
         epoch = checkpoint.epoch
@@ -159,10 +156,8 @@ public struct ImageTrainer: Sendable, TrainingSession {
             }
             var optimizer = options.optimizer
             optimizer.learningRate = learningRate(step: optimizerState.step, totalSteps: totalSteps)
-            let updated = optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState)
-            if let bad = updated.first(where: { !$0.values.allSatisfy(\.isFinite) }) {
-                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step): the optimiser step made \(bad.name) non-finite; training stopped and the last checkpoint (epoch \(epoch)) was kept; expected finite parameters (try a smaller learning rate)")
-            }
+            let updated = try optimizer.finiteStep(model.parameters, gradient: step.gradient, state: &optimizerState,
+                                                   epoch: epoch, advice: "try a smaller learning rate")
             model = try model.replacingParameters(updated)
             let t2 = DispatchTime.now().uptimeNanoseconds
             forward += Double(t1 - t0) * 1e-9

@@ -86,3 +86,27 @@ public struct OptimizerState: Sendable, Equatable {
         self.second = second
     }
 }
+
+extension Optimizer {
+    /// ``step(_:gradient:state:)``, refusing a result with a non-finite parameter: training stops
+    /// with a sentence and the caller's last checkpoint (epoch `epoch`) stays the valid one.
+    /// `advice` ends the sentence (what to try).
+    func finiteStep(_ parameters: [NamedArray], gradient: [NamedArray], state: inout OptimizerState,
+                    epoch: Int, advice: String) throws -> [NamedArray] {
+        let updated = step(parameters, gradient: gradient, state: &state)
+        if let bad = updated.first(where: { !$0.values.allSatisfy(\.isFinite) }) {
+            throw TrainingError("epoch \(epoch + 1), step \(state.step): the optimiser step made \(bad.name) non-finite; training stopped and the last checkpoint (epoch \(epoch)) was kept; expected finite parameters (\(advice))")
+        }
+        return updated
+    }
+}
+
+extension TrainingCheckpoint {
+    /// Throws unless the checkpoint's parameters have `current`'s names and shapes, in order.
+    func checkParameters(match current: [NamedArray]) throws {
+        let names = current.map(\.name)
+        guard parameters.map(\.name) == names, parameters.map(\.shape) == current.map(\.shape) else {
+            throw TrainingError("the checkpoint's parameters \(parameters.map(\.name)) do not match the model's \(names)")
+        }
+    }
+}

@@ -117,10 +117,8 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
                 }
                 products += 3
             }
-            let updated = options.optimizer.step(model.parameters, gradient: step.gradient, state: &optimizerState)
-            if let bad = updated.first(where: { !$0.values.allSatisfy(\.isFinite) }) {
-                throw TrainingError("epoch \(epoch + 1), step \(optimizerState.step): the optimiser step made \(bad.name) non-finite; training stopped and the last checkpoint (epoch \(epoch)) was kept; expected finite parameters (try a smaller learning rate or gradient clipping)")
-            }
+            let updated = try options.optimizer.finiteStep(model.parameters, gradient: step.gradient, state: &optimizerState,
+                                                           epoch: epoch, advice: "try a smaller learning rate or gradient clipping")
             model = try model.replacingParameters(updated)
             let t2 = DispatchTime.now().uptimeNanoseconds
             forward += Double(t1 - t0) * 1e-9
