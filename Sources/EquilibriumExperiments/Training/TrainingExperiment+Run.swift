@@ -59,6 +59,26 @@ extension TrainingExperiment {
         return "# \(spec.name)\(quick ? " (quick)" : "")\n\n\(spec.description)\n\nMade by `\(provenance.command)` at \(source), \(provenance.buildConfiguration) build (`provenance.json`). Machine: \(ProcessInfo.processInfo.activeProcessorCount) cores. Times are wall-clock seconds of this run; `deq train --experiment \(spec.name)\(quick ? " --quick" : "")` regenerates this folder.\n\n"
     }
 
+    /// A label `NAME seed N` split into NAME and N; nil for a label without a seed.
+    static func seedKey(_ label: String) -> (name: String, seed: String)? {
+        let parts = label.components(separatedBy: " seed ")
+        return parts.count == 2 ? (parts[0], parts[1]) : nil
+    }
+
+    /// The median, minimum and maximum of the finite values; nil when there is none.
+    static func medianRange(_ values: [Double]) -> (median: Double, low: Double, high: Double)? {
+        let sorted = values.filter(\.isFinite).sorted()
+        guard let low = sorted.first, let high = sorted.last else { return nil }
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return (median, low, high)
+    }
+
+    /// "median [min–max]" of the finite values, "–" when there is none.
+    static func spread(_ values: [Double]) -> String {
+        guard let m = medianRange(values) else { return "–" }
+        return "\(format(m.median)) [\(format(m.low))–\(format(m.high))]"
+    }
+
     /// Runs labelled `NAME seed N` grouped by NAME: median [min–max] over the seeds, n, of the
     /// test accuracy, the backward time per step, its ratio to the same seed's implicit-gradient
     /// run, and the fraction of adjoint solves that converged; a configuration whose adjoint
@@ -66,20 +86,10 @@ extension TrainingExperiment {
     /// truncated solve, not of the implicit gradient.
     static func aggregateOverSeeds(_ sessions: [(label: String, session: any TrainingSession)],
                                    perStep: (any TrainingSession, KeyPath<EpochRecord, Double>) -> Double) -> String {
-        func key(_ label: String) -> (name: String, seed: String)? {
-            let parts = label.components(separatedBy: " seed ")
-            return parts.count == 2 ? (parts[0], parts[1]) : nil
-        }
-        let seeded = sessions.compactMap { entry in key(entry.label).map { (name: $0.name, seed: $0.seed, session: entry.session) } }
+        let seeded = sessions.compactMap { entry in seedKey(entry.label).map { (name: $0.name, seed: $0.seed, session: entry.session) } }
         guard !seeded.isEmpty else { return "" }
         var exactBySeed: [String: Double] = [:]
         for entry in seeded where entry.session.options.estimator == .implicit { exactBySeed[entry.seed] = perStep(entry.session, \.backwardSeconds) }
-        func spread(_ values: [Double]) -> String {
-            let sorted = values.filter(\.isFinite).sorted()
-            guard let low = sorted.first, let high = sorted.last else { return "–" }
-            let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-            return "\(format(median)) [\(format(low))–\(format(high))]"
-        }
         var names: [String] = []
         for entry in seeded where !names.contains(entry.name) { names.append(entry.name) }
         var md = "Over seeds (median [min–max], n seeds; the ratio divides by the same seed's implicit-gradient run):\n\n"
@@ -161,6 +171,11 @@ extension TrainingExperiment {
         return md
     }
 
+    /// Upward generalisation (Anil et al. 2022, "Path independent equilibrium models can better
+    /// exploit test-time computation"): every run's accuracy on longer strings as the test-time
+    /// budget grows and its AA score; runs labelled `NAME seed N` aggregated per NAME (median
+    /// [min–max], n), and each configuration after the first compared with the first, seed by seed,
+    /// on the paper's three claims.
     static func writeUpward(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
                             quick: Bool, _ folder: URL) throws -> String {
         let e = quick ? spec.quickEvaluation : spec.evaluation
@@ -171,45 +186,71 @@ extension TrainingExperiment {
             let budget = s.options.randomBudgetMin.map { "\($0)…\(s.options.maxIterations)" } ?? "fixed \(s.options.maxIterations)"
             md += "| \(label) | \(s.options.initialization.rawValue) | \(budget) | \(s.log.count) | \(format(last.loss)) | \(format(last.accuracy)) | \(format(last.testAccuracy)) |\n"
         }
+        // Every run's evaluations: accuracy[label][length][budget index].
+        var accuracy: [String: [Int: [Equilibrium.Evaluation]]] = [:]
         var tsv = "run\tlength\tbudget\taccuracy\texample_accuracy\tmean_nfe\tconverged\n"
-        md += "\n## Accuracy on longer strings as the test-time budget grows\n\nPer-position accuracy (fraction of whole strings right in parentheses), z₀ = 0.\n\n"
-        md += "| run | length | " + e.budgets.map { "budget \($0)" }.joined(separator: " | ") + " |\n"
-        md += "|---|---|" + e.budgets.map { _ in "---|" }.joined() + "\n"
         for (label, s) in sessions {
             for length in e.lengths {
                 var options = s.options
                 options.testLength = length
                 let test = options.datasets().test
-                var row = "| \(label) | \(length) |"
-                var dat = "# budget\taccuracy\texample_accuracy\n"
                 for budget in e.budgets {
                     let r = try s.evaluate(test, maxIterations: budget, batchSize: 64)
-                    row += " \(format(r.accuracy)) (\(format(r.exampleAccuracy))) |"
+                    accuracy[label, default: [:]][length, default: []].append(r)
                     tsv += "\(label)\t\(length)\t\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\t\(r.meanEvaluations)\t\(r.convergedFraction)\n"
-                    dat += "\(budget)\t\(r.accuracy)\t\(r.exampleAccuracy)\n"
                 }
-                md += row + "\n"
-                try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label))-L\(length).dat"))
             }
         }
-        md += "\n## Path independence\n\nAA score on \(e.alignmentSamples) strings of length \(e.alignmentLength) at budget \(e.alignmentBudget) (every string re-solved from every other string's fixed point); per example, the mean AA of the strings the model gets right and wrong.\n\n"
-        md += "| run | AA score | mean AA, correct | mean AA, wrong | correct strings |\n|---|---|---|---|---|\n"
+        var alignment: [String: (score: Double, right: Double, wrong: Double, correct: Int, total: Int)] = [:]
         var perExample = "run\texample\taa\tcorrect\n"
         for (label, s) in sessions {
             var options = s.options
             options.testLength = e.alignmentLength
             options.testSize = e.alignmentSamples
             let a = try s.alignment(options.datasets().test, samples: e.alignmentSamples, maxIterations: e.alignmentBudget)
-            func mean(_ xs: [Double]) -> String { xs.isEmpty ? "–" : format(xs.reduce(0, +) / Double(xs.count)) }
+            func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
             let right = zip(a.perExample, a.correct).filter { $0.1 }.map(\.0), wrong = zip(a.perExample, a.correct).filter { !$0.1 }.map(\.0)
-            md += "| \(label) | \(format(a.score)) | \(mean(right)) | \(mean(wrong)) | \(right.count)/\(a.correct.count) |\n"
+            alignment[label] = (a.score, mean(right), mean(wrong), right.count, a.correct.count)
             for (i, (aa, ok)) in zip(a.perExample, a.correct).enumerated() { perExample += "\(label)\t\(i)\t\(aa)\t\(ok ? 1 : 0)\n" }
         }
+        // Configurations: NAME of `NAME seed N`, or the whole label; their runs by seed.
+        var names: [String] = []
+        var runs: [String: [(seed: String, label: String)]] = [:]
+        for (label, _) in sessions {
+            let key = seedKey(label) ?? (label, "")
+            if runs[key.name] == nil { names.append(key.name) }
+            runs[key.name, default: []].append((key.seed, label))
+        }
+        let seedCounts = Set(names.map { runs[$0]!.count })
+        md += "\n## Accuracy on longer strings as the test-time budget grows\n\nPer-position accuracy, z₀ = 0, median [min–max] over the n seeds of each configuration (n = \(seedCounts.sorted().map(String.init).joined(separator: ", "))); every run's figures, with the fraction of whole strings right, are in `summary.tsv`.\n\n"
+        md += "| configuration | n | length | " + e.budgets.map { "budget \($0)" }.joined(separator: " | ") + " |\n"
+        md += "|---|---|---|" + e.budgets.map { _ in "---|" }.joined() + "\n"
+        for name in names {
+            let labels = runs[name]!.map(\.label)
+            for length in e.lengths {
+                var row = "| \(name) | \(labels.count) | \(length) |"
+                var dat = "# budget\tmedian_accuracy\tmin_accuracy\tmax_accuracy\tn=\(labels.count)\n"
+                for (b, budget) in e.budgets.enumerated() {
+                    let values = labels.compactMap { accuracy[$0]?[length]?[b].accuracy }
+                    row += " \(spread(values)) |"
+                    if let m = medianRange(values) { dat += "\(budget)\t\(m.median)\t\(m.low)\t\(m.high)\n" }
+                }
+                md += row + "\n"
+                try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(name))-L\(length).dat"))
+            }
+        }
+        md += "\n## Path independence\n\nAA score on \(e.alignmentSamples) strings of length \(e.alignmentLength) at budget \(e.alignmentBudget) (every string re-solved from every other string's fixed point); per example, the mean AA of the strings the model gets right and wrong; median [min–max] over the seeds.\n\n"
+        md += "| configuration | n | AA score | mean AA, correct | mean AA, wrong | correct strings (all seeds) |\n|---|---|---|---|---|---|\n"
+        for name in names {
+            let a = runs[name]!.compactMap { alignment[$0.label] }
+            md += "| \(name) | \(a.count) | \(spread(a.map(\.score))) | \(spread(a.map(\.right))) | \(spread(a.map(\.wrong))) | \(a.reduce(0) { $0 + $1.correct })/\(a.reduce(0) { $0 + $1.total }) |\n"
+        }
+        md += upwardClaims(names: names, runs: runs, accuracy: accuracy, alignment: alignment, sessions: sessions, evaluation: e)
         try AtomicFile.write(perExample, to: folder.appendingPathComponent("alignment.tsv"))
         try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
-        md += "\n![accuracy against budget](curves/upward.png)\n"
+        md += "\n![accuracy against budget](curves/upward.png)\n\nThe picture shows the median over seeds with the range (min–max) as error bars.\n"
         let panels = e.lengths.map { length in
-            "set title \"length \(length)\"\nplot " + sessions.map { "\"\(slug($0.label))-L\(length).dat\" using 1:2 with linespoints title \(Gnuplot.quoted($0.label))" }.joined(separator: ", ")
+            "set title \"length \(length)\"\nplot " + names.map { "\"\(slug($0))-L\(length).dat\" using 1:2:3:4 with yerrorlines title \(Gnuplot.quoted("\($0) (n = \(runs[$0]!.count))"))" }.joined(separator: ", ")
         }.joined(separator: "\n")
         let script = Gnuplot.preamble(output: "upward", width: 450 * e.lengths.count, height: 400) + """
 
@@ -222,6 +263,58 @@ extension TrainingExperiment {
 
         """
         try AtomicFile.write(script, to: folder.appendingPathComponent("curves/upward.gp"))
+        return md
+    }
+
+    /// The verdicts on Anil et al.'s claims, each configuration after the first against the first,
+    /// paired by seed: (1) better upward generalisation with the largest test-time budget on every
+    /// length beyond the training lengths, (2) a higher AA score, and, over every run, (3) strings
+    /// solved right have a higher mean AA than strings solved wrong. Reproduced: every seed agrees;
+    /// partly reproduced: the median difference agrees; refuted: it does not.
+    static func upwardClaims(names: [String], runs: [String: [(seed: String, label: String)]],
+                             accuracy: [String: [Int: [Equilibrium.Evaluation]]],
+                             alignment: [String: (score: Double, right: Double, wrong: Double, correct: Int, total: Int)],
+                             sessions: [(label: String, session: any TrainingSession)],
+                             evaluation e: TrainingExperiment.Evaluation) -> String {
+        func verdict(_ differences: [Double]) -> String {
+            let finite = differences.filter(\.isFinite)
+            guard let m = medianRange(finite) else { return "not measured" }
+            return m.low > 0 ? "reproduced" : m.median > 0 ? "partly reproduced" : "refuted"
+        }
+        guard let baseline = names.first, names.count > 1 else { return "" }
+        let trainMax = sessions.map(\.session.options.trainLengthMax).max() ?? 0
+        let longer = e.lengths.filter { $0 > trainMax }
+        let largest = e.budgets.count - 1
+        var md = "\n## Claims\n\nEach configuration against `\(baseline)`, paired by seed (differences: configuration − \(baseline)); reproduced when every seed's difference is positive, partly reproduced when the median is, refuted otherwise.\n\n"
+        for name in names.dropFirst() {
+            let pairs = runs[name]!.compactMap { r in runs[baseline]!.first { $0.seed == r.seed }.map { (r.label, $0.label) } }
+            var lengthParts: [String] = []
+            var all: [Double] = []
+            for length in longer {
+                let d = pairs.compactMap { p -> Double? in
+                    guard let a = accuracy[p.0]?[length]?[largest].accuracy, let b = accuracy[p.1]?[length]?[largest].accuracy else { return nil }
+                    return a - b
+                }
+                all += d
+                lengthParts.append("length \(length): \(spread(d))")
+            }
+            let lengthVerdicts = longer.map { length in
+                verdict(pairs.compactMap { p in
+                    guard let a = accuracy[p.0]?[length]?[largest].accuracy, let b = accuracy[p.1]?[length]?[largest].accuracy else { return nil }
+                    return a - b
+                })
+            }
+            let upward = lengthVerdicts.allSatisfy { $0 == "reproduced" } ? "reproduced"
+                : lengthVerdicts.contains { $0 != "refuted" } ? "partly reproduced" : "refuted"
+            md += "- **`\(name)` generalises upward better than `\(baseline)` with the largest test-time budget (\(e.budgets[largest])) on strings longer than the training ones: \(longer.isEmpty ? "not measured" : upward)** — per-position accuracy difference, median [min–max] over n = \(pairs.count) seed pairs: \(lengthParts.joined(separator: "; ")) (per length: \(lengthVerdicts.joined(separator: ", "))).\n"
+            let aa = pairs.compactMap { p -> Double? in
+                guard let a = alignment[p.0]?.score, let b = alignment[p.1]?.score else { return nil }
+                return a - b
+            }
+            md += "- **`\(name)` is more path independent than `\(baseline)` (higher AA score): \(verdict(aa))** — AA difference \(spread(aa)), n = \(aa.count) seed pairs.\n"
+        }
+        let gaps = sessions.compactMap { alignment[$0.label].map { $0.right - $0.wrong } }
+        md += "- **Strings a model solves right have a higher mean AA than strings it solves wrong: \(verdict(gaps))** — mean AA right − wrong per run \(spread(gaps)), n = \(gaps.filter(\.isFinite).count) runs (a run with no right or no wrong string has no difference).\n"
         return md
     }
 }
