@@ -26,10 +26,23 @@ public enum ResultsReport {
         ("phantom-gradient-matched", "phantom-gradient", phantomMatched),
     ]
 
-    /// Blocks copied from a results folder that has no grid (training): the table that follows
-    /// the line starting with `heading` in `Results/FOLDER/summary.md`, with the folder's provenance.
+    /// Blocks copied from a results folder that has no grid (training), with the folder's
+    /// provenance: when `heading` is a Markdown heading (`## …`), the whole section under it in
+    /// `Results/FOLDER/summary.md` (up to the next heading or picture); otherwise the table that
+    /// follows the line starting with `heading`.
     public static let summaryBlocks: [(name: String, folder: String, heading: String)] = [
         ("phantom-training-seeds", "phantom-training", "Over seeds"),
+        ("upward-generalization-accuracy", "upward-generalization", "## Accuracy on longer strings"),
+        ("upward-generalization-path-independence", "upward-generalization", "## Path independence"),
+        ("upward-generalization-claims", "upward-generalization", "## Claims"),
+        ("digits-accuracy", "digits-solvers", "## Test accuracy after training"),
+        ("digits-solvers-claim", "digits-solvers", "## Claim"),
+        ("digits-reuse", "digits-reuse", "Model:"),
+        ("digits-reuse-claims", "digits-reuse", "## Claims"),
+        ("digits-gradients", "digits-gradients", "Model:"),
+        ("digits-gradients-claims", "digits-gradients", "## Claims"),
+        ("digits-jacobian-reg", "digits-jacobian-reg", "Model:"),
+        ("digits-jacobian-reg-claims", "digits-jacobian-reg", "## Claims"),
     ]
 
     public static var blockNames: [String] { blocks.map(\.name) + summaryBlocks.map(\.name) }
@@ -41,11 +54,21 @@ public enum ResultsReport {
             throw ExperimentError(file: file.path, line: nil, message: "cannot read the summary a quoted block comes from")
         }
         let lines = text.components(separatedBy: "\n")
-        guard let start = lines.firstIndex(where: { $0.hasPrefix(heading) }),
-              let first = lines[start...].firstIndex(where: { $0.hasPrefix("|") }) else {
-            throw ExperimentError(file: file.path, line: nil, message: "no table after a line starting with '\(heading)'")
+        let quoted: ArraySlice<String>
+        if heading.hasPrefix("#") {
+            guard let start = lines.firstIndex(where: { $0 == heading || $0.hasPrefix(heading) }) else {
+                throw ExperimentError(file: file.path, line: nil, message: "no section headed '\(heading)'")
+            }
+            let section = lines[(start + 1)...].prefix { !$0.hasPrefix("#") && !$0.hasPrefix("![") }
+            quoted = section.drop { $0.trimmingCharacters(in: .whitespaces).isEmpty }
+        } else {
+            guard let start = lines.firstIndex(where: { $0.hasPrefix(heading) }),
+                  let first = lines[start...].firstIndex(where: { $0.hasPrefix("|") }) else {
+                throw ExperimentError(file: file.path, line: nil, message: "no table after a line starting with '\(heading)'")
+            }
+            quoted = lines[first...].prefix { $0.hasPrefix("|") }
         }
-        let table = lines[first...].prefix { $0.hasPrefix("|") }
+        let table = quoted
         let provenance = Provenance.read(from: folder)
         let commit = provenance?.gitCommit.map { "commit \($0.prefix(12))\(provenance?.dirty == true ? ", uncommitted changes" : "")" } ?? "unknown commit"
         return "From `Results/\(folder.lastPathComponent)` (\(commit)):\n\n" + table.joined(separator: "\n")
