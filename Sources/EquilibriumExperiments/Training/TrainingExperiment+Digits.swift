@@ -198,10 +198,10 @@ extension TrainingExperiment {
     /// over the seeds; the claims compare a metric of a run with its baseline at matched accuracy.
     static func runDigitsComparison(_ spec: TrainingExperiment, quick: Bool, into folder: URL, progress: (String) -> Void) throws -> String {
         let settings = quick ? spec.quickDigits : spec.digits
-        struct Row { var accuracy: Double; var nfe: Double; var forwardConverged: Double; var backwardSeconds: Double; var vjps: Double; var backwardConverged: Double; var seconds: Double }
+        struct Row { var accuracy: Double; var nfe: Double; var forwardConverged: Double; var backwardSeconds: Double; var vjps: Double; var backwardConverged: Double; var seconds: Double; var rho: Double; var frobenius: Double }
         var rows = [String: [Row]]()
         var md = digitsHeader(spec, quick: quick, settings, quick ? spec.runs[0].quickOptions : spec.runs[0].options)
-        var tsv = "run\tseed\ttest_accuracy\tforward_evaluations_per_step\tforward_converged\tbackward_s_per_step\tbackward_vjps_per_step\tbackward_converged\ttotal_s\n"
+        var tsv = "run\tseed\ttest_accuracy\tforward_evaluations_per_step\tforward_converged\tbackward_s_per_step\tbackward_vjps_per_step\tbackward_converged\ttotal_s\tspectral_radius\tfrobenius_squared_per_dim\n"
         for run in spec.runs {
             for seed in settings.seeds {
                 var options = quick ? run.quickOptions : run.options
@@ -209,22 +209,26 @@ extension TrainingExperiment {
                 let session = try trainDigits(options, directory: folder.appendingPathComponent("runs/\(slug(run.label))-seed-\(seed)"),
                                               progress: { progress("\(run.label)\t\($0)") }) { _, _ in }
                 let log = session.log, n = Double(max(log.count, 1)), steps = Double(max(log.last?.steps ?? 1, 1))
+                // ρ(J) and ‖J‖_F²/d at the end, medians over the first test images' fixed points.
+                let jacobian = try session.jacobianAtFixedPoints(try options.loadDatasets().test, samples: quick ? 4 : 32,
+                                                                 maxIterations: options.maxIterations)
                 let row = Row(accuracy: log.last?.testAccuracy ?? .nan, nfe: log.reduce(0) { $0 + $1.forwardEvaluations } / n,
                               forwardConverged: log.reduce(0) { $0 + $1.forwardConverged } / n,
                               backwardSeconds: log.reduce(0) { $0 + $1.backwardSeconds } / steps,
                               vjps: log.reduce(0) { $0 + $1.backwardProducts } / n,
                               backwardConverged: log.reduce(0) { $0 + $1.backwardConverged } / n,
-                              seconds: log.reduce(0) { $0 + $1.epochSeconds })
+                              seconds: log.reduce(0) { $0 + $1.epochSeconds },
+                              rho: Statistics.median(jacobian.spectralRadius), frobenius: Statistics.median(jacobian.frobeniusSquaredPerDimension))
                 rows[run.label, default: []].append(row)
-                tsv += "\(run.label)\t\(seed)\t\(row.accuracy)\t\(row.nfe)\t\(row.forwardConverged)\t\(row.backwardSeconds)\t\(row.vjps)\t\(row.backwardConverged)\t\(row.seconds)\n"
+                tsv += "\(run.label)\t\(seed)\t\(row.accuracy)\t\(row.nfe)\t\(row.forwardConverged)\t\(row.backwardSeconds)\t\(row.vjps)\t\(row.backwardConverged)\t\(row.seconds)\t\(row.rho)\t\(row.frobenius)\n"
             }
         }
-        md += "| run | test accuracy | forward evaluations per image per step | forward converged | backward s/step | backward VJPs/step | backward converged | total s |\n|---|---|---|---|---|---|---|---|\n"
+        md += "| run | test accuracy | forward evaluations per image per step | forward converged | backward s/step | backward VJPs/step | backward converged | total s | ρ(J) at end | ‖J‖_F²/d at end |\n|---|---|---|---|---|---|---|---|---|---|\n"
         for run in spec.runs {
             let r = rows[run.label] ?? []
-            md += "| \(run.label) | \(pm(r.map(\.accuracy), 4)) | \(pm(r.map(\.nfe), 2)) | \(pm(r.map(\.forwardConverged), 3)) | \(pm(r.map(\.backwardSeconds), 3)) | \(pm(r.map(\.vjps), 1)) | \(pm(r.map(\.backwardConverged), 3)) | \(pm(r.map(\.seconds), 0)) |\n"
+            md += "| \(run.label) | \(pm(r.map(\.accuracy), 4)) | \(pm(r.map(\.nfe), 2)) | \(pm(r.map(\.forwardConverged), 3)) | \(pm(r.map(\.backwardSeconds), 3)) | \(pm(r.map(\.vjps), 1)) | \(pm(r.map(\.backwardConverged), 3)) | \(pm(r.map(\.seconds), 0)) | \(pm(r.map(\.rho), 3)) | \(pm(r.map(\.frobenius), 4)) |\n"
         }
-        md += "\nMeans ± sd over n = \(settings.seeds.count) seeds; per-step figures are means over the epochs (forward evaluations: per image, summed over solver segments when the correction loss splits the solve); forward converged: fraction of training images whose solve met the tolerance; backward converged: fraction of steps whose adjoint solve converged for every image (1 without a solve).\n"
+        md += "\nMeans ± sd over n = \(settings.seeds.count) seeds; per-step figures are means over the epochs (forward evaluations: per image, summed over solver segments when the correction loss splits the solve); forward converged: fraction of training images whose solve met the tolerance; backward converged: fraction of steps whose adjoint solve converged for every image (1 without a solve); ρ(J) and ‖J‖_F²/d: the cell's Jacobian ∂f/∂z at the fixed points of the first \(quick ? 4 : 32) test images after training (median over the images; Arnoldi power iteration and Hutchinson with 16 probes).\n"
         try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
         if !settings.claims.isEmpty { md += "\n## Claims\n\n" }
         for claim in settings.claims {
