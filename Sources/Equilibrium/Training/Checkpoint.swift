@@ -309,6 +309,7 @@ public protocol TrainingSession: Sendable {
     mutating func trainEpoch(train: Dataset, test: Dataset) throws -> EpochRecord
     func evaluate(_ data: Dataset, maxIterations: Int, batchSize: Int) throws -> Evaluation
     func alignment(_ data: Dataset, samples: Int, maxIterations: Int) throws -> (score: Double, perExample: [Double], correct: [Bool])
+    func jacobianAtFixedPoints(_ data: Dataset, samples: Int, maxIterations: Int, probes: Int) throws -> JacobianAtFixedPoints
 }
 
 extension Trainer: TrainingSession {
@@ -380,7 +381,8 @@ public enum Training {
     /// to `directory` (when given, its arrays as `arrays` says) and calling `progress` with each record.
     public static func run(_ session: inout any TrainingSession, train: Dataset, test: Dataset, directory: URL?,
                            arrays: TrainingCheckpoint.ArrayLayout = .npyFiles,
-                           progress: (EpochRecord) -> Void = { _ in }) throws {
+                           progress: (EpochRecord) -> Void = { _ in },
+                           afterEpoch: (any TrainingSession) throws -> Void = { _ in }) throws {
         if let directory { TrainingCheckpoint.removeStaleFolders(in: directory) }
         // A run that fails in its first epoch (a NaN loss) still leaves a valid checkpoint.
         if let directory, session.epoch == 0,
@@ -394,6 +396,7 @@ public enum Training {
                 try session.checkpoint.write(to: directory, arrays: arrays)
                 try TrainingLog.write(session.log, to: directory)
             }
+            try afterEpoch(session)
         }
     }
 }

@@ -223,22 +223,11 @@ public struct ImageTrainer: Sendable, TrainingSession {
         let a = try PathIndependence.alignment(of: bound, solver: solver, reference: reference.solution, criteria: criteria)
         return (a.score, a.perExample, hits)
     }
-    /// The cell's Jacobian J = ∂f/∂z at the fixed points of the first `samples` images of `data`
-    /// (solved from z₀ = 0 with the options' solver, at most `maxIterations` iterations): per
-    /// image, the spectral radius ρ(J) (Arnoldi power iteration on Jᵀ,
-    /// ``JacobianDiagnostics/spectralRadius(of:at:options:)``) and ‖J‖_F²/d (Hutchinson with
-    /// `probes` Gaussian probes, ``JacobianDiagnostics/hutchinson(of:at:probes:seed:)``), the two
-    /// quantities the Jacobian penalty (Bai, Koltun, Kolter 2021) is meant to lower; and whether
-    /// each image's solve converged (ρ(J) of a point that is not a fixed point describes that point only).
-    public func jacobianAtFixedPoints(_ data: Dataset, samples: Int, maxIterations: Int, probes: Int = 16)
-        throws -> (spectralRadius: [Double], frobeniusSquaredPerDimension: [Double], converged: [Bool]) {
+    /// ``JacobianAtFixedPoints`` of the cell at the fixed points of the first `samples` images of `data`.
+    public func jacobianAtFixedPoints(_ data: Dataset, samples: Int, maxIterations: Int, probes: Int = 16) throws -> JacobianAtFixedPoints {
         let (inputs, _) = try Self.images(data)
-        let indices = Array(0..<min(samples, inputs.rows))
-        let bound = try model.bind(Self.rows(inputs, indices))
-        let result = try options.forwardSolver.solve(bound, from: Matrix(rows: indices.count, columns: bound.dimension),
-                                                    criteria: try options.forwardCriteria(maxIterations: maxIterations))
-        let rho = try JacobianDiagnostics.spectralRadius(of: bound, at: result.solution)
-        let frobenius = try JacobianDiagnostics.hutchinson(of: bound, at: result.solution, probes: probes)
-        return (rho.estimates, frobenius.squaredNorms.map { $0 / Double(bound.dimension) }, result.samples.map(\.converged))
+        let bound = try model.bind(Self.rows(inputs, Array(0..<min(samples, inputs.rows))))
+        return try JacobianAtFixedPoints(of: bound, solver: try options.forwardSolver,
+                                         criteria: try options.forwardCriteria(maxIterations: maxIterations), probes: probes)
     }
 }

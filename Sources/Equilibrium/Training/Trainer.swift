@@ -188,4 +188,46 @@ public struct Trainer<Cell: TrainableCell & Sendable>: Sendable {
         let a = try PathIndependence.alignment(of: bound, solver: solver, reference: reference.solution, criteria: criteria)
         return (a.score, a.perExample, correct)
     }
+
+    /// ``JacobianAtFixedPoints`` of the cell at the fixed points of the first `samples` examples of
+    /// `data`'s first group.
+    public func jacobianAtFixedPoints(_ data: Dataset, samples: Int, maxIterations: Int, probes: Int = 16) throws -> JacobianAtFixedPoints {
+        let group = data.groups[0]
+        let batch = group.batch(Array(0..<min(samples, group.count)))
+        let bound = try model.bind(batch.inputs, positions: batch.positions)
+        return try JacobianAtFixedPoints(of: bound, solver: try options.forwardSolver,
+                                         criteria: try options.forwardCriteria(maxIterations: maxIterations), probes: probes)
+    }
+}
+
+/// The cell's Jacobian J = ∂f/∂z at the fixed points a trained model reaches from z₀ = 0: per
+/// sample, the spectral radius ρ(J) (Arnoldi power iteration on Jᵀ,
+/// ``JacobianDiagnostics/spectralRadius(of:at:options:)``) and ‖J‖_F²/d (Hutchinson,
+/// ``JacobianDiagnostics/hutchinson(of:at:probes:seed:)``), the two quantities the Jacobian
+/// penalty (Bai, Koltun, Kolter, "Stabilizing Equilibrium Models by Jacobian Regularization",
+/// ICML 2021) is meant to keep small; and whether each sample's solve converged (at a point that
+/// is not a fixed point, J describes that point only, and the implicit gradient does not apply).
+public struct JacobianAtFixedPoints: Sendable, Equatable {
+    public var spectralRadius: [Double]
+    public var frobeniusSquaredPerDimension: [Double]
+    public var converged: [Bool]
+
+    /// Solves `map` from zero with `solver` and `criteria`, then measures J at the solution.
+    public init<Map: DifferentiableMap>(of map: Map, solver: any FixedPointSolver, criteria: StoppingCriteria, probes: Int = 16) throws {
+        let result = try solver.solve(map, from: Matrix(rows: map.batchSize, columns: map.dimension), criteria: criteria)
+        spectralRadius = try JacobianDiagnostics.spectralRadius(of: map, at: result.solution).estimates
+        frobeniusSquaredPerDimension = try JacobianDiagnostics.hutchinson(of: map, at: result.solution, probes: probes)
+            .squaredNorms.map { $0 / Double(map.dimension) }
+        converged = result.samples.map(\.converged)
+    }
+
+    /// The medians over the samples, and the converged fraction.
+    public var summary: (spectralRadius: Double, frobeniusSquaredPerDimension: Double, convergedFraction: Double) {
+        func median(_ xs: [Double]) -> Double {
+            let s = xs.sorted()
+            return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+        }
+        return (median(spectralRadius), median(frobeniusSquaredPerDimension),
+                Double(converged.filter { $0 }.count) / Double(max(converged.count, 1)))
+    }
 }

@@ -218,7 +218,7 @@ extension TrainingExperiment {
                               vjps: log.reduce(0) { $0 + $1.backwardProducts } / n,
                               backwardConverged: log.reduce(0) { $0 + $1.backwardConverged } / n,
                               seconds: log.reduce(0) { $0 + $1.epochSeconds },
-                              rho: Statistics.median(jacobian.spectralRadius), frobenius: Statistics.median(jacobian.frobeniusSquaredPerDimension))
+                              rho: jacobian.summary.spectralRadius, frobenius: jacobian.summary.frobeniusSquaredPerDimension)
                 rows[run.label, default: []].append(row)
                 tsv += "\(run.label)\t\(seed)\t\(row.accuracy)\t\(row.nfe)\t\(row.forwardConverged)\t\(row.backwardSeconds)\t\(row.vjps)\t\(row.backwardConverged)\t\(row.seconds)\t\(row.rho)\t\(row.frobenius)\n"
             }

@@ -26,19 +26,27 @@ extension TrainingExperiment {
             return text
         }
         var sessions = [(label: String, session: any TrainingSession)]()
+        var jacobians: [String: [JacobianRecord]] = [:]
         for run in spec.runs {
             let options = quick ? run.quickOptions : run.options
             var session = try Training.session(options)
             let (train, test) = options.datasets()
             let directory = folder.appendingPathComponent("runs/\(slug(run.label))")
-            try Training.run(&session, train: train, test: test, directory: directory) { r in
+            try Training.run(&session, train: train, test: test, directory: directory, progress: { r in
                 progress("\(run.label)\tepoch \(r.epoch)\tloss \(format(r.loss))\ttest accuracy \(format(r.testAccuracy))\t\(format(r.epochSeconds)) s")
-            }
+            }, afterEpoch: { session in
+                // ρ(J) through training (phantom-training only: the cells are small enough).
+                guard spec.kind == .phantomTraining else { return }
+                let j = try session.jacobianAtFixedPoints(test, samples: jacobianSamples, maxIterations: options.maxIterations, probes: 16).summary
+                jacobians[run.label, default: []].append(JacobianRecord(epoch: session.epoch, spectralRadius: j.spectralRadius,
+                                                                        frobeniusSquaredPerDimension: j.frobeniusSquaredPerDimension,
+                                                                        convergedFraction: j.convergedFraction))
+            })
             sessions.append((run.label, session))
         }
         let text: String
         switch spec.kind {
-        case .phantomTraining: text = try writePhantom(spec, sessions, quick: quick, folder)
+        case .phantomTraining: text = try writePhantom(spec, sessions, jacobians: jacobians, quick: quick, folder)
         case .upwardGeneralization: text = try writeUpward(spec, sessions, quick: quick, folder)
         case .digitsSolvers, .digitsComparison: text = ""
         }
@@ -52,6 +60,19 @@ extension TrainingExperiment {
     }
 
     static func format(_ x: Double) -> String { String(format: "%.4g", x) }
+
+    /// How many test samples the Jacobian diagnostics use after each epoch.
+    static let jacobianSamples = 32
+
+    /// The cell's Jacobian after one epoch: medians over ``jacobianSamples`` test samples of
+    /// ρ(J) and ‖J‖_F²/d at the fixed points the forward solve reached, and the fraction of those
+    /// solves that converged.
+    struct JacobianRecord {
+        var epoch: Int
+        var spectralRadius: Double
+        var frobeniusSquaredPerDimension: Double
+        var convergedFraction: Double
+    }
 
     static func header(_ spec: TrainingExperiment, quick: Bool) -> String {
         let provenance = Provenance.current()
@@ -84,16 +105,16 @@ extension TrainingExperiment {
     /// run, and the fraction of adjoint solves that converged; a configuration whose adjoint
     /// solves mostly (≥ 50 %) hit their budget is flagged, since its backward time is that of a
     /// truncated solve, not of the implicit gradient.
-    static func aggregateOverSeeds(_ sessions: [(label: String, session: any TrainingSession)],
+    static func aggregateOverSeeds(_ sessions: [(label: String, session: any TrainingSession)], jacobians: [String: [JacobianRecord]],
                                    perStep: (any TrainingSession, KeyPath<EpochRecord, Double>) -> Double) -> String {
-        let seeded = sessions.compactMap { entry in seedKey(entry.label).map { (name: $0.name, seed: $0.seed, session: entry.session) } }
+        let seeded = sessions.compactMap { entry in seedKey(entry.label).map { (name: $0.name, seed: $0.seed, label: entry.label, session: entry.session) } }
         guard !seeded.isEmpty else { return "" }
         var exactBySeed: [String: Double] = [:]
         for entry in seeded where entry.session.options.estimator == .implicit { exactBySeed[entry.seed] = perStep(entry.session, \.backwardSeconds) }
         var names: [String] = []
         for entry in seeded where !names.contains(entry.name) { names.append(entry.name) }
         var md = "Over seeds (median [min–max], n seeds; the ratio divides by the same seed's implicit-gradient run):\n\n"
-        md += "| configuration | n | test acc | backward s/step | backward ÷ implicit | backward VJPs/step | adjoint converged | forward converged |\n|---|---|---|---|---|---|---|---|\n"
+        md += "| configuration | n | test acc | backward s/step | backward ÷ implicit | backward VJPs/step | adjoint converged | forward converged | ρ(J) at end |\n|---|---|---|---|---|---|---|---|---|\n"
         for name in names {
             let runs = seeded.filter { $0.name == name }
             let n = runs.count
@@ -105,23 +126,25 @@ extension TrainingExperiment {
                          spread(runs.map { perStep($0.session, \.backwardSeconds) }),
                          spread(runs.map { r in exactBySeed[r.seed].map { perStep(r.session, \.backwardSeconds) / $0 } ?? .nan }),
                          spread(runs.map { r in r.session.log.reduce(0) { $0 + $1.backwardProducts } / Double(max(r.session.log.count, 1)) }),
-                         spread(adjoint), spread(runs.map { mean($0.session, \.forwardConverged) })]
+                         spread(adjoint), spread(runs.map { mean($0.session, \.forwardConverged) }),
+                         spread(runs.map { jacobians[$0.label]?.last?.spectralRadius ?? .nan })]
             md += "| " + cells.joined(separator: " | ") + " |\n"
         }
         return md + "\nEvery run:\n\n"
     }
 
     static func writePhantom(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
-                             quick: Bool, _ folder: URL) throws -> String {
+                             jacobians: [String: [JacobianRecord]], quick: Bool, _ folder: URL) throws -> String {
         func perStep(_ s: any TrainingSession, _ key: KeyPath<EpochRecord, Double>) -> Double {
             s.log.reduce(0) { $0 + $1[keyPath: key] } / Double(max(s.log.last?.steps ?? 1, 1))
         }
         let exact = sessions.first { $0.session.options.estimator == .implicit }.map { perStep($0.session, \.backwardSeconds) }
         var md = header(spec, quick: quick)
-        md += aggregateOverSeeds(sessions, perStep: perStep)
-        md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | forward converged | backward converged | total s |\n"
-        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
-        var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\tforward_converged\tbackward_converged\ttotal_s\n"
+        md += aggregateOverSeeds(sessions, jacobians: jacobians, perStep: perStep)
+        md += "| run | estimator | epochs | final loss | train acc | test acc | forward s/step | backward s/step | backward ÷ exact | backward VJPs/step | forward converged | backward converged | total s | ρ(J) epoch 1 → end |\n"
+        md += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        var tsv = "run\testimator\tepochs\tloss\ttrain_accuracy\ttest_accuracy\tforward_s_per_step\tbackward_s_per_step\tbackward_ratio\tbackward_vjps_per_step\tforward_converged\tbackward_converged\ttotal_s\tspectral_radius_end\n"
+        var jacobianDat = "# run\tepoch\tspectral_radius\tfrobenius_squared_per_dim\tconverged_fraction\n"
         var plots = [(file: String, title: String)]()
         for (label, s) in sessions {
             guard let last = s.log.last else { continue }
@@ -135,8 +158,16 @@ extension TrainingExperiment {
             let cells = [label, s.options.estimatorLabel, String(s.log.count), format(last.loss), format(last.accuracy),
                          format(last.testAccuracy), format(forward), format(backward), format(ratio), format(vjps),
                          format(forwardConverged), format(backwardConverged), format(total)]
-            md += "| " + cells.joined(separator: " | ") + " |\n"
-            tsv += cells.joined(separator: "\t") + "\n"
+            let rho = jacobians[label] ?? []
+            let rhoCell = rho.isEmpty ? "–" : "\(format(rho.first!.spectralRadius)) → \(format(rho.last!.spectralRadius))"
+            md += "| " + (cells + [rhoCell]).joined(separator: " | ") + " |\n"
+            tsv += (cells + [format(rho.last?.spectralRadius ?? .nan)]).joined(separator: "\t") + "\n"
+            var runDat = "# epoch\tspectral_radius\tfrobenius_squared_per_dim\tconverged_fraction\n"
+            for r in rho {
+                jacobianDat += "\(label)\t\(r.epoch)\t\(r.spectralRadius)\t\(r.frobeniusSquaredPerDimension)\t\(r.convergedFraction)\n"
+                runDat += "\(r.epoch)\t\(r.spectralRadius)\t\(r.frobeniusSquaredPerDimension)\t\(r.convergedFraction)\n"
+            }
+            try AtomicFile.write(runDat, to: folder.appendingPathComponent("curves/\(slug(label))-jacobian.dat"))
             var dat = "# epoch\twall_s\tloss\ttrain_accuracy\ttest_accuracy\n"
             var wall = 0.0
             for r in s.log {
@@ -146,7 +177,8 @@ extension TrainingExperiment {
             try AtomicFile.write(dat, to: folder.appendingPathComponent("curves/\(slug(label)).dat"))
             plots.append((slug(label), label))
         }
-        md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient. Forward converged: the fraction of training samples whose solve met the tolerance within the budget; backward converged: the fraction of steps whose adjoint solve (≤ 100 iterations) converged for every sample (1 without a solve). Both are means over the epochs.\n\n![training curves](curves/training.png)\n"
+        try AtomicFile.write(jacobianDat, to: folder.appendingPathComponent("jacobian.tsv"))
+        md += "\nBackward time per step includes the head, the estimator, the embedding, the optimiser step and any Jacobian penalty; forward time is the solve. `backward ÷ exact` divides by the first run that uses the implicit gradient. Forward converged: the fraction of training samples whose solve met the tolerance within the budget; backward converged: the fraction of steps whose adjoint solve (≤ 100 iterations) converged for every sample (1 without a solve). Both are means over the epochs. ρ(J): the spectral radius of the cell's Jacobian ∂f/∂z at the fixed points of the first \(jacobianSamples) test samples after each epoch (median over the samples, Arnoldi power iteration; `jacobian.tsv` has ‖J‖_F²/d and the converged fraction of those solves too). Above 1, forward iteration diverges near the point and the implicit function theorem's linear system (I − Jᵀ) may be near-singular.\n\n![training curves](curves/training.png)\n\n![rho(J) through training](curves/jacobian.png)\n"
         func series(_ x: Int, _ y: Int) -> String {
             plots.map { "\"\($0.file).dat\" using \(x):\(y) with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")
         }
@@ -167,6 +199,14 @@ extension TrainingExperiment {
 
         """
         try AtomicFile.write(script, to: folder.appendingPathComponent("curves/training.gp"))
+        let jacobianScript = Gnuplot.preamble(output: "jacobian", width: 900, height: 500) + """
+
+        set key outside right
+        set xlabel "epoch"; set ylabel "spectral radius of J at the fixed points (median)"
+        plot \(plots.map { "\"\($0.file)-jacobian.dat\" using 1:2 with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")), 1 with lines dashtype 2 lc rgb "black" title "ρ = 1"
+
+        """
+        try AtomicFile.write(jacobianScript, to: folder.appendingPathComponent("curves/jacobian.gp"))
         try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
         return md
     }
