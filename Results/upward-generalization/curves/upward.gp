@@ -7,11 +7,11 @@ set key bottom right
 set logscale x 2
 set xlabel "test-time iteration budget"; set ylabel "per-position accuracy"; set yrange [0:1]
 set title "length 32"
-plot "baseline-L32.dat" using 1:2 with linespoints title "baseline", "path-independent-L32.dat" using 1:2 with linespoints title "path-independent"
+plot "baseline-L32.dat" using 1:2:3:4 with yerrorlines title "baseline (n = 3)", "path-independent-L32.dat" using 1:2:3:4 with yerrorlines title "path-independent (n = 3)"
 set title "length 48"
-plot "baseline-L48.dat" using 1:2 with linespoints title "baseline", "path-independent-L48.dat" using 1:2 with linespoints title "path-independent"
+plot "baseline-L48.dat" using 1:2:3:4 with yerrorlines title "baseline (n = 3)", "path-independent-L48.dat" using 1:2:3:4 with yerrorlines title "path-independent (n = 3)"
 set title "length 96"
-plot "baseline-L96.dat" using 1:2 with linespoints title "baseline", "path-independent-L96.dat" using 1:2 with linespoints title "path-independent"
+plot "baseline-L96.dat" using 1:2:3:4 with yerrorlines title "baseline (n = 3)", "path-independent-L96.dat" using 1:2:3:4 with yerrorlines title "path-independent (n = 3)"
 set title "length 256"
-plot "baseline-L256.dat" using 1:2 with linespoints title "baseline", "path-independent-L256.dat" using 1:2 with linespoints title "path-independent"
+plot "baseline-L256.dat" using 1:2:3:4 with yerrorlines title "baseline (n = 3)", "path-independent-L256.dat" using 1:2:3:4 with yerrorlines title "path-independent (n = 3)"
 unset multiplot
