@@ -67,7 +67,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
-        for name in ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients", "digits-jacobian-reg"] {
+        for name in ["phantom-training", "exact-gradient-failure", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients", "digits-jacobian-reg"] {
             let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
             #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= (name == "digits-solvers" ? 1 : 2))
             if name.hasPrefix("digits") { #expect(spec.digits.seeds.count >= 3) }
@@ -177,7 +177,12 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
             #expect(summary.contains("Fixed-point reuse lowers") && summary.contains("n = 1 seeds"))
         } else if name == "digits-gradients" || name == "digits-jacobian-reg" {
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
-            #expect(rows.count == 1 + (name == "digits-gradients" ? 5 : 2))
+            #expect(rows.count == 1 + (name == "digits-gradients" ? 7 : 2))
+            // ρ(J) and ‖J‖_F²/d of the trained cell: finite and positive in every row.
+            for row in rows.dropFirst() {
+                let cells = row.split(separator: "\t")
+                #expect(cells.count == 11 && Double(cells[9])! > 0 && Double(cells[10])! > 0, "\(row)")
+            }
             #expect(summary.contains("## Claims") && summary.contains("n = 1 seeds"))
         } else if name == "phantom-training" {
             // The exact run's backward time is the unit of the ratio column.
@@ -188,7 +193,14 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
             #expect(rows[1].split(separator: "\t")[8] == "1")
             #expect(summary.contains("| exact | 3 |") && summary.contains("| 1 [1–1] |"), "\(summary)")
             #expect(summary.contains("| phantom k=5 λ=0.5 | 3 |"))
+            // ρ(J) after every epoch of every run: 12 runs × the quick file's 2 epochs.
+            let jacobian = try String(contentsOf: folder.appendingPathComponent("jacobian.tsv"), encoding: .utf8).split(separator: "\n")
+            #expect(jacobian.count == 1 + 12 * 2)
+            #expect(jacobian.dropFirst().allSatisfy { Double($0.split(separator: "\t")[2]).map { $0 > 0 && $0.isFinite } == true })
         } else {
+            // Three seeds per configuration, aggregated, and the three claims judged.
+            #expect(summary.contains("| baseline | 3 |") && summary.contains("| path-independent | 3 |"))
+            #expect(summary.contains("## Claims") && summary.contains("n = 3 seed pairs"))
             #expect(summary.contains("AA score"))
             #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("alignment.tsv").path))
         }

@@ -87,4 +87,30 @@ import Equilibrium
             #expect(abs(exact.spectralRadii[i] - (try LAPACK.spectralRadius(j))) < 1e-12)
         }
     }
+
+    /// The trainers' `JacobianAtFixedPoints` (solve from zero, then measure) against LAPACK's
+    /// dense Jacobian at a tight reference fixed point. ρ: the power iteration's stated accuracy
+    /// (the test above: 1e-2 relative), plus the solve's effect on J (tolerance 1e-12, far below).
+    /// ‖J‖_F²/d: Hutchinson's relative standard deviation is at most √(2/M); 4 of them is the bound.
+    /// A solve stopped after one iteration is reported as not converged.
+    @Test func jacobianAtFixedPointsMatchesLAPACK() throws {
+        let cell = try TanhCell.random(.init(dimension: 32, batchSize: 4, spectralNorm: 0.9, injectionScale: 0.5, seed: 11))
+        let exact = try JacobianDiagnostics.exact(of: cell, at: try tightFixedPoint(cell))
+        let probes = 2000
+        let measured = try JacobianAtFixedPoints(of: cell, solver: try AndersonAcceleration(memory: 5),
+                                                 criteria: try StoppingCriteria(tolerance: 1e-12, maxIterations: 500, recordHistory: false),
+                                                 probes: probes)
+        #expect(measured.converged == [true, true, true, true])
+        for i in 0..<cell.batchSize {
+            let rhoError = abs(measured.spectralRadius[i] - exact.spectralRadii[i]) / exact.spectralRadii[i]
+            #expect(rhoError < 1e-2, "sample \(i): \(measured.spectralRadius[i]) vs LAPACK \(exact.spectralRadii[i])")
+            let frobenius = exact.squaredFrobeniusNorms[i] / Double(cell.dimension)
+            let frobeniusError = abs(measured.frobeniusSquaredPerDimension[i] - frobenius) / frobenius
+            #expect(frobeniusError < 4 * (2 / Double(probes)).squareRoot(), "sample \(i): \(measured.frobeniusSquaredPerDimension[i]) vs \(frobenius)")
+        }
+        let early = try JacobianAtFixedPoints(of: cell, solver: try AndersonAcceleration(memory: 5),
+                                              criteria: try StoppingCriteria(tolerance: 1e-12, maxIterations: 1, recordHistory: false))
+        #expect(early.converged.allSatisfy { !$0 })
+        #expect(early.summary.convergedFraction == 0)
+    }
 }

@@ -32,6 +32,7 @@ public enum ResultsReport {
     /// follows the line starting with `heading`.
     public static let summaryBlocks: [(name: String, folder: String, heading: String)] = [
         ("phantom-training-seeds", "phantom-training", "Over seeds"),
+        ("exact-gradient-failure-seeds", "exact-gradient-failure", "Over seeds"),
         ("upward-generalization-accuracy", "upward-generalization", "## Accuracy on longer strings"),
         ("upward-generalization-path-independence", "upward-generalization", "## Path independence"),
         ("upward-generalization-claims", "upward-generalization", "## Claims"),

@@ -1,0 +1,7 @@
+if (!exists("fmt")) fmt = "png"
+if (fmt eq "svg") { set terminal svg size 900,500 dynamic enhanced font "sans,11" } else { set terminal pngcairo size 900,500 enhanced font "sans,10" }
+set output "jacobian.".fmt
+set grid
+set key outside right
+set xlabel "epoch"; set ylabel "spectral radius of J at the fixed points (median)"
+plot "exact-seed-1-jacobian.dat" using 1:2 with linespoints title "exact seed 1", "phantom-k-5-0.5-seed-1-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.5 seed 1", "phantom-k-5-0.8-seed-1-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.8 seed 1", "jacobian-free-seed-1-jacobian.dat" using 1:2 with linespoints title "jacobian-free seed 1", "exact-seed-2-jacobian.dat" using 1:2 with linespoints title "exact seed 2", "phantom-k-5-0.5-seed-2-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.5 seed 2", "phantom-k-5-0.8-seed-2-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.8 seed 2", "jacobian-free-seed-2-jacobian.dat" using 1:2 with linespoints title "jacobian-free seed 2", "exact-seed-3-jacobian.dat" using 1:2 with linespoints title "exact seed 3", "phantom-k-5-0.5-seed-3-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.5 seed 3", "phantom-k-5-0.8-seed-3-jacobian.dat" using 1:2 with linespoints title "phantom k=5 λ=0.8 seed 3", "jacobian-free-seed-3-jacobian.dat" using 1:2 with linespoints title "jacobian-free seed 3", 1 with lines dashtype 2 lc rgb "black" title "ρ = 1"
