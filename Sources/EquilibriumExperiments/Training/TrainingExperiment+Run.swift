@@ -205,7 +205,7 @@ extension TrainingExperiment {
 
         set key outside right
         set xlabel "epoch"; set ylabel "spectral radius of J at the fixed points (median)"
-        plot \(plots.map { "\"\($0.file)-jacobian.dat\" using 1:2 with linespoints title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")), 1 with lines dashtype 2 lc rgb "black" title "ρ = 1"
+        plot \(jacobianSeries(plots)), 1 with lines dashtype 2 lc rgb "black" title "ρ = 1"
 
         """
         try AtomicFile.write(jacobianScript, to: folder.appendingPathComponent("curves/jacobian.gp"))
@@ -218,6 +218,21 @@ extension TrainingExperiment {
     /// budget grows and its AA score; runs labelled `NAME seed N` aggregated per NAME (median
     /// [min–max], n), and each configuration after the first compared with the first, seed by seed,
     /// on the paper's three claims.
+    /// The ρ(J) curves: one colour per configuration (NAME of `NAME seed N`), one point type per seed.
+    static func jacobianSeries(_ plots: [(file: String, title: String)]) -> String {
+        var configurations: [String] = [], seeds: [String] = []
+        for plot in plots {
+            let key = seedKey(plot.title) ?? (plot.title, "")
+            if !configurations.contains(key.name) { configurations.append(key.name) }
+            if !seeds.contains(key.seed) { seeds.append(key.seed) }
+        }
+        return plots.map { plot in
+            let key = seedKey(plot.title) ?? (plot.title, "")
+            let colour = configurations.firstIndex(of: key.name)! + 1, point = seeds.firstIndex(of: key.seed)! + 4
+            return "\"\(plot.file)-jacobian.dat\" using 1:2 with linespoints lc \(colour) pt \(point) title \(Gnuplot.quoted(plot.title))"
+        }.joined(separator: ", ")
+    }
+
     static func writeUpward(_ spec: TrainingExperiment, _ sessions: [(label: String, session: any TrainingSession)],
                             quick: Bool, _ folder: URL) throws -> String {
         let e = quick ? spec.quickEvaluation : spec.evaluation
