@@ -14,7 +14,7 @@ nice -n 5 .build/release/deq attack \
   --checkpoint Results/digits-solvers/runs/implicit-seed-1 \
   --checkpoint Results/digits-solvers/runs/implicit-seed-2 \
   --data Data/digits --images 0,1,2 --epsilon 2 --lower 0 --upper 16 --step 1000 \
-  --tol 1e-6 --max-iter 3000 --max-steps 300 --gradient-tol 1e-5 --output "$out" > "$out/runs/stdout.txt"
+  --tol 1e-6 --max-iter 5000 --max-steps 1000 --gradient-tol 1e-8 --output "$out" > "$out/runs/stdout.txt"
 echo "seconds $(( $(date +%s) - start ))" >> "$out/runs/loadavg.txt"
 uptime >> "$out/runs/loadavg.txt"
 gnuplot "$out/objective.gp"

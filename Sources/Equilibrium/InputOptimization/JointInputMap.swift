@@ -208,7 +208,11 @@ public struct JointInputOptimizer: Sendable {
         }
         let result = try solver.solve(map, from: start, criteria: criteria, observer: observer)
         let wall = secondsSince(clock)
-        let (z, mu, x) = try map.split(result.solution)
+        var (z, mu, x) = try map.split(result.solution)
+        // A solver's iterate is not always an image of T (Anderson's is an affine combination of
+        // images), so its x-block may lie outside C: return Proj_C(x), the feasible input (equal
+        // to x at a fixed point). The states and objectives below are then those at (z, Proj_C(x)).
+        x = problem.project(x)
         let objectives = try problem.objectives(states: z, inputs: x)
         let failed = result.samples.filter { !$0.converged }
         let note = failed.isEmpty
