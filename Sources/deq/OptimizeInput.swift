@@ -248,6 +248,7 @@ struct OptimizeInput: ParsableCommand {
         case .none: constraintText = "none"
         case let .box(lo, hi): constraintText = "box [\(lo), \(hi)]"
         case let .ball(_, r): constraintText = "ball ε=\(r) around the inputs"
+        case let .infinityBallInBox(_, r, lo, hi): constraintText = "ℓ∞ ball ε=\(r) around the inputs within [\(lo), \(hi)]"
         }
         let report = Report(cell: cellSummary, solver: solver.name, step: step, penalty: penalty, constraint: constraintText,
                             targetSeed: targetSeed, methods: methods, nestedOverJointEvaluations: ratio,

@@ -97,7 +97,7 @@ import Equilibrium
                 // reordered sums differ by ≤ γ_{d+2} · Σ|terms|; 1e-13 is that bound with a
                 // margin of ~100.
                 #expect(abs(fz[i, j] - f[j]) < 1e-13)
-                #expect(abs(fmu[i, j] - (jtmu + z[i, j] - problem.target[i, j])) < 1e-13)
+                #expect(abs(fmu[i, j] - (jtmu + z[i, j] - problem.target![i, j])) < 1e-13)
                 #expect(abs(fx[i, j] - (x[i, j] - Self.alpha * (a[j] + Self.lambda * x[i, j]))) < 1e-13)
             }
         }
@@ -134,7 +134,7 @@ import Equilibrium
         #expect(nested.converged, "\(nested.note)")
         #expect(joint.cellEvaluations > 0 && nested.cellEvaluations > joint.cellEvaluations / 100)
         for i in 0..<Self.b {
-            let t = problem.target.row(i)
+            let t = problem.target!.row(i)
             let (reference, inverseHessian) = try Self.newton(w, problem.cell.input.row(i), t)
             #expect(ErrorBound.norm(try Self.gradient(w, reference, t)) < 1e-13)
             // ‖∇F(x_J)‖: the x block of the augmented residual is α ĝ, so ‖ĝ‖ ≤ τ/α; ĝ uses the
@@ -168,7 +168,7 @@ import Equilibrium
         #expect(joint.converged, "\(joint.note)")
         let h = 1e-4
         for i in 0..<Self.b {
-            let x = joint.inputs.row(i), t = problem.target.row(i)
+            let x = joint.inputs.row(i), t = problem.target!.row(i)
             for j in 0..<Self.d {
                 var plus = x, minus = x
                 plus[j] += h; minus[j] -= h
@@ -201,9 +201,9 @@ import Equilibrium
         var g = SplitMix64(seed: 13)
         let base = try Self.problem()
         let center = Matrix.gaussian(rows: Self.b, columns: Self.d, using: &g)
-        let ball = try InputOptimizationProblem(cell: base.cell, target: base.target, penalty: 0,
+        let ball = try InputOptimizationProblem(cell: base.cell, target: base.target!, penalty: 0,
                                                 constraint: .ball(center: center, radius: 0.3))
-        let box = try InputOptimizationProblem(cell: base.cell, target: base.target, penalty: 0,
+        let box = try InputOptimizationProblem(cell: base.cell, target: base.target!, penalty: 0,
                                                constraint: .box(lower: -0.2, upper: 0.4))
         for problem in [ball, box] {
             for _ in 0..<20 {
@@ -230,7 +230,7 @@ import Equilibrium
     @Test func constrainedJointAndNestedMeetTheKKTConditionsOnTheBall() throws {
         let base = try Self.problem(seed: 9)
         let epsilon = 0.05
-        let problem = try InputOptimizationProblem(cell: base.cell, target: base.target, penalty: Self.lambda,
+        let problem = try InputOptimizationProblem(cell: base.cell, target: base.target!, penalty: Self.lambda,
                                                    constraint: .ball(center: base.cell.input, radius: epsilon))
         let w = problem.cell.weight
         let criteria = try StoppingCriteria(tolerance: 1e-11, measure: .absolute, maxIterations: 5000, recordHistory: false)
@@ -245,8 +245,8 @@ import Equilibrium
                 let x = result.inputs.row(i), x0 = base.cell.input.row(i)
                 let u = zip(x, x0).map { $0 - $1 }
                 let r = ErrorBound.norm(u)
-                let grad = try Self.gradient(w, x, problem.target.row(i))
-                let unconstrained = ErrorBound.norm(try Self.gradient(w, x0, problem.target.row(i)))
+                let grad = try Self.gradient(w, x, problem.target!.row(i))
+                let unconstrained = ErrorBound.norm(try Self.gradient(w, x0, problem.target!.row(i)))
                 // The unconstrained optimum lies farther than ε (‖∇F(x₀)‖ ≥ λ_max(H)·ε would be
                 // needed to be inside): this sample's constraint is active when ‖∇F(x₀)‖ > 5 ε.
                 guard unconstrained > 5 * epsilon else { continue }
@@ -268,9 +268,9 @@ import Equilibrium
     @Test func boxConstrainedSolutionsMeetTheComponentwiseKKTConditions() throws {
         let base = try Self.problem(seed: 15)
         // A box that cuts through the unconstrained optimum: lower bound above some of its entries.
-        let (unconstrained, _) = try Self.newton(base.cell.weight, base.cell.input.row(0), base.target.row(0))
+        let (unconstrained, _) = try Self.newton(base.cell.weight, base.cell.input.row(0), base.target!.row(0))
         let lower = unconstrained.sorted()[1] + 0.01, upper = 2.0
-        let problem = try InputOptimizationProblem(cell: base.cell, target: base.target, penalty: Self.lambda,
+        let problem = try InputOptimizationProblem(cell: base.cell, target: base.target!, penalty: Self.lambda,
                                                    constraint: .box(lower: lower, upper: upper))
         let criteria = try StoppingCriteria(tolerance: 1e-11, measure: .absolute, maxIterations: 5000, recordHistory: false)
         let joint = try JointInputOptimizer(criteria: criteria, stepSize: Self.alpha).optimize(problem)
@@ -281,7 +281,7 @@ import Equilibrium
         var atBound = 0
         for result in [joint, nested] {
             let x = result.inputs.row(0)
-            let g = try Self.gradient(problem.cell.weight, x, problem.target.row(0))
+            let g = try Self.gradient(problem.cell.weight, x, problem.target!.row(0))
             for j in 0..<Self.d {
                 if abs(x[j] - lower) < 1e-12 {
                     atBound += 1
@@ -300,13 +300,13 @@ import Equilibrium
 
     @Test func badSettingsAreUsageErrors() throws {
         let p = try Self.problem()
-        #expect(throws: UsageError.self) { try InputOptimizationProblem(cell: p.cell, target: p.target, penalty: -1) }
+        #expect(throws: UsageError.self) { try InputOptimizationProblem(cell: p.cell, target: p.target!, penalty: -1) }
         #expect(throws: UsageError.self) { try InputOptimizationProblem(cell: p.cell, target: Matrix(rows: 1, columns: 4)) }
         #expect(throws: UsageError.self) {
-            try InputOptimizationProblem(cell: p.cell, target: p.target, constraint: .box(lower: 1, upper: 0))
+            try InputOptimizationProblem(cell: p.cell, target: p.target!, constraint: .box(lower: 1, upper: 0))
         }
         #expect(throws: UsageError.self) {
-            try InputOptimizationProblem(cell: p.cell, target: p.target, constraint: .ball(center: p.cell.input, radius: 0))
+            try InputOptimizationProblem(cell: p.cell, target: p.target!, constraint: .ball(center: p.cell.input, radius: 0))
         }
         #expect(throws: UsageError.self) { try JointInputOptimizer(stepSize: 0) }
         #expect(throws: UsageError.self) { try NestedInputOptimizer(stepSize: .nan) }

@@ -9,6 +9,10 @@ public enum InputConstraint: Sendable, Equatable {
     /// C = {x : ‖x − x₀ᵢ‖₂ ≤ ε} around each sample's own centre x₀ᵢ (row i of `center`, B × p);
     /// Proj(x) = x₀ + (x − x₀) · min(1, ε / ‖x − x₀‖).
     case ball(center: Matrix, radius: Double)
+    /// C = {x : ‖x − x₀ᵢ‖_∞ ≤ ε} ∩ [lower, upper]ᵖ (an adversarial ℓ∞ ball inside the data's
+    /// range). Both sets are boxes, so C is the box [max(lower, x₀ⱼ − ε), min(upper, x₀ⱼ + ε)]
+    /// per entry and Proj clips each entry to it (x₀ inside [lower, upper] keeps C non-empty).
+    case infinityBallInBox(center: Matrix, radius: Double, lower: Double, upper: Double)
 }
 
 /// The input optimisation problem of docs/MATH.md §6, one independent problem per sample i:
@@ -16,12 +20,14 @@ public enum InputConstraint: Sendable, Equatable {
 ///     min over xᵢ ∈ C of  F(xᵢ) = ℓ(z*(xᵢ), xᵢ) + R(xᵢ),      z*(xᵢ) = f(z*(xᵢ), xᵢ)
 ///     ℓ(z, x) = ½ ‖z − tᵢ‖²        R(x) = (λ/2) ‖x‖²
 ///
+/// or any other state loss ℓᵢ(z) (``InputLoss``: e.g. ``NegativeCrossEntropyLoss`` of a
+/// classifier's readout, for an adversarial perturbation),
 /// for the input x of any ``ParametricCell`` (its rows are the samples; ``ParametricCell/binding(input:)``
 /// rebinds it to new inputs). The gradient through the fixed point is (§4, §6)
 ///
 ///     ∇F(x) = J_x(z*, x)ᵀ μ + ∂ℓ/∂x + ∇R(x),    μ = J_z(z*, x)ᵀ μ + ∂ℓ/∂z(z*)
 ///
-/// with ∂ℓ/∂z = z − t, ∂ℓ/∂x = 0 and ∇R = λ x. ``NestedInputOptimizer`` and
+/// with ∂ℓ/∂z from the loss (z − t for the squared distance), ∂ℓ/∂x = 0 and ∇R = λ x. ``NestedInputOptimizer`` and
 /// ``JointInputOptimizer`` solve it; everything else (loss, penalty, projection) is shared here.
 ///
 /// Reference: S. Gurumurthy, S. Bai, Z. Manchester, J. Z. Kolter, "Joint inference and input
@@ -29,8 +35,10 @@ public enum InputConstraint: Sendable, Equatable {
 public struct InputOptimizationProblem<Cell: ParametricCell> {
     /// The cell; its ``ParametricCell/input`` rows are the starting inputs x⁰ (projected onto C).
     public let cell: Cell
-    /// The targets tᵢ, B × d.
-    public let target: Matrix
+    /// The state loss ℓᵢ(z).
+    public let loss: any InputLoss
+    /// The targets tᵢ (B × d) when the loss is ``SquaredDistanceLoss``, nil otherwise.
+    public var target: Matrix? { (loss as? SquaredDistanceLoss)?.target }
     /// λ ≥ 0 of R(x) = (λ/2)‖x‖².
     public let penalty: Double
     public let constraint: InputConstraint
@@ -44,9 +52,19 @@ public struct InputOptimizationProblem<Cell: ParametricCell> {
     ///   finite, a box has lower ≥ upper or a non-finite bound, a ball's centre is not B × p or
     ///   not finite, or its radius is not positive and finite.
     public init(cell: Cell, target: Matrix, penalty: Double = 0, constraint: InputConstraint = .none) throws(UsageError) {
+        try Check.shape(target, (cell.batchSize, cell.dimension), "InputOptimizationProblem", "target", "B × d of the cell, one target per sample")
+        try self.init(cell: cell, loss: SquaredDistanceLoss(target: target), penalty: penalty, constraint: constraint)
+    }
+
+    /// The problem with any state loss.
+    /// - Throws: ``UsageError`` as the target initialiser, and when the loss is not for B
+    ///   samples of d-wide states.
+    public init(cell: Cell, loss: any InputLoss, penalty: Double = 0, constraint: InputConstraint = .none) throws(UsageError) {
         let owner = "InputOptimizationProblem"
-        try Check.shape(target, (cell.batchSize, cell.dimension), owner, "target", "B × d of the cell, one target per sample")
-        try Check.finite(target.storage, owner, "target")
+        guard loss.batchSize == cell.batchSize, loss.stateDimension == cell.dimension else {
+            throw UsageError(owner, "loss", got: "\(loss.batchSize) samples × \(loss.stateDimension)",
+                             expected: "the cell's \(cell.batchSize) samples × d = \(cell.dimension)")
+        }
         try Check.inRange(penalty, owner, "penalty", "λ of the L2 penalty (λ/2)‖x‖²", above: 0)
         switch constraint {
         case .none: break
@@ -58,9 +76,20 @@ public struct InputOptimizationProblem<Cell: ParametricCell> {
             try Check.shape(center, (cell.batchSize, cell.input.columns), owner, "ball centre x₀", "B × p, one centre per sample")
             try Check.finite(center.storage, owner, "ball centre x₀")
             try Check.inRange(radius, owner, "ball radius ε", "the radius of the ε-ball around x₀", above: 0, openBelow: true)
+        case let .infinityBallInBox(center, radius, lower, upper):
+            try Check.shape(center, (cell.batchSize, cell.input.columns), owner, "ball centre x₀", "B × p, one centre per sample")
+            try Check.finite(center.storage, owner, "ball centre x₀")
+            try Check.inRange(radius, owner, "ball radius ε", "the radius of the ℓ∞ ball around x₀", above: 0, openBelow: true)
+            guard lower.isFinite, upper.isFinite, lower < upper else {
+                throw UsageError(owner, "box", got: "[\(lower), \(upper)]", expected: "finite bounds with lower < upper")
+            }
+            if let bad = center.storage.firstIndex(where: { $0 < lower || $0 > upper }) {
+                throw UsageError(owner, "ball centre x₀", got: "\(center.storage[bad]) at flat index \(bad)",
+                                 expected: "a centre inside the box [\(lower), \(upper)]")
+            }
         }
         self.cell = cell
-        self.target = target
+        self.loss = loss
         self.penalty = penalty
         self.constraint = constraint
     }
@@ -82,6 +111,11 @@ public struct InputOptimizationProblem<Cell: ParametricCell> {
                 let scale = radius / norm
                 for j in 0..<p { values[j] = x0[j] + (values[j] - x0[j]) * scale }
             }
+        case let .infinityBallInBox(center, radius, lower, upper):
+            center.storage.withUnsafeBufferPointer { c in
+                let x0 = c.baseAddress! + sample * p
+                for j in 0..<p { values[j] = min(min(upper, x0[j] + radius), max(max(lower, x0[j] - radius), values[j])) }
+            }
         }
     }
 
@@ -97,29 +131,22 @@ public struct InputOptimizationProblem<Cell: ParametricCell> {
     /// The starting inputs: the cell's inputs projected onto C.
     public var initialInput: Matrix { project(cell.input) }
 
-    /// ℓ(zᵢ) + R(xᵢ) for row `row` of `z` and of `x` (sample `sample`).
-    func objective(z: UnsafePointer<Double>, x: UnsafePointer<Double>, sample: Int) -> Double {
-        let d = stateDimension, p = inputDimension
-        var loss = 0.0, norm2 = 0.0
-        target.storage.withUnsafeBufferPointer { t in
-            let ts = t.baseAddress! + sample * d
-            for j in 0..<d { loss += (z[j] - ts[j]) * (z[j] - ts[j]) }
+    /// ℓᵢ(zᵣ) + R(xᵣ) for every row r of the states z (n × d) and inputs x (n × p), sample i = samples[r].
+    func objectives(states z: Matrix, inputs x: Matrix, samples: [Int]) throws(UsageError) -> [Double] {
+        let p = inputDimension
+        let losses = try loss.values(states: z, samples: samples)
+        return losses.enumerated().map { r, l in
+            var norm2 = 0.0
+            for j in 0..<p { norm2 += x.storage[r * p + j] * x.storage[r * p + j] }
+            return l + 0.5 * penalty * norm2
         }
-        for j in 0..<p { norm2 += x[j] * x[j] }
-        return 0.5 * loss + 0.5 * penalty * norm2
     }
 
     /// ℓ(zᵢ, xᵢ) + R(xᵢ) for every sample of the states z (B × d) and inputs x (B × p).
     public func objectives(states z: Matrix, inputs x: Matrix) throws(UsageError) -> [Double] {
         try Check.shape(z, (batchSize, stateDimension), "InputOptimizationProblem", "states z", "B × d")
         try Check.shape(x, (batchSize, inputDimension), "InputOptimizationProblem", "inputs x", "B × p")
-        return z.storage.withUnsafeBufferPointer { pz in
-            x.storage.withUnsafeBufferPointer { px in
-                (0..<batchSize).map { i in
-                    objective(z: pz.baseAddress! + i * stateDimension, x: px.baseAddress! + i * inputDimension, sample: i)
-                }
-            }
-        }
+        return try objectives(states: z, inputs: x, samples: Array(0..<batchSize))
     }
 
     /// The true objective F(xᵢ) of every sample: z*(x) re-solved with `solver` under `criteria`
@@ -131,9 +158,10 @@ public struct InputOptimizationProblem<Cell: ParametricCell> {
         return (try objectives(states: forward.solution, inputs: x), forward)
     }
 
-    /// ∂ℓ/∂z = z − t, B × d.
+    /// ∂ℓ/∂z of every sample (z − t for the squared distance), B × d.
     public func lossGradient(states z: Matrix) throws(UsageError) -> Matrix {
-        try z - target
+        try Check.shape(z, (batchSize, stateDimension), "InputOptimizationProblem", "states z", "B × d")
+        return try loss.gradients(states: z, samples: Array(0..<batchSize))
     }
 
     /// The projected-gradient step length ‖x − Proj(x − α g)‖ / α of each sample: ‖g‖ without a

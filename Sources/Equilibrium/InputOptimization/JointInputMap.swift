@@ -4,7 +4,7 @@ import Foundation
 /// state s = (z, μ, x) ∈ ℝ^{d+d+p} per sample, stacked in one row, and
 ///
 ///     z ← f(z, x)
-///     μ ← J_z(z, x)ᵀ μ + ∂ℓ/∂z(z, x)                       (∂ℓ/∂z = z − t)
+///     μ ← J_z(z, x)ᵀ μ + ∂ℓ/∂z(z, x)                       (from the problem's ``InputLoss``)
 ///     x ← Proj_C(x − α (J_x(z, x)ᵀ μ + ∂ℓ/∂x + ∇R(x)))       (∂ℓ/∂x = 0, ∇R = λ x)
 ///
 /// all three from the current (z, μ, x). Being a ``FixedPointMap``, it is solved by any solver
@@ -97,9 +97,12 @@ public struct JointInputMap<Cell: ParametricCell>: FixedPointMap {
             for j in 0..<p { x.storage[r * p + j] = s[r * width + 2 * d + j] }
         }
         log.rows += n
-        let products: (fz: Matrix, jtmu: Matrix, gx: Matrix)
+        let rows = Array(samples)
+        let products: (fz: Matrix, jtmu: Matrix, gx: Matrix), lossGradient: Matrix, objectives: [Double]
         do {
             products = try Self.products(problem.cell, z: z, mu: mu, x: x)
+            lossGradient = try problem.loss.gradients(states: z, samples: rows)
+            objectives = try problem.objectives(states: z, inputs: x, samples: rows)
         } catch {
             // A non-finite input (a diverging iterate) cannot be bound: report NaN, which the
             // solver's loop classifies as a non-finite outcome.
@@ -107,26 +110,19 @@ public struct JointInputMap<Cell: ParametricCell>: FixedPointMap {
             return
         }
         let alpha = stepSize, lambda = problem.penalty
-        problem.target.storage.withUnsafeBufferPointer { t in
-            for (r, sample) in samples.enumerated() {
-                let row = out + r * width
-                let ts = t.baseAddress! + sample * d
-                for j in 0..<d {
-                    row[j] = products.fz.storage[r * d + j]
-                    row[d + j] = products.jtmu.storage[r * d + j] + (z.storage[r * d + j] - ts[j])
-                }
-                for j in 0..<p {
-                    let xj = x.storage[r * p + j]
-                    row[2 * d + j] = xj - alpha * (products.gx.storage[r * p + j] + lambda * xj)
-                }
-                problem.project(row + 2 * d, sample: sample)
-                z.storage.withUnsafeBufferPointer { pz in
-                    x.storage.withUnsafeBufferPointer { px in
-                        log.objectives[sample] = problem.objective(z: pz.baseAddress! + r * d, x: px.baseAddress! + r * p, sample: sample)
-                    }
-                }
-                for j in 0..<p { log.inputs.storage[sample * p + j] = x.storage[r * p + j] }
+        for (r, sample) in samples.enumerated() {
+            let row = out + r * width
+            for j in 0..<d {
+                row[j] = products.fz.storage[r * d + j]
+                row[d + j] = products.jtmu.storage[r * d + j] + lossGradient.storage[r * d + j]
             }
+            for j in 0..<p {
+                let xj = x.storage[r * p + j]
+                row[2 * d + j] = xj - alpha * (products.gx.storage[r * p + j] + lambda * xj)
+            }
+            problem.project(row + 2 * d, sample: sample)
+            log.objectives[sample] = objectives[r]
+            for j in 0..<p { log.inputs.storage[sample * p + j] = x.storage[r * p + j] }
         }
     }
 
@@ -212,7 +208,11 @@ public struct JointInputOptimizer: Sendable {
         }
         let result = try solver.solve(map, from: start, criteria: criteria, observer: observer)
         let wall = secondsSince(clock)
-        let (z, mu, x) = try map.split(result.solution)
+        var (z, mu, x) = try map.split(result.solution)
+        // A solver's iterate is not always an image of T (Anderson's is an affine combination of
+        // images), so its x-block may lie outside C: return Proj_C(x), the feasible input (equal
+        // to x at a fixed point). The states and objectives below are then those at (z, Proj_C(x)).
+        x = problem.project(x)
         let objectives = try problem.objectives(states: z, inputs: x)
         let failed = result.samples.filter { !$0.converged }
         let note = failed.isEmpty
