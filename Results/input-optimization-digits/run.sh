@@ -3,6 +3,7 @@
 # perturbation (ε = 2 pixel units of 0–16, inside the pixel box) of 3 test digits for each of the
 # 3 trained digits models, joint (JIIO) vs nested, Anderson for both. Needs a release build.
 set -eu
+scripts/write-provenance.sh "$(dirname "$0")" "$0 $*"
 cd "$(dirname "$0")/../.."
 out=Results/input-optimization-digits
 mkdir -p "$out/runs"

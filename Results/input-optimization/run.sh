@@ -3,6 +3,7 @@
 # Usage: Results/input-optimization/run.sh [path/to/deq]   (from the repository root; release build)
 # Writes runs/<config>-seed<k>.json and .dat (traces), objective.png; summary.md is written from these files.
 set -eu
+scripts/write-provenance.sh "$(dirname "$0")" "$0 $*"
 DEQ=${1:-.build/release/deq}
 OUT=Results/input-optimization/runs
 mkdir -p "$OUT"

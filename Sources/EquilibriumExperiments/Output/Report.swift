@@ -44,6 +44,7 @@ public enum ResultsReport {
         ("digits-gradients-claims", "digits-gradients", "## Claims"),
         ("digits-jacobian-reg", "digits-jacobian-reg", "Model:"),
         ("digits-jacobian-reg-claims", "digits-jacobian-reg", "## Claims"),
+        ("input-optimization-digits", "input-optimization-digits", "| level"),
     ]
 
     public static var blockNames: [String] { blocks.map(\.name) + summaryBlocks.map(\.name) }
