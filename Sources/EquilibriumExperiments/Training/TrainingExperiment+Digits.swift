@@ -210,7 +210,7 @@ extension TrainingExperiment {
                                               progress: { progress("\(run.label)\t\($0)") }) { _, _ in }
                 let log = session.log, n = Double(max(log.count, 1)), steps = Double(max(log.last?.steps ?? 1, 1))
                 // ρ(J) and ‖J‖_F²/d at the end, medians over the first test images' fixed points.
-                let jacobian = try session.jacobianAtFixedPoints(try options.loadDatasets().test, samples: quick ? 4 : 32,
+                let jacobian = try session.jacobianAtFixedPoints(try options.loadDatasets().test, samples: quick ? 4 : jacobianSamples,
                                                                  maxIterations: options.maxIterations)
                 let row = Row(accuracy: log.last?.testAccuracy ?? .nan, nfe: log.reduce(0) { $0 + $1.forwardEvaluations } / n,
                               forwardConverged: log.reduce(0) { $0 + $1.forwardConverged } / n,
@@ -228,7 +228,7 @@ extension TrainingExperiment {
             let r = rows[run.label] ?? []
             md += "| \(run.label) | \(pm(r.map(\.accuracy), 4)) | \(pm(r.map(\.nfe), 2)) | \(pm(r.map(\.forwardConverged), 3)) | \(pm(r.map(\.backwardSeconds), 3)) | \(pm(r.map(\.vjps), 1)) | \(pm(r.map(\.backwardConverged), 3)) | \(pm(r.map(\.seconds), 0)) | \(pm(r.map(\.rho), 3)) | \(pm(r.map(\.frobenius), 4)) |\n"
         }
-        md += "\nMeans ± sd over n = \(settings.seeds.count) seeds; per-step figures are means over the epochs (forward evaluations: per image, summed over solver segments when the correction loss splits the solve); forward converged: fraction of training images whose solve met the tolerance; backward converged: fraction of steps whose adjoint solve converged for every image (1 without a solve); ρ(J) and ‖J‖_F²/d: the cell's Jacobian ∂f/∂z at the fixed points of the first \(quick ? 4 : 32) test images after training (median over the images; Arnoldi power iteration and Hutchinson with 16 probes).\n"
+        md += "\nMeans ± sd over n = \(settings.seeds.count) seeds; per-step figures are means over the epochs (forward evaluations: per image, summed over solver segments when the correction loss splits the solve); forward converged: fraction of training images whose solve met the tolerance; backward converged: fraction of steps whose adjoint solve converged for every image (1 without a solve); ρ(J) and ‖J‖_F²/d: the cell's Jacobian ∂f/∂z at the fixed points of the first \(quick ? 4 : jacobianSamples) test images after training (median over the images; Arnoldi power iteration and Hutchinson with 16 probes).\n"
         try AtomicFile.write(tsv, to: folder.appendingPathComponent("summary.tsv"))
         if !settings.claims.isEmpty { md += "\n## Claims\n\n" }
         for claim in settings.claims {
