@@ -19,15 +19,11 @@ extension TrainingExperiment {
         let manager = FileManager.default
         try manager.createDirectory(at: folder.appendingPathComponent("curves"), withIntermediateDirectories: true)
         try Provenance.current().write(into: folder)
-        if spec.kind == .digitsSolvers || spec.kind == .digitsComparison {
-            let text = spec.kind == .digitsSolvers ? try runDigitsSolvers(spec, quick: quick, into: folder, progress: progress)
-                : try runDigitsComparison(spec, quick: quick, into: folder, progress: progress)
-            try AtomicFile.write(text, to: folder.appendingPathComponent("summary.md"))
-            return text
-        }
         var sessions = [(label: String, session: any TrainingSession)]()
         var jacobians: [String: [JacobianRecord]] = [:]
-        for run in spec.runs {
+        // The digits kinds train their runs over seeds themselves.
+        let trainsHere = spec.kind == .phantomTraining || spec.kind == .upwardGeneralization
+        for run in spec.runs where trainsHere {
             let options = quick ? run.quickOptions : run.options
             var session = try Training.session(options)
             let (train, test) = options.datasets()
@@ -48,7 +44,9 @@ extension TrainingExperiment {
         switch spec.kind {
         case .phantomTraining: text = try writePhantom(spec, sessions, jacobians: jacobians, quick: quick, folder)
         case .upwardGeneralization: text = try writeUpward(spec, sessions, quick: quick, folder)
-        case .digitsSolvers, .digitsComparison: text = ""
+        case .digitsSolvers: text = try runDigitsSolvers(spec, quick: quick, into: folder, progress: progress)
+        case .digitsComparison: text = try runDigitsComparison(spec, quick: quick, into: folder, progress: progress)
+        case .digitsAgreement: text = try runDigitsAgreement(spec, quick: quick, into: folder, progress: progress)
         }
         try AtomicFile.write(text, to: folder.appendingPathComponent("summary.md"))
         if Gnuplot.isAvailable {

@@ -29,6 +29,8 @@ public struct TrainingExperiment: Sendable {
         case digitsSolvers = "digits-solvers"
         /// Runs over seeds compared with claims (``runDigitsComparison``).
         case digitsComparison = "digits-comparison"
+        /// Every run's gradient against the exact one on the first run's checkpoints (``runDigitsAgreement``).
+        case digitsAgreement = "digits-agreement"
     }
 
     public struct Run: Sendable {
@@ -107,7 +109,7 @@ public struct TrainingExperiment: Sendable {
                                       evaluation: evaluation, quickEvaluation: quickEvaluation)
         spec.digits = try DigitsSettings.parse(root["digits"], "digits", path, DigitsSettings())
         spec.quickDigits = try DigitsSettings.parse(root["quickDigits"], "quickDigits", path, spec.digits)
-        if kind == .digitsSolvers || kind == .digitsComparison, let run = runs.first(where: { $0.options.task != .digits }) {
+        if [.digitsSolvers, .digitsComparison, .digitsAgreement].contains(kind), let run = runs.first(where: { $0.options.task != .digits }) {
             throw TrainingError("\(path): run '\(run.label)': the \(kind.rawValue) kind needs task: digits")
         }
         return spec
