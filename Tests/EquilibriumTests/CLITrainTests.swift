@@ -67,7 +67,8 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test func bundledTrainingExperimentsParseInFullAndQuickForms() throws {
-        for name in ["phantom-training", "exact-gradient-failure", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients", "digits-jacobian-reg"] {
+        for name in ["phantom-training", "exact-gradient-failure", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients",
+                     "digits-jacobian-reg", "digits-gradient-agreement", "digits-adjoint-tolerance"] {
             let spec = try TrainingExperiment.load(trainingExperiments.appendingPathComponent("\(name).yaml"))
             #expect(spec.name == name && !spec.description.isEmpty && spec.runs.count >= (name == "digits-solvers" ? 1 : 2))
             if name.hasPrefix("digits") { #expect(spec.digits.seeds.count >= 3) }
@@ -155,7 +156,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
     }
 
     @Test(arguments: ["phantom-training", "upward-generalization", "digits-solvers", "digits-reuse", "digits-gradients",
-                      "digits-jacobian-reg"])
+                      "digits-jacobian-reg", "digits-gradient-agreement"])
     func quickExperimentRunsAndWritesItsResults(name: String) throws {
         let scratch = try ScratchDirectory("deq-train-experiment")
         defer { scratch.cleanUp() }
@@ -184,6 +185,28 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
                 #expect(cells.count == 11 && Double(cells[9])! > 0 && Double(cells[10])! > 0, "\(row)")
             }
             #expect(summary.contains("## Claims") && summary.contains("n = 1 seeds"))
+        } else if name == "digits-gradient-agreement" {
+            // One row per (run, checkpoint): 14 estimators × checkpoints 0 and 1, one seed.
+            let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n").dropFirst()
+            #expect(rows.count == 14 * 2)
+            var table = [String: [Double]]()
+            for row in rows {
+                let cells = row.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
+                table["\(cells[0]) \(cells[2])"] = cells[3...].compactMap(Double.init)
+            }
+            for epoch in [0, 1] {
+                // Two implementations of one estimator: the unrolled phantom gradient with k = 1,
+                // λ = 1 is y = c, the Jacobian-free gradient; with λ = 0.5 it is half of it (the
+                // same direction, half the norm). Both agree to rounding (1e-12 ≫ 64 ulp · terms).
+                let jfb = table["jfb \(epoch)"]!, k1 = table["phantom k=1 λ=1 \(epoch)"]!, half = table["phantom k=1 λ=0.5 \(epoch)"]!
+                #expect(abs(jfb[0] - k1[0]) < 1e-12 && abs(jfb[2] - k1[2]) < 1e-12, "\(jfb) \(k1)")
+                #expect(abs(half[0] - k1[0]) < 1e-12 && abs(half[2] - 0.5 * k1[2]) < 1e-12, "\(half) \(k1)")
+                for (key, values) in table where key.hasSuffix(" \(epoch)") { #expect(values[0] >= -1 - 1e-12 && values[0] <= 1 + 1e-12, "\(key)") }
+            }
+            // At initialisation (cell weights N(0, 0.01): ‖J‖ ≪ 1) the training forward solve is
+            // accurate, so an adjoint at 1e-6 gives the exact gradient's direction: cos > 0.99.
+            #expect(table["implicit adjoint 1e-6 0"]![0] > 0.99)
+            #expect(summary.contains("## Claims") && summary.contains("Geng et al. 2021") && summary.contains("n = 1 seeds"))
         } else if name == "phantom-training" {
             // The exact run's backward time is the unit of the ratio column.
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")

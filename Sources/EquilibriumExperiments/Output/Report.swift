@@ -44,6 +44,10 @@ public enum ResultsReport {
         ("digits-gradients-claims", "digits-gradients", "## Claims"),
         ("digits-jacobian-reg", "digits-jacobian-reg", "Model:"),
         ("digits-jacobian-reg-claims", "digits-jacobian-reg", "## Claims"),
+        ("digits-gradient-agreement", "digits-gradient-agreement", "## Over all checkpoints"),
+        ("digits-gradient-agreement-claims", "digits-gradient-agreement", "## Claims"),
+        ("digits-adjoint-tolerance", "digits-adjoint-tolerance", "Model:"),
+        ("digits-adjoint-tolerance-claims", "digits-adjoint-tolerance", "## Claims"),
         ("input-optimization-digits", "input-optimization-digits", "| level"),
     ]
 
