@@ -178,7 +178,7 @@ private let trainingExperiments = URL(fileURLWithPath: #filePath).deletingLastPa
             #expect(summary.contains("Fixed-point reuse lowers") && summary.contains("n = 1 seeds"))
         } else if name == "digits-gradients" || name == "digits-jacobian-reg" {
             let rows = try String(contentsOf: folder.appendingPathComponent("summary.tsv"), encoding: .utf8).split(separator: "\n")
-            #expect(rows.count == 1 + (name == "digits-gradients" ? 7 : 2))
+            #expect(rows.count == 1 + (name == "digits-gradients" ? 10 : 2))
             // ρ(J) and ‖J‖_F²/d of the trained cell: finite and positive in every row.
             for row in rows.dropFirst() {
                 let cells = row.split(separator: "\t")

@@ -122,7 +122,7 @@ extension TrainingExperiment {
         let forwardDone = referenceOutcomes.map(\.forward).min() ?? .nan
         let adjointDone = referenceOutcomes.filter(\.adjoint).count
         var md = digitsHeader(spec, quick: quick, settings, base)
-        md += "Reference (the exact gradient g*): on the first \(settings.samples) training images at each checkpoint, forward Anderson and the adjoint solve (Anderson) both to relative tolerance \(settings.referenceTolerance) within \(settings.referenceBudget) iterations; the reference forward solve converged for at least \(format(forwardDone)) of the images at every checkpoint and its adjoint converged at \(adjointDone) of \(referenceOutcomes.count) checkpoints (at most \(referenceOutcomes.map(\.iterations).max() ?? 0) iterations)\(adjointDone < referenceOutcomes.count ? " ⚠ — where it did not, g* is itself approximate" : ""). Every estimator then uses its run's own forward solve (z₀ = 0, as in training: \(base.solver.rawValue), tolerance \(base.tolerance), at most \(base.maxIterations) iterations unless the run says otherwise) and backward options. Checkpoints: epochs \(epochs.map(String.init).joined(separator: ", ")) of the `\(spec.runs[0].label)` run's training, seeds \(settings.seeds.map(String.init).joined(separator: ", ")).\n\n"
+        md += "Reference (the exact gradient g*): on the first \(settings.samples) training images at each checkpoint, forward Anderson and the adjoint solve (Anderson) both to relative tolerance \(settings.referenceTolerance) within \(settings.referenceBudget) iterations; the reference forward solve converged for \(forwardDone == 1 ? "every image" : "a fraction \(format(forwardDone)) or more of the images") at every checkpoint and its adjoint converged at \(adjointDone) of \(referenceOutcomes.count) checkpoints (at most \(referenceOutcomes.map(\.iterations).max() ?? 0) iterations)\(adjointDone < referenceOutcomes.count ? " ⚠ — where it did not, g* is itself approximate" : ""). Every estimator then uses its run's own forward solve (z₀ = 0, as in training: \(base.solver.rawValue), tolerance \(base.tolerance), at most \(base.maxIterations) iterations unless the run says otherwise) and backward options. Checkpoints: epochs \(epochs.map(String.init).joined(separator: ", ")) of the `\(spec.runs[0].label)` run's training, seeds \(settings.seeds.map(String.init).joined(separator: ", ")).\n\n"
         md += "## Cosine to the exact gradient at the same checkpoints\n\ncos(g, g*) over the parameters behind the DEQ layer (stem, stem norm, cell), mean ± sd over n = \(settings.seeds.count) seeds per checkpoint.\n\n"
         md += "| estimator | " + epochs.map { "epoch \($0)" }.joined(separator: " | ") + " |\n|---|" + epochs.map { _ in "---|" }.joined() + "\n"
         for label in labels {
@@ -205,10 +205,10 @@ extension TrainingExperiment {
         func plot(_ rows: [(file: String, title: String, phantom: Bool)]) -> String {
             rows.map { "\"\($0.file).dat\" using 1:2:3 with yerrorlines title \(Gnuplot.quoted($0.title))" }.joined(separator: ", ")
         }
-        let script = Gnuplot.preamble(output: "cosine", width: 1100, height: 450) + """
+        let script = Gnuplot.preamble(output: "cosine", width: 1100, height: 600) + """
 
         set multiplot layout 1,2
-        set key bottom left
+        set key below maxrows 4
         set xlabel "epoch of the reference run (checkpoint)"; set ylabel "cos(g, g*) behind the DEQ"
         set title "exact gradient at adjoint tolerances, Jacobian-free, SHINE"
         plot \(plot(series.filter { !$0.phantom }))
