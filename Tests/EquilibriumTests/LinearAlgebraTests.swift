@@ -2,6 +2,16 @@ import Testing
 import Equilibrium
 
 @Suite struct LinearAlgebraTests {
+    /// The median against its definition: the middle order statistic (odd count), the mean of
+    /// the two middle ones (even count), NaN entries ignored, NaN when nothing is left.
+    @Test func medianIsTheMiddleOrderStatistic() {
+        #expect(VectorComparison.median([3, 1, 2]) == 2)
+        #expect(VectorComparison.median([4, 1, 3, 2]) == 2.5)
+        #expect(VectorComparison.median([.nan, 5, -1, .nan, 7]) == 5)
+        #expect(VectorComparison.median([-.infinity, 0, .infinity]) == 0)
+        #expect(VectorComparison.median([]).isNaN && VectorComparison.median([.nan]).isNaN)
+    }
+
     @Test func gemmMatchesTripleLoop() throws {
         var generator = SplitMix64(seed: 1)
         let a = Matrix.gaussian(rows: 7, columns: 5, using: &generator)

@@ -25,3 +25,14 @@ public enum VectorComparison {
         return denominator > 0 ? numerator / denominator : .infinity
     }
 }
+
+extension VectorComparison {
+    /// The median of the values that are not NaN: the middle one of the sorted values, or the
+    /// mean of the two middle ones for an even count; NaN when every value is NaN (or none).
+    public static func median(_ values: [Double]) -> Double {
+        let sorted = values.filter { !$0.isNaN }.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid])
+    }
+}

@@ -223,11 +223,7 @@ public struct JacobianAtFixedPoints: Sendable, Equatable {
 
     /// The medians over the samples, and the converged fraction.
     public var summary: (spectralRadius: Double, frobeniusSquaredPerDimension: Double, convergedFraction: Double) {
-        func median(_ xs: [Double]) -> Double {
-            let s = xs.sorted()
-            return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
-        }
-        return (median(spectralRadius), median(frobeniusSquaredPerDimension),
+        (VectorComparison.median(spectralRadius), VectorComparison.median(frobeniusSquaredPerDimension),
                 Double(converged.filter { $0 }.count) / Double(max(converged.count, 1)))
     }
 }

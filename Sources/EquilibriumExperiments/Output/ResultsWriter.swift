@@ -411,12 +411,7 @@ public struct ResultsWriter {
 
 /// Small statistics for tables.
 enum Statistics {
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.filter { !$0.isNaN }.sorted()
-        guard !sorted.isEmpty else { return .nan }
-        let mid = sorted.count / 2
-        return sorted.count % 2 == 1 ? sorted[mid] : 0.5 * (sorted[mid - 1] + sorted[mid])
-    }
+    static func median(_ values: [Double]) -> Double { VectorComparison.median(values) }
 
     /// "median [min–max]" of the values that are not NaN (one value: just it; none: "–").
     static func spread(_ values: [Double], _ format: String) -> String {

@@ -88,8 +88,7 @@ extension TrainingExperiment {
     static func medianRange(_ values: [Double]) -> (median: Double, low: Double, high: Double)? {
         let sorted = values.filter(\.isFinite).sorted()
         guard let low = sorted.first, let high = sorted.last else { return nil }
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        return (median, low, high)
+        return (VectorComparison.median(sorted), low, high)
     }
 
     /// "median [min–max]" of the finite values, "–" when there is none.
