@@ -108,12 +108,7 @@ struct Attack: ParsableCommand {
                                                     label: test.labels[index], options: options)
                 let stem = "\(name)-image\(index)"
                 try JSONFormat.text(runs).write(to: runsFolder.appendingPathComponent("\(stem).json"), atomically: true, encoding: .utf8)
-                var dat = "# one index block per method (nested, joint): f_evals f_plus_vjps seconds true_objective\n"
-                for r in runs {
-                    dat += "# \(r.method)\n"
-                    for p in r.trace { dat += "\(p.evaluations) \(p.products) \(p.seconds) \(p.objective)\n" }
-                    dat += "\n\n"
-                }
+                let dat = InputOptimizationComparison.gnuplotData(runs)
                 try dat.write(to: runsFolder.appendingPathComponent("\(stem).dat"), atomically: true, encoding: .utf8)
                 for r in runs {
                     print("\(name)\timage \(index)\t\(r.method)\tconverged \(r.converged)\tf \(r.evaluations)\tF \(r.initialObjective) → \(r.finalObjective)\tto1% \(r.reached.map { "\($0.evaluations)" } ?? "—")\t\(r.note)")

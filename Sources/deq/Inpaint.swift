@@ -1,0 +1,136 @@
+import ArgumentParser
+import Equilibrium
+import EquilibriumExperiments
+import Foundation
+
+/// `deq inpaint`: application 2 of input optimisation, inpainting test digits through trained
+/// DEQ decoders, joint (JIIO) against nested (``DigitsInpainting``, docs/MATH.md §6).
+struct Inpaint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Inpaint test digits through trained DEQ decoders by optimising the latent code: joint (JIIO) vs nested.",
+        discussion: """
+            Per decoder (from deq train-decoder), test image y (scaled to [0, 1]) and step α: min over \
+            the code x of ½‖M ⊙ (V z*(x) + c − y)‖² + (λ/2)‖x‖² from x = 0, by the nested method \
+            (forward and adjoint Anderson solves, warm-started, then a gradient step α) and by the \
+            joint one (one Anderson solve of the augmented map, the same α). Every iterate's true \
+            objective is re-solved off budget (tolerance 1e-10). Writes OUTPUT/runs/*.json and *.dat \
+            (per decoder and image) and OUTPUT/table.md.
+            """
+    )
+
+    @Option(help: ArgumentHelp("A decoder file written by deq train-decoder (repeat for several).", valueName: "FILE"),
+            completion: .file())
+    var decoder: [String] = []
+
+    @Option(help: ArgumentHelp("The image folder (test-images.npy, train-images.npy for the mean-image baseline).", valueName: "DIR"),
+            completion: .directory)
+    var data: String = "Data/digits"
+
+    @Option(help: ArgumentHelp("Comma-separated test-image indices.", valueName: "list"))
+    var images: String = "0,1,2"
+
+    @Option(help: "The observed pixels; the others are inpainted.")
+    var mask: DigitsInpainting.Mask = .bottomHalf
+
+    @Option(help: ArgumentHelp("Comma-separated step sizes α > 0 of the code update (both methods; one comparison each).", valueName: "list"))
+    var steps: String = "1"
+
+    @Option(parsing: .unconditional, help: "λ ≥ 0 of the code penalty (λ/2)‖x‖².")
+    var penalty: Double = 1e-3
+
+    @Option(parsing: .unconditional, help: "Residual tolerance (relative) of the inner solves and the augmented solve.")
+    var tol: Double = 1e-6
+
+    @Option(name: .customLong("max-iter"), parsing: .unconditional, help: "Most iterations per solve (inner or augmented).")
+    var maxIter: Int = 3000
+
+    @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Most outer steps of the nested method.")
+    var maxSteps: Int = 1000
+
+    @Option(name: .customLong("gradient-tol"), parsing: .unconditional, help: "Nested: stop at this gradient norm.")
+    var gradientTol: Double = 1e-6
+
+    @Option(help: ArgumentHelp("The results folder (created).", valueName: "DIR"), completion: .directory)
+    var output: String
+
+    /// The comma-separated values of `text` for option `name`, each checked by `valid`.
+    static func list<T>(_ text: String, _ name: String, _ expected: String, _ parse: (String) -> T?, _ valid: (T) -> Bool) throws -> [T] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { parse($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0.map(valid) ?? false }) else {
+            throw ValidationError("--\(name) \(text): expected \(expected)")
+        }
+        return parts.map { $0! }
+    }
+
+    func indices() throws -> [Int] {
+        try Self.list(images, "images", "comma-separated non-negative integers, e.g. --images 0,1,2", { Int($0) }, { $0 >= 0 })
+    }
+
+    func stepSizes() throws -> [Double] {
+        try Self.list(steps, "steps", "comma-separated positive finite step sizes, e.g. --steps 0.5,1,2", { Double($0) }, { $0 > 0 && $0.isFinite })
+    }
+
+    mutating func validate() throws {
+        guard !decoder.isEmpty else { throw ValidationError("--decoder: give at least one file written by deq train-decoder") }
+        _ = try indices()
+        _ = try stepSizes()
+        guard penalty >= 0, penalty.isFinite else { throw ValidationError("--penalty must be ≥ 0 and finite (λ); got \(penalty)") }
+        guard tol > 0, tol.isFinite else { throw ValidationError("--tol must be positive and finite; got \(tol)") }
+        guard maxIter >= 1 else { throw ValidationError("--max-iter must be ≥ 1; got \(maxIter)") }
+        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be ≥ 1; got \(maxSteps)") }
+        guard gradientTol > 0, gradientTol.isFinite else { throw ValidationError("--gradient-tol must be positive and finite; got \(gradientTol)") }
+        for path in decoder where !FileManager.default.fileExists(atPath: path) {
+            throw ValidationError("--decoder \(path): no such file; expected a .npz or .safetensors file written by deq train-decoder")
+        }
+    }
+
+    func run() throws {
+        let criteria = try StoppingCriteria(tolerance: tol, measure: .relative, maxIterations: maxIter, recordHistory: false)
+        let verify = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 10_000, recordHistory: false)
+        let settings = InputOptimizationComparison.Settings(step: 1, solver: AndersonAcceleration(), criteria: criteria, maxSteps: maxSteps,
+                                                            gradientTolerance: gradientTol, verifyCriteria: verify)
+        let options = DigitsInpainting.Options(mask: mask, penalty: penalty, steps: try stepSizes(), settings: settings)
+        let directory = URL(fileURLWithPath: data)
+        let test = try ImageDataset.load(from: directory, split: "test")
+        let train = try ImageDataset.load(from: directory, split: "train")
+        let scale = 1 / DigitsInpainting.pixelScale
+        var mean = [Double](repeating: 0, count: train.pixels)
+        for i in 0..<train.count { for j in 0..<train.pixels { mean[j] += scale * train.images[i, j] / Double(train.count) } }
+        let folder = URL(fileURLWithPath: output), runsFolder = folder.appendingPathComponent("runs")
+        try FileManager.default.createDirectory(at: runsFolder, withIntermediateDirectories: true)
+        var all: [DigitsInpainting.Run] = []
+        for path in decoder {
+            let model: DEQDecoder
+            do { model = try DEQDecoder.read(from: URL(fileURLWithPath: path)).decoder } catch {
+                throw ValidationError("--decoder \(path): \(error)")
+            }
+            guard model.outputDimension == test.pixels else {
+                throw ValidationError("--decoder \(path): decodes \(model.outputDimension) pixels; expected the \(test.pixels) of the images in \(directory.path)")
+            }
+            let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+            for index in try indices() {
+                guard index < test.count else {
+                    throw ValidationError("--images: index \(index) is outside the \(test.count) test images of \(directory.path)")
+                }
+                let y = scale * (try Matrix(rows: 1, columns: test.pixels, values: test.images.row(index)))
+                let runs = try DigitsInpainting.compare(decoder: model, modelName: name, image: y, index: index, label: test.labels[index],
+                                                        height: test.height, width: test.width, mean: mean, options: options)
+                let stem = "\(name)-image\(index)"
+                try JSONFormat.text(runs).write(to: runsFolder.appendingPathComponent("\(stem).json"), atomically: true, encoding: .utf8)
+                for step in options.steps {
+                    let pair = runs.filter { $0.step == step }
+                    try InputOptimizationComparison.gnuplotData(pair)
+                        .write(to: runsFolder.appendingPathComponent("\(stem)-step\(step).dat"), atomically: true, encoding: .utf8)
+                }
+                for r in runs {
+                    print("\(name)\timage \(index)\tα \(r.step)\t\(r.method)\tconverged \(r.converged)\tf \(r.evaluations)\tF \(r.initialObjective) → \(r.finalObjective)\tto1% \(r.reached.map { "\($0.evaluations)" } ?? "—")\thidden RMSE \(r.hiddenError) (mean image \(r.baselineError))\t\(r.note)")
+                }
+                all += runs
+            }
+        }
+        let table = DigitsInpainting.summary(all)
+        try table.write(to: folder.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
+        print(table)
+    }
+}
+extension DigitsInpainting.Mask: ExpressibleByArgument {}
