@@ -50,6 +50,10 @@ struct Inpaint: ParsableCommand {
     @Option(name: .customLong("gradient-tol"), parsing: .unconditional, help: "Nested: stop at this gradient norm.")
     var gradientTol: Double = 1e-6
 
+    @Option(name: .customLong("picture-step"), parsing: .unconditional,
+            help: "The α whose completions (first decoder) go into OUTPUT/digits.dat (default: the first of --steps).")
+    var pictureStep: Double?
+
     @Option(help: ArgumentHelp("The results folder (created).", valueName: "DIR"), completion: .directory)
     var output: String
 
@@ -79,6 +83,9 @@ struct Inpaint: ParsableCommand {
         guard maxIter >= 1 else { throw ValidationError("--max-iter must be ≥ 1; got \(maxIter)") }
         guard maxSteps >= 1 else { throw ValidationError("--max-steps must be ≥ 1; got \(maxSteps)") }
         guard gradientTol > 0, gradientTol.isFinite else { throw ValidationError("--gradient-tol must be positive and finite; got \(gradientTol)") }
+        if let pictureStep, try !stepSizes().contains(pictureStep) {
+            throw ValidationError("--picture-step \(pictureStep): expected one of the --steps \(steps)")
+        }
         for path in decoder where !FileManager.default.fileExists(atPath: path) {
             throw ValidationError("--decoder \(path): no such file; expected a .npz or .safetensors file written by deq train-decoder")
         }
@@ -99,6 +106,8 @@ struct Inpaint: ParsableCommand {
         let folder = URL(fileURLWithPath: output), runsFolder = folder.appendingPathComponent("runs")
         try FileManager.default.createDirectory(at: runsFolder, withIntermediateDirectories: true)
         var all: [DigitsInpainting.Run] = []
+        var truths: [[Double]] = [], shown: [(joint: DigitsInpainting.Run, nested: DigitsInpainting.Run)] = []
+        let picture = try pictureStep ?? stepSizes()[0]
         for path in decoder {
             let model: DEQDecoder
             do { model = try DEQDecoder.read(from: URL(fileURLWithPath: path)).decoder } catch {
@@ -126,8 +135,18 @@ struct Inpaint: ParsableCommand {
                     print("\(name)\timage \(index)\tα \(r.step)\t\(r.method)\tconverged \(r.converged)\tf \(r.evaluations)\tF \(r.initialObjective) → \(r.finalObjective)\tto1% \(r.reached.map { "\($0.evaluations)" } ?? "—")\thidden RMSE \(r.hiddenError) (mean image \(r.baselineError))\t\(r.note)")
                 }
                 all += runs
+                if path == decoder[0], let j = runs.first(where: { $0.method == "joint" && $0.step == picture }),
+                   let n = runs.first(where: { $0.method == "nested" && $0.step == picture }) {
+                    truths.append(y.row(0))
+                    shown.append((j, n))
+                }
             }
         }
+        let mosaic = try DigitsInpainting.mosaic(truths: truths, runs: shown, mask: mask.observed(height: test.height, width: test.width),
+                                                 height: test.height, width: test.width)
+        var dat = "# gnuplot matrix: per image (bands, top to bottom) observed | truth | joint | nested at α = \(picture); \(DigitsInpainting.mosaicBlank) = hidden or separator\n"
+        for r in 0..<mosaic.rows { dat += mosaic.row(r).map { "\($0)" }.joined(separator: " ") + "\n" }
+        try dat.write(to: folder.appendingPathComponent("digits.dat"), atomically: true, encoding: .utf8)
         let table = DigitsInpainting.summary(all)
         try table.write(to: folder.appendingPathComponent("table.md"), atomically: true, encoding: .utf8)
         print(table)

@@ -120,6 +120,34 @@ public enum DigitsInpainting {
         return runs
     }
 
+    /// The value of hidden pixels and separators in ``mosaic(truths:runs:mask:height:width:)``.
+    public static let mosaicBlank = -1.0
+
+    /// A picture of the completions, one band of H rows per image and four panels of W columns:
+    /// the observed pixels (hidden ones ``mosaicBlank``), the truth, joint's and nested's decoded
+    /// images; panels and bands separated by a line of ``mosaicBlank``. Rows are printed top to
+    /// bottom (gnuplot's `matrix with image` then needs `set yrange [] reverse`).
+    /// - Parameter runs: per image, the (joint, nested) runs whose completions are shown.
+    /// - Throws: ``UsageError`` when the runs are not one pair per truth or an image is not H·W.
+    public static func mosaic(truths: [[Double]], runs: [(joint: Run, nested: Run)], mask: [Double],
+                              height: Int, width: Int) throws(UsageError) -> Matrix {
+        guard runs.count == truths.count else {
+            throw UsageError("DigitsInpainting.mosaic", "runs", got: "\(runs.count) pairs", expected: "one per truth (\(truths.count))")
+        }
+        let rows = truths.count * (height + 1) - 1, columns = 4 * (width + 1) - 1
+        var m = Matrix(rows: max(rows, 1), columns: columns, repeating: mosaicBlank)
+        for (b, truth) in truths.enumerated() {
+            let observed = zip(truth, mask).map { $1 == 1 ? $0 : mosaicBlank }
+            for (panel, image) in [observed, truth, runs[b].joint.completion, runs[b].nested.completion].enumerated() {
+                guard image.count == height * width else {
+                    throw UsageError("DigitsInpainting.mosaic", "image \(b) panel \(panel)", got: "\(image.count) values", expected: "H·W = \(height * width)")
+                }
+                for r in 0..<height { for c in 0..<width { m[b * (height + 1) + r, panel * (width + 1) + c] = image[r * width + c] } }
+            }
+        }
+        return m
+    }
+
     /// The summary of a set of runs, markdown: the ratio table per step size, one row per run,
     /// and the inpainting errors against the mean-image baseline.
     public static func summary(_ runs: [Run]) -> String {
