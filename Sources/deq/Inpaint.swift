@@ -26,9 +26,6 @@ struct Inpaint: ParsableCommand {
             completion: .directory)
     var data: String = "Data/digits"
 
-    @Option(help: ArgumentHelp("Comma-separated test-image indices.", valueName: "list"))
-    var images: String = "0,1,2"
-
     @Option(help: "The observed pixels; the others are inpainted.")
     var mask: DigitsInpainting.Mask = .bottomHalf
 
@@ -38,51 +35,23 @@ struct Inpaint: ParsableCommand {
     @Option(parsing: .unconditional, help: "λ ≥ 0 of the code penalty (λ/2)‖x‖².")
     var penalty: Double = 1e-3
 
-    @Option(parsing: .unconditional, help: "Residual tolerance (relative) of the inner solves and the augmented solve.")
-    var tol: Double = 1e-6
-
-    @Option(name: .customLong("max-iter"), parsing: .unconditional, help: "Most iterations per solve (inner or augmented).")
-    var maxIter: Int = 3000
-
-    @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Most outer steps of the nested method.")
-    var maxSteps: Int = 1000
-
-    @Option(name: .customLong("gradient-tol"), parsing: .unconditional, help: "Nested: stop at this gradient norm.")
-    var gradientTol: Double = 1e-6
-
     @Option(name: .customLong("picture-step"), parsing: .unconditional,
             help: "The α whose completions (first decoder) go into OUTPUT/digits.dat (default: the first of --steps).")
     var pictureStep: Double?
 
+    @OptionGroup var comparison: ComparisonOptions
+
     @Option(help: ArgumentHelp("The results folder (created).", valueName: "DIR"), completion: .directory)
     var output: String
 
-    /// The comma-separated values of `text` for option `name`, each checked by `valid`.
-    static func list<T>(_ text: String, _ name: String, _ expected: String, _ parse: (String) -> T?, _ valid: (T) -> Bool) throws -> [T] {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { parse($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0.map(valid) ?? false }) else {
-            throw ValidationError("--\(name) \(text): expected \(expected)")
-        }
-        return parts.map { $0! }
-    }
-
-    func indices() throws -> [Int] {
-        try Self.list(images, "images", "comma-separated non-negative integers, e.g. --images 0,1,2", { Int($0) }, { $0 >= 0 })
-    }
-
     func stepSizes() throws -> [Double] {
-        try Self.list(steps, "steps", "comma-separated positive finite step sizes, e.g. --steps 0.5,1,2", { Double($0) }, { $0 > 0 && $0.isFinite })
+        try ComparisonOptions.list(steps, "steps", "comma-separated positive finite step sizes, e.g. --steps 0.5,1,2", { Double($0) }, { $0 > 0 && $0.isFinite })
     }
 
     mutating func validate() throws {
         guard !decoder.isEmpty else { throw ValidationError("--decoder: give at least one file written by deq train-decoder") }
-        _ = try indices()
         _ = try stepSizes()
         guard penalty >= 0, penalty.isFinite else { throw ValidationError("--penalty must be ≥ 0 and finite (λ); got \(penalty)") }
-        guard tol > 0, tol.isFinite else { throw ValidationError("--tol must be positive and finite; got \(tol)") }
-        guard maxIter >= 1 else { throw ValidationError("--max-iter must be ≥ 1; got \(maxIter)") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be ≥ 1; got \(maxSteps)") }
-        guard gradientTol > 0, gradientTol.isFinite else { throw ValidationError("--gradient-tol must be positive and finite; got \(gradientTol)") }
         if let pictureStep, try !stepSizes().contains(pictureStep) {
             throw ValidationError("--picture-step \(pictureStep): expected one of the --steps \(steps)")
         }
@@ -92,10 +61,7 @@ struct Inpaint: ParsableCommand {
     }
 
     func run() throws {
-        let criteria = try StoppingCriteria(tolerance: tol, measure: .relative, maxIterations: maxIter, recordHistory: false)
-        let verify = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 10_000, recordHistory: false)
-        let settings = InputOptimizationComparison.Settings(step: 1, solver: AndersonAcceleration(), criteria: criteria, maxSteps: maxSteps,
-                                                            gradientTolerance: gradientTol, verifyCriteria: verify)
+        let settings = try comparison.settings(step: 1)
         let options = DigitsInpainting.Options(mask: mask, penalty: penalty, steps: try stepSizes(), settings: settings)
         let directory = URL(fileURLWithPath: data)
         let test = try ImageDataset.load(from: directory, split: "test")
@@ -117,7 +83,7 @@ struct Inpaint: ParsableCommand {
                 throw ValidationError("--decoder \(path): decodes \(model.outputDimension) pixels; expected the \(test.pixels) of the images in \(directory.path)")
             }
             let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-            for index in try indices() {
+            for index in try comparison.indices() {
                 guard index < test.count else {
                     throw ValidationError("--images: index \(index) is outside the \(test.count) test images of \(directory.path)")
                 }
@@ -135,8 +101,8 @@ struct Inpaint: ParsableCommand {
                     print("\(name)\timage \(index)\tα \(r.step)\t\(r.method)\tconverged \(r.converged)\tf \(r.evaluations)\tF \(r.initialObjective) → \(r.finalObjective)\tto1% \(r.reached.map { "\($0.evaluations)" } ?? "—")\thidden RMSE \(r.hiddenError) (mean image \(r.baselineError))\t\(r.note)")
                 }
                 all += runs
-                if path == decoder[0], let j = runs.first(where: { $0.method == "joint" && $0.step == picture }),
-                   let n = runs.first(where: { $0.method == "nested" && $0.step == picture }) {
+                if path == decoder[0], let j = runs.first(where: { $0.outcome.method == "joint" && $0.step == picture }),
+                   let n = runs.first(where: { $0.outcome.method == "nested" && $0.step == picture }) {
                     truths.append(y.row(0))
                     shown.append((j, n))
                 }

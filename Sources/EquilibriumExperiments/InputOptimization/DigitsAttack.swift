@@ -16,67 +16,33 @@ public enum DigitsAttack {
         public var epsilon: Double
         public var lower: Double
         public var upper: Double
-        /// α of both methods' x-update.
-        public var step: Double
-        public var solver: any FixedPointSolver
-        public var criteria: StoppingCriteria
-        /// Nested: outer-step limit and projected-gradient tolerance.
-        public var maxSteps: Int
-        public var gradientTolerance: Double
-        /// The criteria of the off-budget forward solves that verify each iterate's true objective.
-        public var verifyCriteria: StoppingCriteria
+        /// The step α, solver, criteria and limits both methods share.
+        public var comparison: InputOptimizationComparison.Settings
 
-        public init(epsilon: Double, lower: Double, upper: Double, step: Double, solver: any FixedPointSolver,
-                    criteria: StoppingCriteria, maxSteps: Int, gradientTolerance: Double, verifyCriteria: StoppingCriteria) {
+        public init(epsilon: Double, lower: Double, upper: Double, comparison: InputOptimizationComparison.Settings) {
             self.epsilon = epsilon
             self.lower = lower
             self.upper = upper
-            self.step = step
-            self.solver = solver
-            self.criteria = criteria
-            self.maxSteps = maxSteps
-            self.gradientTolerance = gradientTolerance
-            self.verifyCriteria = verifyCriteria
-        }
-
-        /// The settings both methods share.
-        public var comparison: InputOptimizationComparison.Settings {
-            InputOptimizationComparison.Settings(step: step, solver: solver, criteria: criteria, maxSteps: maxSteps,
-                                                 gradientTolerance: gradientTolerance, verifyCriteria: verifyCriteria)
+            self.comparison = comparison
         }
     }
 
     public typealias Point = InputOptimizationComparison.Point
 
-    /// One method on one image of one model.
+    /// One method on one image of one model: the shared ``InputOptimizationComparison/Outcome``
+    /// (its fields read through this record, e.g. `run.finalObjective`) and the attack's measures.
+    @dynamicMemberLookup
     public struct Run: Codable, Sendable, ComparedRun {
         public var model: String
         public var image: Int
         public var label: Int
-        public var method: String
-        public var converged: Bool
-        public var note: String
-        public var evaluations: Int
-        public var products: Int
-        public var seconds: Double
-        /// F at u₀ and at the returned u, each from a verifying forward solve.
-        public var initialObjective: Double
-        public var finalObjective: Double
-        /// Whether the verifying forward solve at the returned u converged.
-        public var finalVerified: Bool
         public var correctBefore: Bool
         public var correctAfter: Bool
         /// ‖u − u₀‖_∞ of the returned image.
         public var perturbation: Double
-        public var trace: [Point]
-        /// The first trace point within 1 % of F* (the better final objective of the two
-        /// methods on this image): F ≤ F* + 0.01·|F*|; nil when never reached.
-        public var reached: Point?
-        /// The first trace point within 1 % of the *worse* final objective of the two methods
-        /// (F ≤ F_w + 0.01·|F_w|): the level both methods reach when they stop at different
-        /// stationary points of this non-convex problem; nil when never reached.
-        public var reachedCommon: Point?
+        public var outcome: InputOptimizationComparison.Outcome
         public var comparisonKey: String { "\(model) image \(image)" }
+        public subscript<T>(dynamicMember key: KeyPath<InputOptimizationComparison.Outcome, T>) -> T { outcome[keyPath: key] }
     }
 
     /// Runs nested then joint on image `image` (one row u₀, label y) of `model`.
@@ -86,21 +52,16 @@ public enum DigitsAttack {
         let loss = try NegativeCrossEntropyLoss(model: model, labels: [label])
         let problem = try InputOptimizationProblem(cell: cell, loss: loss, penalty: 0,
                                                    constraint: .infinityBallInBox(center: u0, radius: o.epsilon, lower: o.lower, upper: o.upper))
-        let results = try InputOptimizationComparison.optimize(problem, settings: o.comparison)
-        let (initial, initialSolve) = try problem.objective(at: problem.initialInput, solver: o.solver, criteria: o.verifyCriteria)
-        let correctBefore = try loss.correct(states: initialSolve.solution, samples: [0])[0]
+        let s = o.comparison
+        let (_, start) = try problem.objective(at: problem.initialInput, solver: s.solver, criteria: s.verifyCriteria)
+        let correctBefore = try loss.correct(states: start.solution, samples: [0])[0]
         var runs = [Run]()
-        for r in results {
-            let trace = try InputOptimizationComparison.verifiedTrace(r, problem: problem, settings: o.comparison)
-            let (final, finalSolve) = try problem.objective(at: r.inputs, solver: o.solver, criteria: o.verifyCriteria)
+        for v in try InputOptimizationComparison.run(problem, settings: s) {
             var perturbation = 0.0
-            for j in 0..<u0.columns { perturbation = max(perturbation, abs(r.inputs[0, j] - u0[0, j])) }
-            runs.append(Run(model: modelName, image: index, label: label, method: r.method, converged: r.converged, note: r.note,
-                            evaluations: r.cellEvaluations, products: r.cellEvaluations + r.vectorJacobianProducts,
-                            seconds: r.wallSeconds, initialObjective: initial[0], finalObjective: final[0],
-                            finalVerified: finalSolve.converged, correctBefore: correctBefore,
-                            correctAfter: try loss.correct(states: finalSolve.solution, samples: [0])[0],
-                            perturbation: perturbation, trace: trace, reached: nil, reachedCommon: nil))
+            for j in 0..<u0.columns { perturbation = max(perturbation, abs(v.result.inputs[0, j] - u0[0, j])) }
+            runs.append(Run(model: modelName, image: index, label: label, correctBefore: correctBefore,
+                            correctAfter: try loss.correct(states: v.finalSolve.solution, samples: [0])[0],
+                            perturbation: perturbation, outcome: v.outcome))
         }
         InputOptimizationComparison.markReached(&runs)
         return runs
@@ -123,7 +84,7 @@ public enum DigitsAttack {
             }
         }
         for method in ["nested", "joint"] {
-            let m = runs.filter { $0.method == method }
+            let m = runs.filter { $0.outcome.method == method }
             let flipped = m.filter { $0.correctBefore && !$0.correctAfter }.count, wasCorrect = m.filter(\.correctBefore).count
             text += "\n\(method): misclassified after the attack \(m.filter { !$0.correctAfter }.count) of \(m.count) (flipped \(flipped) of \(wasCorrect) correctly classified); converged \(m.filter(\.converged).count) of \(m.count)."
         }

@@ -51,22 +51,15 @@ public enum DigitsInpainting {
         }
     }
 
-    /// One method on one image of one decoder at one step size.
+    /// One method on one image of one decoder at one step size: the shared
+    /// ``InputOptimizationComparison/Outcome`` (read through this record, e.g.
+    /// `run.finalObjective`) and the inpainting's measures.
+    @dynamicMemberLookup
     public struct Run: Codable, Sendable, ComparedRun {
         public var model: String
         public var image: Int
         public var label: Int
         public var step: Double
-        public var method: String
-        public var converged: Bool
-        public var note: String
-        public var evaluations: Int
-        public var products: Int
-        public var seconds: Double
-        /// F at x⁰ = 0 and at the returned x, each from a verifying forward solve.
-        public var initialObjective: Double
-        public var finalObjective: Double
-        public var finalVerified: Bool
         /// Root-mean-square errors (pixel units of [0, 1]) of the decoded image at the returned
         /// x on the hidden and the observed pixels, and of the mean training image on the hidden ones.
         public var hiddenError: Double
@@ -74,10 +67,9 @@ public enum DigitsInpainting {
         public var baselineError: Double
         /// The decoded image V z*(x) + c at the returned x, H·W values.
         public var completion: [Double]
-        public var trace: [InputOptimizationComparison.Point]
-        public var reached: InputOptimizationComparison.Point?
-        public var reachedCommon: InputOptimizationComparison.Point?
+        public var outcome: InputOptimizationComparison.Outcome
         public var comparisonKey: String { "\(model) image \(image) α \(step)" }
+        public subscript<T>(dynamicMember key: KeyPath<InputOptimizationComparison.Outcome, T>) -> T { outcome[keyPath: key] }
     }
 
     /// Root-mean-square of (a − b) over the entries where `weight` is `selected`.
@@ -100,19 +92,13 @@ public enum DigitsInpainting {
         for step in o.steps {
             var settings = o.settings
             settings.step = step
-            let (initial, _) = try problem.objective(at: problem.initialInput, solver: settings.solver, criteria: settings.verifyCriteria)
             var pair = [Run]()
-            for r in try InputOptimizationComparison.optimize(problem, settings: settings) {
-                let trace = try InputOptimizationComparison.verifiedTrace(r, problem: problem, settings: settings)
-                let (final, finalSolve) = try problem.objective(at: r.inputs, solver: settings.solver, criteria: settings.verifyCriteria)
-                let completion = try decoder.output(states: finalSolve.solution).row(0)
-                pair.append(Run(model: modelName, image: index, label: label, step: step, method: r.method, converged: r.converged,
-                                note: r.note, evaluations: r.cellEvaluations, products: r.cellEvaluations + r.vectorJacobianProducts,
-                                seconds: r.wallSeconds, initialObjective: initial[0], finalObjective: final[0],
-                                finalVerified: finalSolve.converged,
+            for v in try InputOptimizationComparison.run(problem, settings: settings) {
+                let completion = try decoder.output(states: v.finalSolve.solution).row(0)
+                pair.append(Run(model: modelName, image: index, label: label, step: step,
                                 hiddenError: rootMeanSquare(completion, truth, weight: mask, selected: 0),
                                 observedError: rootMeanSquare(completion, truth, weight: mask, selected: 1),
-                                baselineError: baseline, completion: completion, trace: trace, reached: nil, reachedCommon: nil))
+                                baselineError: baseline, completion: completion, outcome: v.outcome))
             }
             InputOptimizationComparison.markReached(&pair)
             runs += pair
@@ -168,7 +154,7 @@ public enum DigitsInpainting {
         text += "\n"
         for step in steps {
             for method in ["nested", "joint"] {
-                let m = runs.filter { $0.step == step && $0.method == method }
+                let m = runs.filter { $0.step == step && $0.outcome.method == method }
                 text += "α = \(step), \(method): converged \(m.filter(\.converged).count) of \(m.count); hidden-pixel RMSE "
                 text += "\(InputOptimizationComparison.spread(m.map(\.hiddenError))) vs the mean image's "
                 text += "\(InputOptimizationComparison.spread(m.map(\.baselineError))); better than the mean image on "

@@ -1,21 +1,13 @@
 import Equilibrium
 import Foundation
 
-/// One method's run in a joint-vs-nested comparison (``InputOptimizationComparison``): what the
-/// shared thresholds and ratio table read from an application's own run record
-/// (``DigitsAttack/Run``, ``DigitsInpainting/Run``).
+/// One method's run in a joint-vs-nested comparison (``InputOptimizationComparison``): an
+/// application's own run record (``DigitsAttack/Run``, ``DigitsInpainting/Run``) holding the
+/// shared ``InputOptimizationComparison/Outcome`` beside its own measures.
 public protocol ComparedRun: Sendable {
-    /// `nested` or `joint`.
-    var method: String { get }
     /// The two runs of one comparison share this key (model, image, settings).
     var comparisonKey: String { get }
-    /// The true objective at the returned input, and whether its verifying solve converged.
-    var finalObjective: Double { get }
-    var finalVerified: Bool { get }
-    var trace: [InputOptimizationComparison.Point] { get }
-    /// The first trace point within 1 % of the better / the worse final objective of the pair.
-    var reached: InputOptimizationComparison.Point? { get set }
-    var reachedCommon: InputOptimizationComparison.Point? { get set }
+    var outcome: InputOptimizationComparison.Outcome { get set }
 }
 
 /// The nested-vs-joint comparison shared by the applications of issue 15 (docs/MATH.md §6): the
@@ -55,15 +47,58 @@ public enum InputOptimizationComparison {
         public var objective: Double
     }
 
-    /// Nested (projected gradient, warm-started inner solves) then joint on `problem`, every
-    /// iterate's input kept for ``verifiedTrace(_:problem:settings:)``.
-    public static func optimize<Cell: ParametricCell>(_ problem: InputOptimizationProblem<Cell>,
-                                                      settings s: Settings) throws -> [InputOptimizationResult] {
+    /// What every application records of one method's run.
+    public struct Outcome: Codable, Sendable {
+        /// `nested` or `joint`.
+        public var method: String
+        public var converged: Bool
+        public var note: String
+        /// f evaluations; f evaluations + VJPs; wall seconds (the optimiser's own, off-budget
+        /// verification excluded).
+        public var evaluations: Int
+        public var products: Int
+        public var seconds: Double
+        /// F at x⁰ and at the returned x, each from a verifying forward solve.
+        public var initialObjective: Double
+        public var finalObjective: Double
+        /// Whether the verifying forward solve at the returned x converged.
+        public var finalVerified: Bool
+        public var trace: [Point]
+        /// The first trace point within 1 % of F* (the better final objective of the two
+        /// methods): F ≤ F* + 0.01·|F*|; nil when never reached.
+        public var reached: Point?
+        /// The first trace point within 1 % of the *worse* final objective of the two methods
+        /// (F ≤ F_w + 0.01·|F_w|): the level both methods reach when they stop at different
+        /// stationary points of a non-convex problem; nil when never reached.
+        public var reachedCommon: Point?
+    }
+
+    /// One method's result with its verified ``Outcome`` and the verifying solve at its final input.
+    public struct Verified: Sendable {
+        public var outcome: Outcome
+        public var result: InputOptimizationResult
+        public var finalSolve: SolveResult
+    }
+
+    /// Nested (projected gradient, warm-started inner solves) then joint on `problem`, each with
+    /// its trace verified (``verifiedTrace(_:problem:settings:)``) and its initial and final
+    /// true objectives (sample 0) re-solved under the verifying criteria.
+    public static func run<Cell: ParametricCell>(_ problem: InputOptimizationProblem<Cell>,
+                                                 settings s: Settings) throws -> [Verified] {
         let nested = try NestedInputOptimizer(forwardSolver: s.solver, forwardCriteria: s.criteria, adjointSolver: s.solver,
                                               adjointCriteria: s.criteria, stepSize: s.step, rule: .gradientDescent,
                                               maxSteps: s.maxSteps, gradientTolerance: s.gradientTolerance, warmStart: true)
         let joint = try JointInputOptimizer(solver: s.solver, criteria: s.criteria, stepSize: s.step)
-        return [try nested.optimize(problem, keepInputs: true), try joint.optimize(problem, keepInputs: true)]
+        let (initial, _) = try problem.objective(at: problem.initialInput, solver: s.solver, criteria: s.verifyCriteria)
+        return try [nested.optimize(problem, keepInputs: true), joint.optimize(problem, keepInputs: true)].map { r in
+            let trace = try verifiedTrace(r, problem: problem, settings: s)
+            let (final, finalSolve) = try problem.objective(at: r.inputs, solver: s.solver, criteria: s.verifyCriteria)
+            let outcome = Outcome(method: r.method, converged: r.converged, note: r.note, evaluations: r.cellEvaluations,
+                                  products: r.cellEvaluations + r.vectorJacobianProducts, seconds: r.wallSeconds,
+                                  initialObjective: initial[0], finalObjective: final[0], finalVerified: finalSolve.converged,
+                                  trace: trace, reached: nil, reachedCommon: nil)
+            return Verified(outcome: outcome, result: r, finalSolve: finalSolve)
+        }
     }
 
     /// The true objective F of sample 0 along `result`'s trace (entries picked by
@@ -97,19 +132,19 @@ public enum InputOptimizationComparison {
     /// objective, and likewise for the worse one (the level both methods reach when they stop
     /// at different stationary points of a non-convex problem); nil when never reached.
     public static func markReached<Run: ComparedRun>(_ runs: inout [Run]) {
-        let finals = runs.filter(\.finalVerified).map(\.finalObjective)
+        let finals = runs.map(\.outcome).filter(\.finalVerified).map(\.finalObjective)
         let best = finals.min() ?? .nan, worst = finals.max() ?? .nan
         let threshold = best + 0.01 * abs(best), common = worst + 0.01 * abs(worst)
         for k in runs.indices {
-            runs[k].reached = runs[k].trace.first { $0.objective <= threshold }
-            runs[k].reachedCommon = runs[k].trace.first { $0.objective <= common }
+            runs[k].outcome.reached = runs[k].outcome.trace.first { $0.objective <= threshold }
+            runs[k].outcome.reachedCommon = runs[k].outcome.trace.first { $0.objective <= common }
         }
     }
 
     /// The (nested, joint) pairs of `runs` by ``ComparedRun/comparisonKey``, in order.
     public static func pairs<Run: ComparedRun>(_ runs: [Run]) -> [(nested: Run, joint: Run)] {
-        runs.filter { $0.method == "nested" }.compactMap { n in
-            runs.first { $0.method == "joint" && $0.comparisonKey == n.comparisonKey }.map { (n, $0) }
+        runs.filter { $0.outcome.method == "nested" }.compactMap { n in
+            runs.first { $0.outcome.method == "joint" && $0.comparisonKey == n.comparisonKey }.map { (n, $0) }
         }
     }
 
@@ -118,7 +153,7 @@ public enum InputOptimizationComparison {
     /// how many are ≥ 3 (the claim of issue 15). Markdown.
     public static func ratioTable<Run: ComparedRun>(_ pairs: [(nested: Run, joint: Run)]) -> String {
         var text = "| level | measure (nested / joint) | median [min, max] | n | ratio ≥ 3 |\n|---|---|---|---|---|\n"
-        for (level, pick) in [("1 % of F* (better final)", { (r: Run) in r.reached }), ("1 % of the worse final", { (r: Run) in r.reachedCommon })] {
+        for (level, pick) in [("1 % of F* (better final)", { (r: Run) in r.outcome.reached }), ("1 % of the worse final", { (r: Run) in r.outcome.reachedCommon })] {
             let both = pairs.filter { pick($0.nested) != nil && pick($0.joint) != nil }
             func ratios(_ key: (Point) -> Double) -> [Double] { both.map { key(pick($0.nested)!) / key(pick($0.joint)!) } }
             for (name, r) in [("f evaluations", ratios { Double($0.evaluations) }), ("f evaluations + VJPs", ratios { Double($0.products) }),
@@ -142,7 +177,7 @@ public enum InputOptimizationComparison {
     /// f_plus_vjps seconds true_objective.
     public static func gnuplotData<Run: ComparedRun>(_ runs: [Run]) -> String {
         var dat = "# one index block per method (nested, joint): f_evals f_plus_vjps seconds true_objective\n"
-        for r in runs {
+        for r in runs.map(\.outcome) {
             dat += "# \(r.method)\n"
             for p in r.trace { dat += "\(p.evaluations) \(p.products) \(p.seconds) \(p.objective)\n" }
             dat += "\n\n"
