@@ -14,7 +14,8 @@ struct Inpaint: ParsableCommand {
             (forward and adjoint Anderson solves, warm-started, then a gradient step α) and by the \
             joint one (one Anderson solve of the augmented map, the same α). Every iterate's true \
             objective is re-solved off budget (tolerance 1e-10). Writes OUTPUT/runs/*.json and *.dat \
-            (per decoder and image) and OUTPUT/table.md.
+            (per decoder and image), OUTPUT/table.md and OUTPUT/digits.dat (the first decoder's \
+            completions at --picture-step, a gnuplot matrix).
             """
     )
 

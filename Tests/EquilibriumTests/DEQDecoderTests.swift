@@ -156,8 +156,8 @@ import EquilibriumExperiments
         let settings = InputOptimizationComparison.Settings(step: 0.5, solver: AndersonAcceleration(), criteria: criteria, maxSteps: 20_000,
                                                             gradientTolerance: 1e-9, verifyCriteria: Self.tight)
         let options = DigitsInpainting.Options(mask: .bottomHalf, penalty: 1e-3, steps: [0.5], settings: settings)
-        // 5 outputs as a 1 × 5 "image": the bottom-half mask observes row 0 of 1 (none hidden
-        // would be degenerate), so use a 5 × 1 layout: rows 0, 1 observed, 2 …< 5 hidden.
+        // The 5 outputs as a 5 × 1 image: the bottom-half mask observes rows 0 and 1 (5 / 2 = 2)
+        // and hides rows 2, 3, 4.
         let runs = try DigitsInpainting.compare(decoder: decoder, modelName: "tiny", image: truth, index: 0, label: 0,
                                                 height: 5, width: 1, mean: decoder.readoutBias, options: options)
         #expect(runs.map(\.method) == ["nested", "joint"])
