@@ -25,9 +25,6 @@ struct Attack: ParsableCommand {
     @Option(help: ArgumentHelp("The image folder (default: the one each checkpoint was trained on).", valueName: "DIR"), completion: .directory)
     var data: String?
 
-    @Option(help: ArgumentHelp("Comma-separated test-image indices.", valueName: "list"))
-    var images: String = "0,1,2"
-
     @Option(parsing: .unconditional, help: "ε > 0, the ℓ∞ radius around each image (pixel units).")
     var epsilon: Double = 2
 
@@ -40,48 +37,22 @@ struct Attack: ParsableCommand {
     @Option(parsing: .unconditional, help: "α > 0, the step on the image (both methods).")
     var step: Double = 1
 
-    @Option(parsing: .unconditional, help: "Residual tolerance (relative) of the inner solves and the augmented solve.")
-    var tol: Double = 1e-6
-
-    @Option(name: .customLong("max-iter"), parsing: .unconditional, help: "Most iterations per solve (inner or augmented).")
-    var maxIter: Int = 3000
-
-    @Option(name: .customLong("max-steps"), parsing: .unconditional, help: "Most outer steps of the nested method.")
-    var maxSteps: Int = 300
-
-    @Option(name: .customLong("gradient-tol"), parsing: .unconditional, help: "Nested: stop at this projected-gradient norm.")
-    var gradientTol: Double = 1e-5
+    @OptionGroup var comparison: ComparisonOptions
 
     @Option(help: ArgumentHelp("The results folder (created).", valueName: "DIR"), completion: .directory)
     var output: String
 
-    func indices() throws -> [Int] {
-        let parts = images.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 0 }) else {
-            throw ValidationError("--images \(images): expected comma-separated non-negative integers, e.g. --images 0,1,2")
-        }
-        return parts.map { $0! }
-    }
-
     mutating func validate() throws {
         guard !checkpoint.isEmpty else { throw ValidationError("--checkpoint: give at least one folder written by deq train --task digits") }
-        _ = try indices()
         guard epsilon > 0, epsilon.isFinite else { throw ValidationError("--epsilon must be positive and finite (the ℓ∞ radius); got \(epsilon)") }
         guard lower.isFinite, upper.isFinite, lower < upper else {
             throw ValidationError("--lower \(lower) --upper \(upper): expected finite bounds with lower < upper")
         }
         guard step > 0, step.isFinite else { throw ValidationError("--step must be positive and finite (α of the image update); got \(step)") }
-        guard tol > 0, tol.isFinite else { throw ValidationError("--tol must be positive and finite; got \(tol)") }
-        guard maxIter >= 1 else { throw ValidationError("--max-iter must be ≥ 1; got \(maxIter)") }
-        guard maxSteps >= 1 else { throw ValidationError("--max-steps must be ≥ 1; got \(maxSteps)") }
-        guard gradientTol > 0, gradientTol.isFinite else { throw ValidationError("--gradient-tol must be positive and finite; got \(gradientTol)") }
     }
 
     func run() throws {
-        let criteria = try StoppingCriteria(tolerance: tol, measure: .relative, maxIterations: maxIter, recordHistory: false)
-        let verify = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 10_000, recordHistory: false)
-        let options = DigitsAttack.Options(epsilon: epsilon, lower: lower, upper: upper, step: step, solver: AndersonAcceleration(),
-                                           criteria: criteria, maxSteps: maxSteps, gradientTolerance: gradientTol, verifyCriteria: verify)
+        let options = DigitsAttack.Options(epsilon: epsilon, lower: lower, upper: upper, comparison: try comparison.settings(step: step))
         let folder = URL(fileURLWithPath: output), runsFolder = folder.appendingPathComponent("runs")
         try FileManager.default.createDirectory(at: runsFolder, withIntermediateDirectories: true)
         var all: [DigitsAttack.Run] = []
@@ -96,7 +67,7 @@ struct Attack: ParsableCommand {
             let directory = trainer.options.imageDirectory
             let test = try ImageDataset.load(from: directory, split: "test", classes: trainer.model.classes)
             let name = URL(fileURLWithPath: path).lastPathComponent
-            for index in try indices() {
+            for index in try comparison.indices() {
                 guard index < test.count else {
                     throw ValidationError("--images: index \(index) is outside the \(test.count) test images of \(directory.path)")
                 }
@@ -108,12 +79,7 @@ struct Attack: ParsableCommand {
                                                     label: test.labels[index], options: options)
                 let stem = "\(name)-image\(index)"
                 try JSONFormat.text(runs).write(to: runsFolder.appendingPathComponent("\(stem).json"), atomically: true, encoding: .utf8)
-                var dat = "# one index block per method (nested, joint): f_evals f_plus_vjps seconds true_objective\n"
-                for r in runs {
-                    dat += "# \(r.method)\n"
-                    for p in r.trace { dat += "\(p.evaluations) \(p.products) \(p.seconds) \(p.objective)\n" }
-                    dat += "\n\n"
-                }
+                let dat = InputOptimizationComparison.gnuplotData(runs)
                 try dat.write(to: runsFolder.appendingPathComponent("\(stem).dat"), atomically: true, encoding: .utf8)
                 for r in runs {
                     print("\(name)\timage \(index)\t\(r.method)\tconverged \(r.converged)\tf \(r.evaluations)\tF \(r.initialObjective) → \(r.finalObjective)\tto1% \(r.reached.map { "\($0.evaluations)" } ?? "—")\t\(r.note)")

@@ -18,7 +18,7 @@ struct Deq: ParsableCommand {
             stated in the output), 1 for a file that cannot be read or written, 64 for invalid \
             options, 3 with --strict when a sample did not converge.
             """,
-        subcommands: [Solve.self, Compare.self, OptimizeInput.self, Attack.self, Grad.self, Train.self, Eval.self, Run.self, List.self, Plot.self, Merge.self, Report.self]
+        subcommands: [Solve.self, Compare.self, OptimizeInput.self, Attack.self, TrainDecoder.self, Inpaint.self, Grad.self, Train.self, Eval.self, Run.self, List.self, Plot.self, Merge.self, Report.self]
     )
 
     /// Parses and runs the subcommand; a file-system failure is printed as a sentence naming

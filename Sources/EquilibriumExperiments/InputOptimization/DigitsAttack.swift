@@ -16,66 +16,33 @@ public enum DigitsAttack {
         public var epsilon: Double
         public var lower: Double
         public var upper: Double
-        /// α of both methods' x-update.
-        public var step: Double
-        public var solver: any FixedPointSolver
-        public var criteria: StoppingCriteria
-        /// Nested: outer-step limit and projected-gradient tolerance.
-        public var maxSteps: Int
-        public var gradientTolerance: Double
-        /// The criteria of the off-budget forward solves that verify each iterate's true objective.
-        public var verifyCriteria: StoppingCriteria
+        /// The step α, solver, criteria and limits both methods share.
+        public var comparison: InputOptimizationComparison.Settings
 
-        public init(epsilon: Double, lower: Double, upper: Double, step: Double, solver: any FixedPointSolver,
-                    criteria: StoppingCriteria, maxSteps: Int, gradientTolerance: Double, verifyCriteria: StoppingCriteria) {
+        public init(epsilon: Double, lower: Double, upper: Double, comparison: InputOptimizationComparison.Settings) {
             self.epsilon = epsilon
             self.lower = lower
             self.upper = upper
-            self.step = step
-            self.solver = solver
-            self.criteria = criteria
-            self.maxSteps = maxSteps
-            self.gradientTolerance = gradientTolerance
-            self.verifyCriteria = verifyCriteria
+            self.comparison = comparison
         }
     }
 
-    /// One trace point: cumulative counts and the true objective F(u_k) re-solved (not counted).
-    public struct Point: Codable, Sendable {
-        public var evaluations: Int
-        public var products: Int
-        public var seconds: Double
-        public var objective: Double
-    }
+    public typealias Point = InputOptimizationComparison.Point
 
-    /// One method on one image of one model.
-    public struct Run: Codable, Sendable {
+    /// One method on one image of one model: the shared ``InputOptimizationComparison/Outcome``
+    /// (its fields read through this record, e.g. `run.finalObjective`) and the attack's measures.
+    @dynamicMemberLookup
+    public struct Run: Codable, Sendable, ComparedRun {
         public var model: String
         public var image: Int
         public var label: Int
-        public var method: String
-        public var converged: Bool
-        public var note: String
-        public var evaluations: Int
-        public var products: Int
-        public var seconds: Double
-        /// F at u₀ and at the returned u, each from a verifying forward solve.
-        public var initialObjective: Double
-        public var finalObjective: Double
-        /// Whether the verifying forward solve at the returned u converged.
-        public var finalVerified: Bool
         public var correctBefore: Bool
         public var correctAfter: Bool
         /// ‖u − u₀‖_∞ of the returned image.
         public var perturbation: Double
-        public var trace: [Point]
-        /// The first trace point within 1 % of F* (the better final objective of the two
-        /// methods on this image): F ≤ F* + 0.01·|F*|; nil when never reached.
-        public var reached: Point?
-        /// The first trace point within 1 % of the *worse* final objective of the two methods
-        /// (F ≤ F_w + 0.01·|F_w|): the level both methods reach when they stop at different
-        /// stationary points of this non-convex problem; nil when never reached.
-        public var reachedCommon: Point?
+        public var outcome: InputOptimizationComparison.Outcome
+        public var comparisonKey: String { "\(model) image \(image)" }
+        public subscript<T>(dynamicMember key: KeyPath<InputOptimizationComparison.Outcome, T>) -> T { outcome[keyPath: key] }
     }
 
     /// Runs nested then joint on image `image` (one row u₀, label y) of `model`.
@@ -85,79 +52,25 @@ public enum DigitsAttack {
         let loss = try NegativeCrossEntropyLoss(model: model, labels: [label])
         let problem = try InputOptimizationProblem(cell: cell, loss: loss, penalty: 0,
                                                    constraint: .infinityBallInBox(center: u0, radius: o.epsilon, lower: o.lower, upper: o.upper))
-        let nested = try NestedInputOptimizer(forwardSolver: o.solver, forwardCriteria: o.criteria, adjointSolver: o.solver,
-                                              adjointCriteria: o.criteria, stepSize: o.step, rule: .gradientDescent,
-                                              maxSteps: o.maxSteps, gradientTolerance: o.gradientTolerance, warmStart: true)
-        let joint = try JointInputOptimizer(solver: o.solver, criteria: o.criteria, stepSize: o.step)
-        let results = [try nested.optimize(problem, keepInputs: true), try joint.optimize(problem, keepInputs: true)]
-        let (initial, initialSolve) = try problem.objective(at: problem.initialInput, solver: o.solver, criteria: o.verifyCriteria)
-        let correctBefore = try loss.correct(states: initialSolve.solution, samples: [0])[0]
+        let s = o.comparison
+        let (_, start) = try problem.objective(at: problem.initialInput, solver: s.solver, criteria: s.verifyCriteria)
+        let correctBefore = try loss.correct(states: start.solution, samples: [0])[0]
         var runs = [Run]()
-        for r in results {
-            var trace = [Point]()
-            for (k, entry) in r.trace.enumerated() where Self.verified(k) || k == r.trace.count - 1 {
-                // The joint trace holds the x-block of the solver's iterate, which Anderson's
-                // extrapolation may carry outside C: the true objective is taken at Proj_C(x), the
-                // feasible image that iterate stands for (nested iterates are already feasible).
-                guard let x = entry.inputs else { continue }
-                let f = try problem.objective(at: problem.project(x), solver: o.solver, criteria: o.verifyCriteria)
-                trace.append(Point(evaluations: entry.cellEvaluations, products: entry.vectorJacobianProducts,
-                                   seconds: entry.seconds, objective: f.forward.converged ? f.values[0] : .nan))
-            }
-            let (final, finalSolve) = try problem.objective(at: r.inputs, solver: o.solver, criteria: o.verifyCriteria)
+        for v in try InputOptimizationComparison.run(problem, settings: s) {
             var perturbation = 0.0
-            for j in 0..<u0.columns { perturbation = max(perturbation, abs(r.inputs[0, j] - u0[0, j])) }
-            runs.append(Run(model: modelName, image: index, label: label, method: r.method, converged: r.converged, note: r.note,
-                            evaluations: r.cellEvaluations, products: r.cellEvaluations + r.vectorJacobianProducts,
-                            seconds: r.wallSeconds, initialObjective: initial[0], finalObjective: final[0],
-                            finalVerified: finalSolve.converged, correctBefore: correctBefore,
-                            correctAfter: try loss.correct(states: finalSolve.solution, samples: [0])[0],
-                            perturbation: perturbation, trace: trace, reached: nil, reachedCommon: nil))
+            for j in 0..<u0.columns { perturbation = max(perturbation, abs(v.result.inputs[0, j] - u0[0, j])) }
+            runs.append(Run(model: modelName, image: index, label: label, correctBefore: correctBefore,
+                            correctAfter: try loss.correct(states: v.finalSolve.solution, samples: [0])[0],
+                            perturbation: perturbation, outcome: v.outcome))
         }
-        let best = runs.filter(\.finalVerified).map(\.finalObjective).min() ?? .nan
-        let threshold = best + 0.01 * abs(best)
-        let worst = runs.filter(\.finalVerified).map(\.finalObjective).max() ?? .nan
-        let common = worst + 0.01 * abs(worst)
-        for k in runs.indices {
-            runs[k].reached = runs[k].trace.first { $0.objective <= threshold }
-            runs[k].reachedCommon = runs[k].trace.first { $0.objective <= common }
-        }
+        InputOptimizationComparison.markReached(&runs)
         return runs
-    }
-
-    /// Whether trace entry k (0-based) is re-solved for its true objective: every entry up to
-    /// 100, every 10th up to 1000, every 100th after, and the last (the cost of verifying thousands of
-    /// augmented iterates). The first entry found within 1 % is then at most 10 % (beyond 100
-    /// entries; 1 % beyond 1000) later than the true first one: an upper bound on a method's
-    /// cost, never an underestimate.
-    static func verified(_ k: Int) -> Bool {
-        k < 100 || (k < 1000 && k % 10 == 0) || k % 100 == 0
-    }
-
-    /// median [min, max] of `values` ("—" when empty).
-    public static func spread(_ values: [Double]) -> String {
-        guard !values.isEmpty else { return "—" }
-        let v = values.sorted(), n = v.count
-        let median = n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])
-        func f(_ x: Double) -> String { String(format: "%.3g", x) }
-        return "\(f(median)) [\(f(v[0])), \(f(v[n - 1]))]"
     }
 
     /// The summary table of a set of runs (pairs nested/joint per model and image), markdown.
     public static func summary(_ runs: [Run]) -> String {
-        var pairs: [(nested: Run, joint: Run)] = []
-        for n in runs where n.method == "nested" {
-            if let j = runs.first(where: { $0.method == "joint" && $0.model == n.model && $0.image == n.image }) { pairs.append((n, j)) }
-        }
-        var text = "| level | measure (nested / joint) | median [min, max] | n | ratio ≥ 3 |\n|---|---|---|---|---|\n"
-        for (level, pick) in [("1 % of F* (better final)", { (r: Run) in r.reached }), ("1 % of the worse final", { (r: Run) in r.reachedCommon })] {
-            let both = pairs.filter { pick($0.nested) != nil && pick($0.joint) != nil }
-            func ratios(_ key: (Point) -> Double) -> [Double] { both.map { key(pick($0.nested)!) / key(pick($0.joint)!) } }
-            for (name, r) in [("f evaluations", ratios { Double($0.evaluations) }), ("f evaluations + VJPs", ratios { Double($0.products) }),
-                              ("wall time", ratios(\.seconds))] {
-                text += "| \(level) | \(name) | \(spread(r)) | \(r.count) of \(pairs.count) | \(r.filter { $0 >= 3 }.count) |\n"
-            }
-        }
+        let pairs = InputOptimizationComparison.pairs(runs)
+        var text = InputOptimizationComparison.ratioTable(pairs)
         text += "\n"
         text += "| model | image | label | method | converged | f evals | f + VJPs | s | F(u₀) | F(u) | f evals to 1 % of F* | to 1 % of worse final | correct before → after | ‖u − u₀‖_∞ |\n"
         text += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -171,7 +84,7 @@ public enum DigitsAttack {
             }
         }
         for method in ["nested", "joint"] {
-            let m = runs.filter { $0.method == method }
+            let m = runs.filter { $0.outcome.method == method }
             let flipped = m.filter { $0.correctBefore && !$0.correctAfter }.count, wasCorrect = m.filter(\.correctBefore).count
             text += "\n\(method): misclassified after the attack \(m.filter { !$0.correctAfter }.count) of \(m.count) (flipped \(flipped) of \(wasCorrect) correctly classified); converged \(m.filter(\.converged).count) of \(m.count)."
         }
