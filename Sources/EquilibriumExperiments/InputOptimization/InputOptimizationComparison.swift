@@ -167,10 +167,9 @@ public enum InputOptimizationComparison {
     /// median [min, max] of `values` ("—" when empty).
     public static func spread(_ values: [Double]) -> String {
         guard !values.isEmpty else { return "—" }
-        let v = values.sorted(), n = v.count
-        let median = n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2])
+        let v = values.sorted()
         func f(_ x: Double) -> String { String(format: "%.3g", x) }
-        return "\(f(median)) [\(f(v[0])), \(f(v[n - 1]))]"
+        return "\(f(VectorComparison.median(v))) [\(f(v[0])), \(f(v[v.count - 1]))]"
     }
 
     /// The gnuplot data of one comparison: one index block per method, columns f_evals
