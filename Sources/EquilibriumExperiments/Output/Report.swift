@@ -49,6 +49,7 @@ public enum ResultsReport {
         ("digits-adjoint-tolerance", "digits-adjoint-tolerance", "Model:"),
         ("digits-adjoint-tolerance-claims", "digits-adjoint-tolerance", "## Claims"),
         ("input-optimization-digits", "input-optimization-digits", "| level"),
+        ("input-optimization-inpainting", "input-optimization-inpainting", "**Result**"),
     ]
 
     public static var blockNames: [String] { blocks.map(\.name) + summaryBlocks.map(\.name) }
