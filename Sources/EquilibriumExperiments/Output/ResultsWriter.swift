@@ -194,7 +194,7 @@ public struct ResultsWriter {
             dat += "# One index block per solver; each block is the batch's slowest sample (most f evaluations),\n"
             dat += "# thinned to at most \(PointRecord.maxCurvePoints) rows when longer (every k-th row, first and last kept).\n"
             dat += "# columns: iteration nfe seconds abs_residual rel_residual\n"
-            for (blockIndex, (point, record)) in present.enumerated() {
+            for (blockIndex, (point, _)) in present.enumerated() {
                 dat += "# block \(blockIndex): \(point.solver.label)\n"
             }
             for (blockIndex, (point, record)) in present.enumerated() {
