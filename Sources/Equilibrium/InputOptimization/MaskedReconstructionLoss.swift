@@ -13,14 +13,13 @@ import Foundation
 /// Reference: S. Gurumurthy et al., "Joint inference and input optimization in equilibrium
 /// networks", NeurIPS 2021, §5.2 (inpainting with a DEQ decoder).
 public struct MaskedReconstructionLoss: InputLoss {
-    /// V (q × d) and c (q) of the decoder.
-    public let readout: Matrix
-    public let readoutBias: [Double]
+    /// The decoder whose readout V z + c the targets are compared with.
+    public let decoder: DEQDecoder
     /// The targets yᵢ, B × q.
     public let target: Matrix
     /// The masks Mᵢ, B × q, entries in [0, 1].
     public let mask: Matrix
-    public var stateDimension: Int { readout.columns }
+    public var stateDimension: Int { decoder.dimension }
     public var batchSize: Int { target.rows }
 
     /// - Throws: ``UsageError`` when the targets or masks are not B × q for the decoder's q, a
@@ -33,8 +32,7 @@ public struct MaskedReconstructionLoss: InputLoss {
         if let bad = mask.storage.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
             throw UsageError(owner, "mask", got: "\(mask.storage[bad]) at flat index \(bad)", expected: "weights in [0, 1] (1 observed, 0 hidden)")
         }
-        readout = decoder.readout
-        readoutBias = decoder.readoutBias
+        self.decoder = decoder
         self.target = target
         self.mask = mask
     }
@@ -42,19 +40,18 @@ public struct MaskedReconstructionLoss: InputLoss {
     /// The masked residuals Mᵢ ⊙ (V zᵣ + c − yᵢ), n × q.
     private func residuals(_ z: Matrix, samples: [Int]) throws(UsageError) -> Matrix {
         try Check.shape(z, (samples.count, stateDimension), "MaskedReconstructionLoss", "states z", "one row per listed sample, d wide")
-        let q = readout.rows
-        var r = Matrix(rows: z.rows, columns: q)
-        BLAS.gemm(z, readout, into: &r, transB: .transpose)
+        let q = decoder.outputDimension
+        var r = try decoder.output(states: z)
         for (row, i) in samples.enumerated() {
             for j in 0..<q {
-                r.storage[row * q + j] = mask.storage[i * q + j] * (r.storage[row * q + j] + readoutBias[j] - target.storage[i * q + j])
+                r.storage[row * q + j] = mask.storage[i * q + j] * (r.storage[row * q + j] - target.storage[i * q + j])
             }
         }
         return r
     }
 
     public func values(states z: Matrix, samples: [Int]) throws(UsageError) -> [Double] {
-        let r = try residuals(z, samples: samples), q = readout.rows
+        let r = try residuals(z, samples: samples), q = decoder.outputDimension
         return (0..<samples.count).map { row in
             var s = 0.0
             for j in 0..<q { s += r.storage[row * q + j] * r.storage[row * q + j] }
@@ -64,10 +61,10 @@ public struct MaskedReconstructionLoss: InputLoss {
 
     public func gradients(states z: Matrix, samples: [Int]) throws(UsageError) -> Matrix {
         var r = try residuals(z, samples: samples)
-        let q = readout.rows
+        let q = decoder.outputDimension
         for (row, i) in samples.enumerated() { for j in 0..<q { r.storage[row * q + j] *= mask.storage[i * q + j] } }
         var g = Matrix(rows: z.rows, columns: stateDimension)
-        BLAS.gemm(r, readout, into: &g)
+        BLAS.gemm(r, decoder.readout, into: &g)
         return g
     }
 }
