@@ -39,7 +39,8 @@ public enum InputOptimizationComparison {
         }
     }
 
-    /// One trace point: cumulative counts and the true objective F(x_k) re-solved (not counted).
+    /// One trace point: cumulative f evaluations, f evaluations + VJPs (as ``Outcome/products``)
+    /// and seconds, and the true objective F(x_k) re-solved (not counted).
     public struct Point: Codable, Sendable {
         public var evaluations: Int
         public var products: Int
@@ -112,7 +113,7 @@ public enum InputOptimizationComparison {
             // feasible input that iterate stands for (nested iterates are already feasible).
             guard let x = entry.inputs else { continue }
             let f = try problem.objective(at: problem.project(x), solver: s.solver, criteria: s.verifyCriteria)
-            trace.append(Point(evaluations: entry.cellEvaluations, products: entry.vectorJacobianProducts,
+            trace.append(Point(evaluations: entry.cellEvaluations, products: entry.cellEvaluations + entry.vectorJacobianProducts,
                                seconds: entry.seconds, objective: f.forward.converged ? f.values[0] : .nan))
         }
         return trace
