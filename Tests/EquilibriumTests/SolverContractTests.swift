@@ -302,4 +302,33 @@ final class EvaluationCounter: @unchecked Sendable {
             #expect(abs(residuals[i] - report.absoluteResidual) <= 1e-12 * residuals[i])
         }
     }
+
+    /// The fused one-pass residual norms against BLAS `dnrm2` (which scales), at magnitudes where
+    /// the plain sum of squares is exact to rounding and where it would overflow or underflow.
+    /// A sum of d squares has relative error ≤ (d/4 + 2) ε with four partial sums; its square
+    /// root halves that, and `dnrm2` adds its own d ε: 2 (d + 2) ε bounds both, d = 37.
+    @Test(arguments: [1.0, 1e-3, 1e150, 1e200, 1e-160, 1e-200, 1e-300, 0.0])
+    func residualNormsMatchScaledNorms(scale: Double) throws {
+        let d = 37
+        let map = try ClosureMap(dimension: d, batchSize: 1) { _, z, fz in for j in 0..<d { fz[j] = z[j] } }
+        let context = try SolveContext(map: map, initial: Matrix(rows: 1, columns: d), criteria: StoppingCriteria())
+        var generator = SplitMix64(seed: 11)
+        let f = generator.gaussians(count: d, scale: scale), z = generator.gaussians(count: d, scale: scale)
+        var residual = [Double](repeating: .nan, count: d)
+        let (absolute, image) = context.residualNorms(z: z, fz: f, residual: &residual)
+        let g = zip(f, z).map { $0 - $1 }
+        #expect(residual == g)
+        let bound = 2 * Double(d + 2) * Double.ulpOfOne
+        for (value, reference) in [(absolute, BLAS.nrm2(g)), (image, BLAS.nrm2(f))] {
+            #expect(value.isFinite)
+            #expect(abs(value - reference) <= bound * reference + Double.leastNonzeroMagnitude, "\(value) vs \(reference)")
+        }
+        // A non-finite entry stays visible.
+        var withNaN = f
+        withNaN[5] = .nan
+        #expect(context.residualNorms(z: z, fz: withNaN, residual: &residual).image.isNaN)
+        var withInfinity = f
+        withInfinity[3] = .infinity
+        #expect(!context.residualNorms(z: z, fz: withInfinity, residual: &residual).absolute.isFinite)
+    }
 }

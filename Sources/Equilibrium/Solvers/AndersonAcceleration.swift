@@ -144,10 +144,12 @@ public final class AndersonHistory {
     private let gram: UnsafeMutablePointer<Double>
     private let previousX: UnsafeMutablePointer<Double>
     private let previousG: UnsafeMutablePointer<Double>
-    private var hasPrevious: [Bool]
+    // Per-sample bookkeeping read on every step; run-time exclusivity checks off as in
+    // ``SolveContext`` (one solve, one thread, no overlapping access).
+    @exclusivity(unchecked) private var hasPrevious: [Bool]
     /// Ring position of the oldest pair and the number of pairs, per sample.
-    private var oldest: [Int]
-    private var count: [Int]
+    @exclusivity(unchecked) private var oldest: [Int]
+    @exclusivity(unchecked) private var count: [Int]
     // Scratch for one small solve.
     private let system: UnsafeMutablePointer<Double>
     private let rhs: UnsafeMutablePointer<Double>

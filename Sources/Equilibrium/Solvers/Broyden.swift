@@ -166,9 +166,10 @@ public final class BroydenState {
     let directions: UnsafeMutablePointer<Double>
     private let previousZ: UnsafeMutablePointer<Double>
     private let previousG: UnsafeMutablePointer<Double>
-    /// Pairs in use, and (when full) the slot of the oldest pair, per sample.
-    private var count: [Int]
-    private var oldest: [Int]
+    /// Pairs in use, and (when full) the slot of the oldest pair, per sample (run-time
+    /// exclusivity checks off as in ``SolveContext``: one solve, one thread, no overlapping access).
+    @exclusivity(unchecked) private var count: [Int]
+    @exclusivity(unchecked) private var oldest: [Int]
     // Scratch for one sample's update.
     private let coefficients: UnsafeMutablePointer<Double>
     private let dz: UnsafeMutablePointer<Double>
