@@ -8,7 +8,7 @@ import Equilibrium
         try TanhCell.random(.init(dimension: 24, batchSize: 7, spectralNorm: 0.9, seed: 31))
     }
 
-    static let solvers: [any FixedPointSolver & Sendable] = [
+    static let solvers: [any FixedPointSolver] = [
         ForwardIteration(), AndersonAcceleration(), Broyden(),
         try! NewtonKrylov(jacobianProducts: .analytic),
     ]
@@ -18,7 +18,7 @@ import Equilibrium
         try Self.checkGroups(Self.solvers[solverIndex], threads: threads)
     }
 
-    static func checkGroups(_ solver: some FixedPointSolver & Sendable, threads: Int) throws {
+    static func checkGroups(_ solver: some FixedPointSolver, threads: Int) throws {
         let cell = try cell()
         let criteria = try StoppingCriteria(tolerance: 1e-10)
         let z0 = Matrix(rows: 7, columns: 24)

@@ -77,10 +77,13 @@ public struct TanhCell: FixedPointMap, Sendable {
                       b: w.baseAddress!, ldb: d, beta: 0, c: fz, ldc: d)
         }
         injection.storage.withUnsafeBufferPointer { c in
-            for (r, sample) in samples.enumerated() {
-                let out = fz + r * d
-                let inj = c.baseAddress! + sample * d
-                for j in 0..<d { out[j] = tanh(out[j] + inj[j]) }
+            // The tanh pass on the BLAS threads too (``RowParallelism``); rows are independent.
+            RowParallelism.forEachRowRange(rows: n, columns: d) { rows in
+                for r in rows {
+                    let out = fz + r * d
+                    let inj = c.baseAddress! + samples[r] * d
+                    for j in 0..<d { out[j] = tanh(out[j] + inj[j]) }
+                }
             }
         }
     }

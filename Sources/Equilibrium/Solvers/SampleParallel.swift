@@ -25,7 +25,7 @@ import Foundation
 /// While the groups run, OpenBLAS is set to one thread (its thread count is one process-wide
 /// setting) and restored afterwards; do not run BLAS-threaded work on other threads meanwhile.
 /// An observer is refused: it would be called from several threads with partial contexts.
-public struct SampleParallel<Base: FixedPointSolver & Sendable>: FixedPointSolver, Sendable {
+public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
     /// The solver each group runs.
     public var base: Base
     /// The number of groups, hence threads (at most B are used).
