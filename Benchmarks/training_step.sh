@@ -21,7 +21,7 @@ for round in $(seq 1 "$rounds"); do
             out="$work/run-$b-$threads-$round"
             OPENBLAS_NUM_THREADS=$threads "$binary" train --task digits --epochs 1 --output "$out" > /dev/null
             # log.tsv: epoch loss accuracy test_accuracy forward_nfe backward_vjps forward_seconds backward_seconds epoch_seconds steps ...
-            awk -v b="$b" -v t="$threads" 'NR == 2 { printf "%s %s %.6f %.6f %s\n", b, t, $7 / $10, $8 / $10, $5 }' "$out/log.tsv" >> "$work/times"
+            awk -v b="$b" -v t="$threads" 'NR == 2 { printf "%s %s %.6f %.6f %.2f\n", b, t, $7 / $10, $8 / $10, $5 }' "$out/log.tsv" >> "$work/times"
         done
     done
 done

@@ -233,8 +233,9 @@ public final class SolveContext<Map: FixedPointMap> {
 
     /// The residual norms of a point from its image: (‖f − z‖, ‖f‖) and g written to `residual`.
     ///
-    /// One pass writes g = f − z and accumulates Σ gⱼ² and Σ fⱼ² (four partial sums each, in a
-    /// fixed order, so the result does not depend on the thread count or the batch). A plain sum
+    /// One pass writes g = f − z and accumulates Σ gⱼ² and Σ fⱼ² (four partial sums each in one
+    /// `SIMD4` vector, in a fixed order, so the result does not depend on the thread count or the
+    /// batch). A plain sum
     /// of squares is accurate (relative error ≤ (d/4 + 2) ε) unless a square overflows or the
     /// squares are so small that they lose digits to underflow; a sum that is not finite or is
     /// below 1e-270 (zero included: where underflowed squares, each < 2.3e-308, could matter) is
@@ -244,25 +245,24 @@ public final class SolveContext<Map: FixedPointMap> {
     public func residualNorms(z zRow: UnsafePointer<Double>, fz fRow: UnsafePointer<Double>,
                        residual: UnsafeMutablePointer<Double>) -> (absolute: Double, image: Double) {
         let d = dimension
-        var (g0, g1, g2, g3) = (0.0, 0.0, 0.0, 0.0)
-        var (f0, f1, f2, f3) = (0.0, 0.0, 0.0, 0.0)
+        var gSquares = SIMD4<Double>(), fSquares = SIMD4<Double>()
         var j = 0
         while j + 4 <= d {
-            let a0 = fRow[j], a1 = fRow[j + 1], a2 = fRow[j + 2], a3 = fRow[j + 3]
-            let r0 = a0 - zRow[j], r1 = a1 - zRow[j + 1], r2 = a2 - zRow[j + 2], r3 = a3 - zRow[j + 3]
-            residual[j] = r0; residual[j + 1] = r1; residual[j + 2] = r2; residual[j + 3] = r3
-            g0 += r0 * r0; g1 += r1 * r1; g2 += r2 * r2; g3 += r3 * r3
-            f0 += a0 * a0; f1 += a1 * a1; f2 += a2 * a2; f3 += a3 * a3
+            let f = BLAS.load4(fRow + j), r = f - BLAS.load4(zRow + j)
+            UnsafeMutableRawPointer(residual + j).storeBytes(of: r, as: SIMD4<Double>.self)
+            gSquares += r * r
+            fSquares += f * f
             j += 4
         }
+        var gTail = 0.0, fTail = 0.0
         while j < d {
-            let a = fRow[j], r = a - zRow[j]
+            let f = fRow[j], r = f - zRow[j]
             residual[j] = r
-            g0 += r * r
-            f0 += a * a
+            gTail += r * r
+            fTail += f * f
             j += 1
         }
-        let gg = (g0 + g1) + (g2 + g3), ff = (f0 + f1) + (f2 + f3)
+        let gg = gSquares.sum() + gTail, ff = fSquares.sum() + fTail
         let safe = 1e-270...Double.greatestFiniteMagnitude
         return (safe.contains(gg) ? gg.squareRoot() : BLAS.nrm2(count: d, residual),
                 safe.contains(ff) ? ff.squareRoot() : BLAS.nrm2(count: d, fRow))
