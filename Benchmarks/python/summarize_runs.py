@@ -39,11 +39,25 @@ def sections(text):
             while key in tables:
                 key = key + ("again",)
             tables[key] = rows
+    # markdown tables (the convolution benchmark's): a "| … |" header followed by "|---|…"
+    for i, line in enumerate(lines):
+        if line.startswith("| ") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            header = tuple(c.strip() for c in line.strip().strip("|").split("|"))
+            rows = []
+            j = i + 2
+            while j < len(lines) and lines[j].startswith("| "):
+                cells = tuple(c.strip() for c in lines[j].strip().strip("|").split("|"))
+                rows.append((cells[0], "") + cells[1:])
+                j += 1
+            key = (header[0], "") + header[1:]
+            while key in tables:
+                key = key + ("again",)
+            tables[key] = rows
     return tables
 
 
 def number(cell):
-    m = re.fullmatch(r"(-?[0-9.]+(?:e[-+]?[0-9]+)?)(×|%)?", cell)
+    m = re.fullmatch(r"(-?[0-9.]+(?:e[-+]?[0-9]+)?) ?(×|%|ms|s|µs)?", cell)
     return float(m.group(1)) if m else None
 
 
@@ -87,6 +101,17 @@ def fmt(v, digits=2):
     return f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
 
+def table(title, columns, rows, before, line):
+    """Prints a markdown table: one line(label, after_row, before_row) per row both sides have."""
+    print(title + "\n")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("---" if k < 2 else "---:" for k in range(len(columns))) + "|")
+    for label, r in rows.items():
+        if label in before:
+            print("| " + " | ".join(line(label, r, before[label])) + " |")
+    print()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", nargs="+", required=True)
@@ -120,39 +145,28 @@ def main():
                     print(f"  (nfe differ: before {b[i_nfe]}, after {r[i_nfe]})")
             print()
         elif "J·v µs" in header:
-            print("Roofline (cell / bare BLAS + elementwise, one BLAS thread; median over runs of the per-run median ratio)\n")
-            print("| cell | B | f before → after | J·v before → after | vᵀJ before → after |")
-            print("|---|---:|---:|---:|---:|")
             ratios = [k for k, h in enumerate(header) if h == "ratio"]
-            for label, r in rows.items():
-                if label not in before[header]:
-                    continue
-                b = before[header][label]
-                print(f"| {label[0]} | {label[1]} | " + " | ".join(f"{b[k]:.2f} → {r[k]:.2f}" for k in ratios) + " |")
-            print()
+            table("Roofline (cell / bare BLAS + elementwise, one BLAS thread; median over runs of the per-run median ratio)",
+                  ["cell", "B", "f before → after", "J·v before → after", "vᵀJ before → after"], rows, before[header],
+                  lambda label, r, b: [label[0], label[1]] + [f"{b[k]:.2f} → {r[k]:.2f}" for k in ratios])
         elif "own %" in header and "solver" in header:
-            print("Solver overhead (solve / (nfe × one evaluation), default BLAS threads; median over runs)\n")
-            print("| cell | solver | nfe | ratio before → after | own % before → after |")
-            print("|---|---|---:|---:|---:|")
             i_ratio, i_own, i_nfe = column(header, "ratio"), column(header, "own %"), column(header, "nfe max")
-            for label, r in rows.items():
-                if label not in before[header]:
-                    continue
-                b = before[header][label]
-                print(f"| {label[0]} | {label[1]} | {fmt(r[i_nfe], 0)} | {b[i_ratio]:.3f} → {r[i_ratio]:.3f} | {b[i_own]:.1f} → {r[i_own]:.1f} |")
-            print()
+            table("Solver overhead (solve / (nfe × one evaluation), default BLAS threads; median over runs)",
+                  ["cell", "solver", "nfe", "ratio before → after", "own % before → after"], rows, before[header],
+                  lambda label, r, b: [label[0], label[1], fmt(r[i_nfe], 0), f"{b[i_ratio]:.3f} → {r[i_ratio]:.3f}",
+                                       f"{b[i_own]:.1f} → {r[i_own]:.1f}"])
+        elif "plain GEMM" in header:
+            i_ratio = header.index("ratio")
+            table("Convolutional cells: f(z) throughput against plain GEMM of the same shapes (default BLAS threads; goal ≥ 60 %)",
+                  ["cell", "f / GEMM throughput before → after"], rows, before[header],
+                  lambda label, r, b: [label[0], f"{b[i_ratio]:.0f} % → {r[i_ratio]:.0f} %"])
         elif "1 thread s" in header:
-            print("Both cores (median over runs)\n")
-            print("| case | 1 thread s before / after | BLAS×2 speed-up before → after | samples×2 speed-up before → after |")
-            print("|---|---:|---:|---:|")
             i1 = column(header, "1 thread s")
             speedups = [k for k, h in enumerate(header) if h == "speed-up"]
-            for label, r in rows.items():
-                if label not in before[header]:
-                    continue
-                b = before[header][label]
-                print(f"| {label[0]} | {b[i1]:.3f} / {r[i1]:.3f} | " + " | ".join(f"{b[k]:.2f}× → {r[k]:.2f}×" for k in speedups) + " |")
-            print()
+            table("Both cores (median over runs)",
+                  ["case", "nfe", "1 thread s before / after", "BLAS×2 speed-up before → after", "samples×2 speed-up before → after"],
+                  rows, before[header],
+                  lambda label, r, b: [label[0], label[1], f"{b[i1]:.3f} / {r[i1]:.3f}"] + [f"{b[k]:.2f}× → {r[k]:.2f}×" for k in speedups])
 
 
 if __name__ == "__main__":
