@@ -50,8 +50,17 @@ struct Solve: ParsableCommand {
     @Flag(help: "Exit with status 3 when any sample did not converge.")
     var strict = false
 
+    @Option(name: .customLong("sample-threads"),
+            help: ArgumentHelp("Solve the batch as N groups of samples at once, one thread and one BLAS thread each (SampleParallel); faster than OpenBLAS threading on the convolutional cells (Benchmarks/README.md). 1: one solve with OPENBLAS_NUM_THREADS BLAS threads. No progress line for N > 1.", valueName: "N"))
+    var sampleThreads: Int = 1
+
     @Argument(parsing: .allUnrecognized, help: ArgumentHelp("The cell's and the solver's options (listed below).", valueName: "options"))
     var catalogOptions: [String] = []
+
+    /// `solver` solving `threads` groups of samples at once.
+    static func grouped(_ solver: some FixedPointSolver, threads: Int) throws(UsageError) -> any FixedPointSolver {
+        try SampleParallel(solver, threads: threads)
+    }
 
     /// The cell and solver with the options given.
     func choices() throws -> (cell: CellChoice, solver: SolverChoice) {
@@ -62,6 +71,10 @@ struct Solve: ParsableCommand {
         _ = try choices()
         try OutputPath.check(trace, option: "--trace")
         try OutputPath.check(saveSolution, option: "--save-solution", extensions: ["npy", "safetensors", "npz"])
+        let limit = SampleParallel<ForwardIteration>.threadLimit
+        guard (1...limit).contains(sampleThreads) else {
+            throw ValidationError("--sample-threads \(sampleThreads): expected an integer in 1…\(limit) (groups of samples solved at once; typically the number of cores)")
+        }
     }
 
     func run() throws {
@@ -74,8 +87,10 @@ struct Solve: ParsableCommand {
         try budget.checkSolve(fixedPointSolver, batchSize: b, dimension: d, criteria: criteria, source: "--solver \(solver)")
         let initial = try start.makeInitialization(batchSize: b, dimension: d).makeBatch(batchSize: b, dimension: d)
 
-        let progress = SolveProgressLine(enabled: !json && isatty(STDERR_FILENO) == 1)
-        let result = try fixedPointSolver.solve(map, from: initial, criteria: criteria, observer: progress.observer)
+        let progress = SolveProgressLine(enabled: sampleThreads == 1 && !json && isatty(STDERR_FILENO) == 1)
+        let result = sampleThreads > 1
+            ? try Self.grouped(fixedPointSolver, threads: sampleThreads).solve(map, from: initial, criteria: criteria, observer: nil)
+            : try fixedPointSolver.solve(map, from: initial, criteria: criteria, observer: progress.observer)
         progress.finish()
         let report = SolveReport(result: result, options: parameters, initialization: start.report,
                                  cell: cellChoice.report(for: map))

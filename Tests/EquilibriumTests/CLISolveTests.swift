@@ -66,6 +66,24 @@ private func double(_ value: Any?) -> Double? {
 @Suite struct CLISolveTests {
     // MARK: --json
 
+    /// --sample-threads: the same per-sample outcomes and counts as one solve. A GEMM over fewer
+    /// rows may round a row differently (by a few ulps), which could change a count only if a
+    /// residual fell within that rounding of the tolerance; a wrong grouping (a sample solved
+    /// with another sample's input) changes the counts.
+    @Test func sampleThreadsGiveTheSamePerSampleSolves() throws {
+        let common = ["--dim", "24", "--batch", "7", "--tol", "1e-10", "--solver", "broyden"]
+        let (_, one) = try DeqProcess.solveJSON(common)
+        let (output, grouped) = try DeqProcess.solveJSON(common + ["--sample-threads", "3"])
+        #expect(output.status == 0, "\(output.stderr)")
+        let a = try #require(one["samples"] as? [[String: Any]]), b = try #require(grouped["samples"] as? [[String: Any]])
+        #expect(a.count == 7 && b.count == 7)
+        for (x, y) in zip(a, b) {
+            #expect(x["outcome"] as? String == y["outcome"] as? String)
+            #expect(integer(x["nfe"]) == integer(y["nfe"]) && integer(x["iterations"]) == integer(y["iterations"]))
+        }
+        #expect(grouped["converged"] as? Bool == true)
+    }
+
     @Test func jsonHasTheDocumentedSchema() throws {
         let (_, json) = try DeqProcess.solveJSON(["--dim", "64", "--batch", "3"])
         #expect(json["solver"] as? String == "anderson")
@@ -310,6 +328,8 @@ private func double(_ value: Any?) -> Double? {
                  expected: ["--bias does not apply to the affine cell", "it is an option of the tanh cell"]),
         BadInput(arguments: ["--trace", "/nonexistent/dir/trace.dat"], expected: ["/nonexistent/dir does not exist"]),
         BadInput(arguments: ["--save-solution", "out.txt"], expected: ["expected a file name ending in .npy"]),
+        BadInput(arguments: ["--sample-threads", "0"], expected: ["--sample-threads 0: expected an integer in 1…256"]),
+        BadInput(arguments: ["--sample-threads", "many"], expected: ["--sample-threads"]),
     ])
     func badInputIsAClearError(input: BadInput) throws {
         let output = try DeqProcess.run(["solve"] + input.arguments)
