@@ -181,13 +181,16 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         let columns = w.columns.baseAddress, t = w.innerScratch.baseAddress, s = w.stateScratch.baseAddress
         let a1 = w.preActivation1.baseAddress, s3 = w.preActivation3.baseAddress
         layer1.apply(v, into: t, count: n, scratch: columns, beta: 0)
-        for i in 0..<(n * inner) where !(a1[i] > 0) { t[i] = 0 }
+        mask(t, by: a1, count: n * inner)
         norm1.jacobianVectorProduct(t, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: t, count: n)
         layer2.apply(t, into: s, count: n, scratch: columns, beta: 0)
         norm2.jacobianVectorProduct(s, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: s, count: n)
-        for i in 0..<(n * d) { s[i] = s3[i] > 0 ? s[i] + v[i] : 0 }
+        for i in 0..<(n * d) {
+            let sum = s[i] + v[i]
+            s[i] = s3[i] > 0 ? sum : 0
+        }
         norm3.jacobianVectorProduct(s, normalized: w.normalized3.baseAddress, inverseDeviation: w.deviation3.baseAddress,
                                     into: out, count: n)
     }
@@ -212,7 +215,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         let s3 = w.preActivation3.baseAddress
         norm3.vectorJacobianProduct(u, normalized: w.normalized3.baseAddress, inverseDeviation: w.deviation3.baseAddress,
                                     into: gs3, count: n)
-        for i in 0..<(n * stateCount) where !(s3[i] > 0) { gs3[i] = 0 }
+        mask(gs3, by: s3, count: n * stateCount)
         norm2.vectorJacobianProduct(gs3, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: gs2, count: n)
     }
@@ -225,7 +228,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         gy?.update(from: ga1, count: n * innerCount)
         norm1.vectorJacobianProduct(ga1, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: ga1, count: n)
-        for i in 0..<(n * innerCount) where !(a1[i] > 0) { ga1[i] = 0 }
+        mask(ga1, by: a1, count: n * innerCount)
     }
 
     // MARK: Parameter gradients
@@ -288,6 +291,24 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
             }
         }
         return result
+    }
+}
+
+/// x ⊙ relu′(a): zero where a ≤ 0 (or NaN), x elsewhere. Vector selects, not a branch: the signs
+/// of pre-activations are as good as random, so a branch mispredicts half the time, and the
+/// compiler turns the scalar `x[i] = a[i] > 0 ? x[i] : 0` into a conditional store (issue 13).
+@inline(__always)
+func mask(_ x: UnsafeMutablePointer<Double>, by a: UnsafePointer<Double>, count: Int) {
+    var i = 0
+    while i + 4 <= count {
+        let keep = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self) .> 0
+        let values = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Double>.self)
+        UnsafeMutableRawPointer(x + i).storeBytes(of: SIMD4<Double>().replacing(with: values, where: keep), as: SIMD4<Double>.self)
+        i += 4
+    }
+    while i < count {
+        x[i] = a[i] > 0 ? x[i] : 0
+        i += 1
     }
 }
 
