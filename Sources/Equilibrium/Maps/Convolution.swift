@@ -171,20 +171,38 @@ public struct Convolution: Sendable, Equatable {
         let stride = rowStride ?? shape.size
         let h = shape.height, w = shape.width, s = shape.size, kernelHeight = shape.kernelHeight
         let padding = kernelHeight / 2
-        for c in 0..<inputChannels {
-            let channel = x + c * s
-            for kh in 0..<kernelHeight {
-                let dh = kh - padding
-                for kw in 0..<3 {
-                    let dw = kw - 1
-                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
-                    let first = max(0, -dw), end = min(w, w - dw)
-                    for i in 0..<h {
-                        let si = i + dh
-                        guard si >= 0 && si < h else { continue }
-                        let source = row + i * w
-                        let destination = channel + si * w + dw
-                        for j in first..<max(first, end) { destination[j] += source[j] }
+        // The inputs a shift by dw wraps onto (one per valid row), saved and put back around the
+        // add; at most H of them.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: h) { saved in
+            for c in 0..<inputChannels {
+                let channel = x + c * s
+                for kh in 0..<kernelHeight {
+                    let dh = kh - padding
+                    let firstRow = max(0, -dh), endRow = min(h, h - dh)
+                    guard endRow > firstRow else { continue }
+                    for kw in 0..<3 {
+                        let dw = kw - 1
+                        let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
+                        // As in im2col, the valid rows are one flattened shift: entry p goes to input
+                        // p + dh·W + dw. Entries of the first (dw < 0) or last (dw > 0) column came
+                        // from the padding; the add puts them on the last or first column of the
+                        // neighbouring input row, which no entry of this tap reaches otherwise, so
+                        // those inputs are saved before and restored after (the same sums, in the
+                        // same order, as row by row; one long add instead of H short ones).
+                        let start = firstRow * w, count = (endRow - firstRow) * w
+                        let destination = channel + start + dh * w + dw
+                        switch dw {
+                        case -1:
+                            for (k, i) in (firstRow + 1..<endRow).enumerated() { saved[k] = channel[(i + dh) * w - 1] }
+                            add(row + start + 1, into: destination + 1, count: count - 1)
+                            for (k, i) in (firstRow + 1..<endRow).enumerated() { channel[(i + dh) * w - 1] = saved[k] }
+                        case 1:
+                            for (k, i) in (firstRow..<endRow - 1).enumerated() { saved[k] = channel[(i + dh + 1) * w] }
+                            add(row + start, into: destination, count: count - 1)
+                            for (k, i) in (firstRow..<endRow - 1).enumerated() { channel[(i + dh + 1) * w] = saved[k] }
+                        default:
+                            add(row + start, into: destination, count: count)
+                        }
                     }
                 }
             }
@@ -326,4 +344,10 @@ public struct Convolution: Sendable, Equatable {
         }
         return gx
     }
+}
+
+/// y += x over n entries.
+@inline(__always)
+private func add(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count n: Int) {
+    for i in 0..<n { y[i] += x[i] }
 }
