@@ -106,15 +106,27 @@ public struct GroupNorm: Sendable, Equatable {
                             let c = g * channelsPerGroup + k
                             let (gc, bc) = (gamma[c], beta[c])
                             let base = k * s
+                            let source = input + base, target = output + base
                             if let normalized {
+                                // Explicit vectors (in place, the compiler's loop stays scalar); the
+                                // same operations per entry (VectorLoops.swift).
                                 let saved = normalized + offset + base
-                                for i in 0..<s {
-                                    let value = (input[base + i] - mean) * r
+                                var i = 0
+                                while i + 4 <= s {
+                                    let value = (load4(source + i) - mean) * r
+                                    UnsafeMutableRawPointer(saved + i).storeBytes(of: value, as: SIMD4<Double>.self)
+                                    UnsafeMutableRawPointer(target + i).storeBytes(of: gc * value + bc, as: SIMD4<Double>.self)
+                                    i += 4
+                                }
+                                while i < s {
+                                    let value = (source[i] - mean) * r
                                     saved[i] = value
-                                    output[base + i] = gc * value + bc
+                                    target[i] = gc * value + bc
+                                    i += 1
                                 }
                             } else {
-                                for i in 0..<s { output[base + i] = gc * ((input[base + i] - mean) * r) + bc }
+                                fill(target, count: s, vector: { i in gc * ((load4(source + i) - mean) * r) + bc },
+                                     scalar: { i in gc * ((source[i] - mean) * r) + bc })
                             }
                         }
                     }
@@ -146,8 +158,9 @@ public struct GroupNorm: Sendable, Equatable {
                     }
                     for k in 0..<channelsPerGroup {
                         let factor = gamma[g * channelsPerGroup + k] * r
-                        let base = k * s
-                        for i in base..<(base + s) { out[i] = factor * (v[i] - mean - xhat[i] * meanProjection) }
+                        let (vk, xk) = (v + k * s, xhat + k * s)
+                        fill(out + k * s, count: s, vector: { i in factor * (load4(vk + i) - mean - load4(xk + i) * meanProjection) },
+                             scalar: { i in factor * (vk[i] - mean - xk[i] * meanProjection) })
                     }
                 }
             }
@@ -191,7 +204,9 @@ public struct GroupNorm: Sendable, Equatable {
                     let mean = sum * scale, meanProjection = projection * scale
                     for k in 0..<channelsPerGroup {
                         let gc = gamma[g * channelsPerGroup + k]
-                        for i in (k * s)..<((k + 1) * s) { out[i] = r * (gc * u[i] - mean - xhat[i] * meanProjection) }
+                        let (uk, xk) = (u + k * s, xhat + k * s)
+                        fill(out + k * s, count: s, vector: { i in r * (gc * load4(uk + i) - mean - load4(xk + i) * meanProjection) },
+                             scalar: { i in r * (gc * uk[i] - mean - xk[i] * meanProjection) })
                     }
                 }
             }

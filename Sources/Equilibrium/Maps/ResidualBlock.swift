@@ -113,10 +113,8 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
             layer2.apply(hidden, into: fz, count: n, scratch: columns, beta: 0)
             addInjection(into: fz, samples: samples)
             norm2.forward(fz, into: fz, count: n)
-            for i in 0..<(n * d) {
-                let s3 = fz[i] + z[i]
-                fz[i] = s3 < 0 ? 0 : s3
-            }
+            fill(fz, count: n * d, vector: { i in let s3 = load4(fz + i) + load4(z + i); return s3.replacing(with: 0, where: s3 .< 0) },
+                 scalar: { i in let s3 = fz[i] + z[i]; return s3 < 0 ? 0 : s3 })
             norm3.forward(fz, into: fz, count: n)
         }
     }
@@ -187,10 +185,8 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         layer2.apply(t, into: s, count: n, scratch: columns, beta: 0)
         norm2.jacobianVectorProduct(s, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: s, count: n)
-        for i in 0..<(n * d) {
-            let sum = s[i] + v[i]
-            s[i] = s3[i] > 0 ? sum : 0
-        }
+        fill(s, count: n * d, vector: { i in SIMD4<Double>().replacing(with: load4(s + i) + load4(v + i), where: load4(s3 + i) .> 0) },
+             scalar: { i in s3[i] > 0 ? s[i] + v[i] : 0 })
         norm3.jacobianVectorProduct(s, normalized: w.normalized3.baseAddress, inverseDeviation: w.deviation3.baseAddress,
                                     into: out, count: n)
     }
@@ -292,31 +288,6 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         }
         return result
     }
-}
-
-/// x ⊙ relu′(a): zero where a ≤ 0 (or NaN), x elsewhere. Vector selects, not a branch: the signs
-/// of pre-activations are as good as random, so a branch mispredicts half the time, and the
-/// compiler turns the scalar `x[i] = a[i] > 0 ? x[i] : 0` into a conditional store (issue 13).
-@inline(__always)
-func mask(_ x: UnsafeMutablePointer<Double>, by a: UnsafePointer<Double>, count: Int) {
-    var i = 0
-    while i + 4 <= count {
-        let keep = UnsafeRawPointer(a + i).loadUnaligned(as: SIMD4<Double>.self) .> 0
-        let values = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD4<Double>.self)
-        UnsafeMutableRawPointer(x + i).storeBytes(of: SIMD4<Double>().replacing(with: values, where: keep), as: SIMD4<Double>.self)
-        i += 4
-    }
-    while i < count {
-        x[i] = a[i] > 0 ? x[i] : 0
-        i += 1
-    }
-}
-
-@inline(__always)
-func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
-    // `x < 0 ? 0 : x` keeps NaN (a NaN compares false), so it reaches the solver's checks; a
-    // select rather than a branch, so the loop vectorises.
-    for i in 0..<count { x[i] = x[i] < 0 ? 0 : x[i] }
 }
 
 /// Scratch memory of the residual cells' Jacobian products, made once per solve by
