@@ -105,15 +105,32 @@ public struct Convolution: Sendable, Equatable {
     public var outputCount: Int { outputChannels * shape.size }
     /// Samples per GEMM when n are processed: enough for about 1024 GEMM columns (chunk·S), where
     /// OpenBLAS runs near its peak on two cores, and one sample when S alone is that wide (then
-    /// the GEMM writes the sample's output in place and nothing is permuted).
+    /// the GEMM writes the sample's output in place and nothing is permuted). On one BLAS thread,
+    /// no more than keep the column buffer (C_in·K × chunk·S doubles) within ``columnBudget``
+    /// bytes: im2col writes it and the GEMM reads it back (col2im reads the adjoint's), and past
+    /// the L2 cache both go through L3, which costs more than the narrower GEMM (issue 13: 2-D,
+    /// 16/32 channels, 16 × 16, one sample per GEMM instead of four takes 5–7 % off f and J·v and
+    /// 10 % off vᵀJ; with two threads the wide GEMM is worth more). OpenBLAS computes every
+    /// output column the same way whatever the GEMM's width, so the results (measured bitwise)
+    /// do not depend on the chunk.
     public func samplesPerProduct(_ n: Int) -> Int {
-        max(1, min(n, (1024 + shape.size - 1) / shape.size))
+        let wide = widestChunk(n)
+        guard BLAS.threadCount == 1 else { return wide }
+        let perSample = inputChannels * shape.kernelCount * shape.size * MemoryLayout<Double>.stride
+        return max(1, min(wide, Convolution.columnBudget / perSample))
     }
+
+    /// The chunk of about 1024 columns, an upper bound of ``samplesPerProduct(_:)`` whatever the
+    /// BLAS threads (the scratch is sized by it, so a change of threads never overruns it).
+    private func widestChunk(_ n: Int) -> Int { max(1, min(n, (1024 + shape.size - 1) / shape.size)) }
+
+    /// 512 KiB, half the L2 cache of one core of the machine issue 13 measured on (a Zen 4 EPYC, 1 MiB).
+    public static let columnBudget = 512 * 1024
 
     /// The doubles of scratch the batched functions need for n samples: the column buffer
     /// (C_in·K × chunk·S) and a channel-major output block (C_out × chunk·S).
     public func scratchCount(samples n: Int) -> Int {
-        samplesPerProduct(n) * shape.size * (inputChannels * shape.kernelCount + outputChannels)
+        widestChunk(n) * shape.size * (inputChannels * shape.kernelCount + outputChannels)
     }
 
     /// PyTorch's weight shape, (C_out, C_in, 3) or (C_out, C_in, 3, 3).
