@@ -81,6 +81,38 @@ import Equilibrium
         }
     }
 
+    @Test(arguments: shapes)
+    func col2imAddsEntryByEntryInTapOrder(shape: SpatialShape) throws {
+        // col2im adds each tap's entries with one flattened add and puts back the inputs the
+        // shift wraps onto; the result must be bitwise that of adding entry by entry, tap after
+        // tap, into a nonzero start, with columns side by side (row stride > S).
+        let conv = try convolution(shape, inputs: 2)
+        let s = shape.size, k = shape.kernelCount, stride = s + 3
+        let columns = gaussianBatch(1, 2 * k * stride, seed: 6).storage
+        let start = gaussianBatch(1, 2 * s, seed: 7).storage
+        var x = start, expected = start
+        columns.withUnsafeBufferPointer { c in
+            x.withUnsafeMutableBufferPointer { conv.col2im(c.baseAddress!, addingInto: $0.baseAddress!, rowStride: stride) }
+        }
+        let (h, w) = (shape.extents.count == 1 ? 1 : shape.extents[0], shape.extents.last!)
+        let kernelHeight = k / 3
+        for channel in 0..<2 {
+            for kh in 0..<kernelHeight {
+                for kw in 0..<3 {
+                    let row = (channel * kernelHeight + kh) * 3 + kw
+                    for i in 0..<h {
+                        for j in 0..<w {
+                            let (si, sj) = (i + kh - kernelHeight / 2, j + kw - 1)
+                            guard si >= 0 && si < h && sj >= 0 && sj < w else { continue }
+                            expected[channel * s + si * w + sj] += columns[row * stride + i * w + j]
+                        }
+                    }
+                }
+            }
+        }
+        #expect(x == expected, "\(shape)")
+    }
+
     @Test func weightLayoutIsPyTorchs() throws {
         // W[o, c, kh, kw] at column c·9 + kh·3 + kw: a single 1 at (0, 1, 0, 2) makes y₀ the input
         // channel 1 shifted by (−1, +1) (the top-right tap).

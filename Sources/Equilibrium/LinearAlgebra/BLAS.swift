@@ -140,12 +140,6 @@ package enum BLAS {
         return (s0 + s1).sum() + tail
     }
 
-    /// Entries i … i + 3 at p as one vector.
-    @inline(__always)
-    package static func load4(_ p: UnsafePointer<Double>) -> SIMD4<Double> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Double>.self)
-    }
-
     /// y ← α x + y.
     package static func axpy(count: Int, alpha: Double, x: UnsafePointer<Double>,
                             y: UnsafeMutablePointer<Double>) {

@@ -105,15 +105,32 @@ public struct Convolution: Sendable, Equatable {
     public var outputCount: Int { outputChannels * shape.size }
     /// Samples per GEMM when n are processed: enough for about 1024 GEMM columns (chunk·S), where
     /// OpenBLAS runs near its peak on two cores, and one sample when S alone is that wide (then
-    /// the GEMM writes the sample's output in place and nothing is permuted).
+    /// the GEMM writes the sample's output in place and nothing is permuted). On one BLAS thread,
+    /// no more than keep the column buffer (C_in·K × chunk·S doubles) within ``columnBudget``
+    /// bytes: im2col writes it and the GEMM reads it back (col2im reads the adjoint's), and past
+    /// the L2 cache both go through L3, which costs more than the narrower GEMM (issue 13: 2-D,
+    /// 16/32 channels, 16 × 16, one sample per GEMM instead of four takes 5–7 % off f and J·v and
+    /// 10 % off vᵀJ; with two threads the wide GEMM is worth more). OpenBLAS computes every
+    /// output column the same way whatever the GEMM's width, so the results (measured bitwise)
+    /// do not depend on the chunk.
     public func samplesPerProduct(_ n: Int) -> Int {
-        max(1, min(n, (1024 + shape.size - 1) / shape.size))
+        let wide = widestChunk(n)
+        guard BLAS.threadCount == 1 else { return wide }
+        let perSample = inputChannels * shape.kernelCount * shape.size * MemoryLayout<Double>.stride
+        return max(1, min(wide, Convolution.columnBudget / perSample))
     }
+
+    /// The chunk of about 1024 columns, an upper bound of ``samplesPerProduct(_:)`` whatever the
+    /// BLAS threads (the scratch is sized by it, so a change of threads never overruns it).
+    private func widestChunk(_ n: Int) -> Int { max(1, min(n, (1024 + shape.size - 1) / shape.size)) }
+
+    /// 512 KiB, half the L2 cache of one core of the machine issue 13 measured on (a Zen 4 EPYC, 1 MiB).
+    public static let columnBudget = 512 * 1024
 
     /// The doubles of scratch the batched functions need for n samples: the column buffer
     /// (C_in·K × chunk·S) and a channel-major output block (C_out × chunk·S).
     public func scratchCount(samples n: Int) -> Int {
-        samplesPerProduct(n) * shape.size * (inputChannels * shape.kernelCount + outputChannels)
+        widestChunk(n) * shape.size * (inputChannels * shape.kernelCount + outputChannels)
     }
 
     /// PyTorch's weight shape, (C_out, C_in, 3) or (C_out, C_in, 3, 3).
@@ -171,20 +188,38 @@ public struct Convolution: Sendable, Equatable {
         let stride = rowStride ?? shape.size
         let h = shape.height, w = shape.width, s = shape.size, kernelHeight = shape.kernelHeight
         let padding = kernelHeight / 2
-        for c in 0..<inputChannels {
-            let channel = x + c * s
-            for kh in 0..<kernelHeight {
-                let dh = kh - padding
-                for kw in 0..<3 {
-                    let dw = kw - 1
-                    let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
-                    let first = max(0, -dw), end = min(w, w - dw)
-                    for i in 0..<h {
-                        let si = i + dh
-                        guard si >= 0 && si < h else { continue }
-                        let source = row + i * w
-                        let destination = channel + si * w + dw
-                        for j in first..<max(first, end) { destination[j] += source[j] }
+        // The inputs a shift by dw wraps onto (one per valid row), saved and put back around the
+        // add; at most H of them.
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: h) { saved in
+            for c in 0..<inputChannels {
+                let channel = x + c * s
+                for kh in 0..<kernelHeight {
+                    let dh = kh - padding
+                    let firstRow = max(0, -dh), endRow = min(h, h - dh)
+                    guard endRow > firstRow else { continue }
+                    for kw in 0..<3 {
+                        let dw = kw - 1
+                        let row = columns + ((c * kernelHeight + kh) * 3 + kw) * stride
+                        // As in im2col, the valid rows are one flattened shift: entry p goes to input
+                        // p + dh·W + dw. Entries of the first (dw < 0) or last (dw > 0) column came
+                        // from the padding; the add puts them on the last or first column of the
+                        // neighbouring input row, which no entry of this tap reaches otherwise, so
+                        // those inputs are saved before and restored after (the same sums, in the
+                        // same order, as row by row; one long add instead of H short ones).
+                        let start = firstRow * w, count = (endRow - firstRow) * w
+                        let destination = channel + start + dh * w + dw
+                        switch dw {
+                        case -1:
+                            for (k, i) in (firstRow + 1..<endRow).enumerated() { saved[k] = channel[(i + dh) * w - 1] }
+                            add(row + start + 1, into: destination + 1, count: count - 1)
+                            for (k, i) in (firstRow + 1..<endRow).enumerated() { channel[(i + dh) * w - 1] = saved[k] }
+                        case 1:
+                            for (k, i) in (firstRow..<endRow - 1).enumerated() { saved[k] = channel[(i + dh + 1) * w] }
+                            add(row + start, into: destination, count: count - 1)
+                            for (k, i) in (firstRow..<endRow - 1).enumerated() { channel[(i + dh + 1) * w] = saved[k] }
+                        default:
+                            add(row + start, into: destination, count: count)
+                        }
                     }
                 }
             }
@@ -326,4 +361,10 @@ public struct Convolution: Sendable, Equatable {
         }
         return gx
     }
+}
+
+/// y += x over n entries.
+@inline(__always)
+private func add(_ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>, count n: Int) {
+    for i in 0..<n { y[i] += x[i] }
 }

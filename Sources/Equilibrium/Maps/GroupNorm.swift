@@ -84,14 +84,28 @@ public struct GroupNorm: Sendable, Equatable {
                         inverseDeviation: UnsafeMutablePointer<Double>? = nil) {
         let groupSize = self.groupSize, channelsPerGroup = channels / groups, s = spatialSize
         let scale = 1 / Double(groupSize)
+        var means = SIMD2<Double>(), deviations = SIMD2<Double>()
         weight.withUnsafeBufferPointer { gamma in
             bias.withUnsafeBufferPointer { beta in
                 for sample in 0..<n {
                     for g in 0..<groups {
                         let offset = sample * featureCount + g * groupSize
                         let input = x + offset
-                        let mean = reduceSum(input, groupSize) * scale
-                        let r = 1 / (reduceSquaredDeviation(input, groupSize, from: mean) * scale + epsilon).squareRoot()
+                        if g % 2 == 0 {
+                            // Two groups' statistics at a time: each sum keeps its four
+                            // accumulators and its order, and the two chains of additions
+                            // overlap (the sums are latency-bound, issue 13).
+                            if g + 1 < groups {
+                                (means[0], means[1]) = reduceSum(input, input + groupSize, groupSize)
+                                (means[0], means[1]) = (means[0] * scale, means[1] * scale)
+                                let (a, b) = reduceSquaredDeviation(input, input + groupSize, groupSize, from: means[0], means[1])
+                                (deviations[0], deviations[1]) = (1 / (a * scale + epsilon).squareRoot(), 1 / (b * scale + epsilon).squareRoot())
+                            } else {
+                                means[0] = reduceSum(input, groupSize) * scale
+                                deviations[0] = 1 / (reduceSquaredDeviation(input, groupSize, from: means[0]) * scale + epsilon).squareRoot()
+                            }
+                        }
+                        let mean = means[g % 2], r = deviations[g % 2]
                         inverseDeviation?[sample * groups + g] = r
                         let output = y + offset
                         if s == 1, normalized == nil {
@@ -106,15 +120,27 @@ public struct GroupNorm: Sendable, Equatable {
                             let c = g * channelsPerGroup + k
                             let (gc, bc) = (gamma[c], beta[c])
                             let base = k * s
+                            let source = input + base, target = output + base
                             if let normalized {
+                                // Explicit vectors (in place, the compiler's loop stays scalar); the
+                                // same operations per entry (VectorLoops.swift).
                                 let saved = normalized + offset + base
-                                for i in 0..<s {
-                                    let value = (input[base + i] - mean) * r
+                                var i = 0
+                                while i + 4 <= s {
+                                    let value = (load4(source + i) - mean) * r
+                                    UnsafeMutableRawPointer(saved + i).storeBytes(of: value, as: SIMD4<Double>.self)
+                                    UnsafeMutableRawPointer(target + i).storeBytes(of: gc * value + bc, as: SIMD4<Double>.self)
+                                    i += 4
+                                }
+                                while i < s {
+                                    let value = (source[i] - mean) * r
                                     saved[i] = value
-                                    output[base + i] = gc * value + bc
+                                    target[i] = gc * value + bc
+                                    i += 1
                                 }
                             } else {
-                                for i in 0..<s { output[base + i] = gc * ((input[base + i] - mean) * r) + bc }
+                                fill(target, count: s, vector: { i in gc * ((load4(source + i) - mean) * r) + bc },
+                                     scalar: { i in gc * ((source[i] - mean) * r) + bc })
                             }
                         }
                     }
@@ -146,8 +172,9 @@ public struct GroupNorm: Sendable, Equatable {
                     }
                     for k in 0..<channelsPerGroup {
                         let factor = gamma[g * channelsPerGroup + k] * r
-                        let base = k * s
-                        for i in base..<(base + s) { out[i] = factor * (v[i] - mean - xhat[i] * meanProjection) }
+                        let (vk, xk) = (v + k * s, xhat + k * s)
+                        fill(out + k * s, count: s, vector: { i in factor * (load4(vk + i) - mean - load4(xk + i) * meanProjection) },
+                             scalar: { i in factor * (vk[i] - mean - xk[i] * meanProjection) })
                     }
                 }
             }
@@ -191,7 +218,9 @@ public struct GroupNorm: Sendable, Equatable {
                     let mean = sum * scale, meanProjection = projection * scale
                     for k in 0..<channelsPerGroup {
                         let gc = gamma[g * channelsPerGroup + k]
-                        for i in (k * s)..<((k + 1) * s) { out[i] = r * (gc * u[i] - mean - xhat[i] * meanProjection) }
+                        let (uk, xk) = (u + k * s, xhat + k * s)
+                        fill(out + k * s, count: s, vector: { i in r * (gc * load4(uk + i) - mean - load4(xk + i) * meanProjection) },
+                             scalar: { i in r * (gc * uk[i] - mean - xk[i] * meanProjection) })
                     }
                 }
             }
@@ -321,6 +350,34 @@ private func reduceSquaredDeviation(_ x: UnsafePointer<Double>, _ n: Int, from m
     }
     while i < n { let p = x[i] - mean; a += p * p; i += 1 }
     return (a + b) + (c + d)
+}
+
+/// ``reduceSum(_:_:)`` of x and of y (n each), interleaved: the same sums, bitwise.
+@inline(__always)
+private func reduceSum(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ n: Int) -> (Double, Double) {
+    var (a, b) = (SIMD4<Double>(), SIMD4<Double>())
+    var i = 0
+    while i + 4 <= n {
+        a += load4(x + i); b += load4(y + i)
+        i += 4
+    }
+    while i < n { a[0] += x[i]; b[0] += y[i]; i += 1 }
+    return ((a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3]))
+}
+
+/// ``reduceSquaredDeviation(_:_:from:)`` of x from μ and of y from ν, interleaved: the same sums, bitwise.
+@inline(__always)
+private func reduceSquaredDeviation(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, _ n: Int,
+                                    from mu: Double, _ nu: Double) -> (Double, Double) {
+    var (a, b) = (SIMD4<Double>(), SIMD4<Double>())
+    var i = 0
+    while i + 4 <= n {
+        let (p, q) = (load4(x + i) - mu, load4(y + i) - nu)
+        a += p * p; b += q * q
+        i += 4
+    }
+    while i < n { let (p, q) = (x[i] - mu, y[i] - nu); a[0] += p * p; b[0] += q * q; i += 1 }
+    return ((a[0] + a[1]) + (a[2] + a[3]), (b[0] + b[1]) + (b[2] + b[3]))
 }
 
 /// (Σ v, Σ v ⊙ w).

@@ -113,10 +113,8 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
             layer2.apply(hidden, into: fz, count: n, scratch: columns, beta: 0)
             addInjection(into: fz, samples: samples)
             norm2.forward(fz, into: fz, count: n)
-            for i in 0..<(n * d) {
-                let s3 = fz[i] + z[i]
-                fz[i] = s3 < 0 ? 0 : s3
-            }
+            fill(fz, count: n * d, vector: { i in let s3 = load4(fz + i) + load4(z + i); return s3.replacing(with: 0, where: s3 .< 0) },
+                 scalar: { i in let s3 = fz[i] + z[i]; return s3 < 0 ? 0 : s3 })
             norm3.forward(fz, into: fz, count: n)
         }
     }
@@ -181,13 +179,14 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         let columns = w.columns.baseAddress, t = w.innerScratch.baseAddress, s = w.stateScratch.baseAddress
         let a1 = w.preActivation1.baseAddress, s3 = w.preActivation3.baseAddress
         layer1.apply(v, into: t, count: n, scratch: columns, beta: 0)
-        for i in 0..<(n * inner) where !(a1[i] > 0) { t[i] = 0 }
+        mask(t, by: a1, count: n * inner)
         norm1.jacobianVectorProduct(t, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: t, count: n)
         layer2.apply(t, into: s, count: n, scratch: columns, beta: 0)
         norm2.jacobianVectorProduct(s, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: s, count: n)
-        for i in 0..<(n * d) { s[i] = s3[i] > 0 ? s[i] + v[i] : 0 }
+        fill(s, count: n * d, vector: { i in SIMD4<Double>().replacing(with: load4(s + i) + load4(v + i), where: load4(s3 + i) .> 0) },
+             scalar: { i in s3[i] > 0 ? s[i] + v[i] : 0 })
         norm3.jacobianVectorProduct(s, normalized: w.normalized3.baseAddress, inverseDeviation: w.deviation3.baseAddress,
                                     into: out, count: n)
     }
@@ -212,7 +211,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         let s3 = w.preActivation3.baseAddress
         norm3.vectorJacobianProduct(u, normalized: w.normalized3.baseAddress, inverseDeviation: w.deviation3.baseAddress,
                                     into: gs3, count: n)
-        for i in 0..<(n * stateCount) where !(s3[i] > 0) { gs3[i] = 0 }
+        mask(gs3, by: s3, count: n * stateCount)
         norm2.vectorJacobianProduct(gs3, normalized: w.normalized2.baseAddress, inverseDeviation: w.deviation2.baseAddress,
                                     into: gs2, count: n)
     }
@@ -225,7 +224,7 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         gy?.update(from: ga1, count: n * innerCount)
         norm1.vectorJacobianProduct(ga1, normalized: w.normalized1.baseAddress, inverseDeviation: w.deviation1.baseAddress,
                                     into: ga1, count: n)
-        for i in 0..<(n * innerCount) where !(a1[i] > 0) { ga1[i] = 0 }
+        mask(ga1, by: a1, count: n * innerCount)
     }
 
     // MARK: Parameter gradients
@@ -289,13 +288,6 @@ final class ResidualBlock<Layer: ResidualLinearLayer>: Sendable {
         }
         return result
     }
-}
-
-@inline(__always)
-func relu(_ x: UnsafeMutablePointer<Double>, count: Int) {
-    // `x < 0 ? 0 : x` keeps NaN (a NaN compares false), so it reaches the solver's checks; a
-    // select rather than a branch, so the loop vectorises.
-    for i in 0..<count { x[i] = x[i] < 0 ? 0 : x[i] }
 }
 
 /// Scratch memory of the residual cells' Jacobian products, made once per solve by

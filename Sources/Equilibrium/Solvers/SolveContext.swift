@@ -248,7 +248,7 @@ public final class SolveContext<Map: FixedPointMap> {
         var gSquares = SIMD4<Double>(), fSquares = SIMD4<Double>()
         var j = 0
         while j + 4 <= d {
-            let f = BLAS.load4(fRow + j), r = f - BLAS.load4(zRow + j)
+            let f = load4(fRow + j), r = f - load4(zRow + j)
             UnsafeMutableRawPointer(residual + j).storeBytes(of: r, as: SIMD4<Double>.self)
             gSquares += r * r
             fSquares += f * f
