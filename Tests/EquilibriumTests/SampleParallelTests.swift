@@ -30,9 +30,7 @@ import Equilibrium
         // Each group is exactly a serial solve of a cell bound to its rows: same arithmetic,
         // so equal statistics and bit-equal points, in the original order.
         for rows in groups {
-            let inputs = Matrix(rows: rows.count, columns: 24,
-                                storage: Array(cell.input.storage[(rows.lowerBound * 24)..<(rows.upperBound * 24)]))
-            let serial = try solver.solve(try cell.binding(input: inputs), from: Matrix(rows: rows.count, columns: 24),
+            let serial = try solver.solve(try cell.binding(input: cell.input.rows(rows)), from: Matrix(rows: rows.count, columns: 24),
                                           criteria: criteria)
             for (r, s) in rows.enumerated() {
                 var timed = parallel.samples[s]

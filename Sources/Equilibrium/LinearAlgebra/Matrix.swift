@@ -83,6 +83,12 @@ public struct Matrix: Equatable, Sendable, CustomStringConvertible {
         Array(storage[(i * columns)..<((i + 1) * columns)])
     }
 
+    /// A copy of the contiguous rows `range` (a group of samples of a batch).
+    package func rows(_ range: Range<Int>) -> Matrix {
+        Matrix(rows: range.count, columns: columns,
+               storage: Array(storage[(range.lowerBound * columns)..<(range.upperBound * columns)]))
+    }
+
     package mutating func setRow(_ i: Int, to values: [Double]) {
         precondition(values.count == columns, "Row has \(values.count) values, expected \(columns).")
         storage.replaceSubrange((i * columns)..<((i + 1) * columns), with: values)

@@ -95,10 +95,10 @@ public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
         defer { BLAS.setThreadCount(blasThreads) }
         DispatchQueue.concurrentPerform(iterations: groups.count) { k in
             let rows = groups[k]
-            let start = Matrix(rows: rows.count, columns: d,
-                               storage: Array(initial.storage[(rows.lowerBound * d)..<(rows.upperBound * d)]))
             let part = SampleRange(base: map, offset: rows.lowerBound, count: rows.count)
-            outcomes.set(k, Result { () throws(UsageError) in try base.solve(part, from: start, criteria: criteria, observer: nil) })
+            outcomes.set(k, Result { () throws(UsageError) in
+                try base.solve(part, from: initial.rows(rows), criteria: criteria, observer: nil)
+            })
         }
         var parts: [SolveResult] = []
         for k in groups.indices { parts.append(try outcomes.get(k).get()) }
@@ -220,9 +220,7 @@ struct StackedInverseJacobian: InverseJacobianEstimate {
         var first = 0
         for part in parts {
             let n = part.batchSize
-            let rows = Matrix(rows: n, columns: dimension,
-                              storage: Array(x.storage[(first * dimension)..<((first + n) * dimension)]))
-            storage.append(contentsOf: try body(part, rows).storage)
+            storage.append(contentsOf: try body(part, x.rows(first..<(first + n))).storage)
             first += n
         }
         return Matrix(rows: batchSize, columns: dimension, storage: storage)

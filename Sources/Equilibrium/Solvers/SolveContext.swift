@@ -235,12 +235,12 @@ public final class SolveContext<Map: FixedPointMap> {
     ///
     /// One pass writes g = f − z and accumulates Σ gⱼ² and Σ fⱼ² (four partial sums each in one
     /// `SIMD4` vector, in a fixed order, so the result does not depend on the thread count or the
-    /// batch). A plain sum
-    /// of squares is accurate (relative error ≤ (d/4 + 2) ε) unless a square overflows or the
-    /// squares are so small that they lose digits to underflow; a sum that is not finite or is
-    /// below 1e-270 (zero included: where underflowed squares, each < 2.3e-308, could matter) is
-    /// recomputed by BLAS `dnrm2`, which scales. This is KINSOL's `N_VWL2Norm` with a safe fallback; it saves
-    /// two of the three passes over the row that g and two `dnrm2` calls took (issue 13).
+    /// batch). A plain sum of squares is accurate (relative error ≤ (d/4 + 2) ε) unless a square
+    /// overflows or the squares are so small that they lose digits to underflow; a sum that is
+    /// not finite or is below 1e-270 (zero included: where underflowed squares, each < 2.3e-308,
+    /// could matter) is recomputed by BLAS `dnrm2`, which scales. This is KINSOL's `N_VWL2Norm`
+    /// with a safe fallback; it saves two of the three passes over the row that g and two `dnrm2`
+    /// calls took (issue 13).
     @inline(__always)
     public func residualNorms(z zRow: UnsafePointer<Double>, fz fRow: UnsafePointer<Double>,
                        residual: UnsafeMutablePointer<Double>) -> (absolute: Double, image: Double) {
