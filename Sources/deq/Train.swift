@@ -65,6 +65,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Digits: fixed-point reuse, each training image warm-started from its previous fixed point.") var reuse = false
     @Option(name: .customLong("correction-iterates"), parsing: .unconditional, help: "Digits: sparse fixed-point correction on this many intermediate iterates (0: off).") var correctionIterates: Int?
     @Option(name: .customLong("correction-decay"), parsing: .unconditional, help: "Digits: γ of the correction weights γ^(n+1−j).") var correctionDecay: Double?
+    @Option(name: .customLong("sample-threads"), parsing: .unconditional,
+            help: ArgumentHelp("Digits: data-parallel steps, each minibatch split into N groups of images solved and differentiated at once, one thread and one BLAS thread each; equal to the 1-thread run up to rounding (Benchmarks/README.md, 9b).", valueName: "N"))
+    var sampleThreads: Int?
     @Option(help: ArgumentHelp("Folder for the checkpoint and the log (created if needed).", valueName: "DIR"), completion: .directory)
     var output: String?
 
@@ -116,6 +119,7 @@ struct Train: ParsableCommand {
             o.reuse = reuse ? true : nil
             o.correctionIterates = correctionIterates
             o.correctionDecay = correctionDecay
+            o.sampleThreads = sampleThreads
         }
         o.testSize = testSize ?? (task == .parity ? 100 : 300)
         o.trainLengthMin = minLength
@@ -136,8 +140,12 @@ struct Train: ParsableCommand {
             throw ValidationError(problems)
         }
         if let epochs, epochs < 0 { throw ValidationError("--epochs must be ≥ 0; got \(epochs)") }
-        if task != .digits && (data != nil || pool != nil || schedule != nil || reuse || correctionIterates != nil || correctionDecay != nil) {
-            throw ValidationError("--data, --pool, --schedule, --reuse and --correction-* apply to --task digits only")
+        if task != .digits && (data != nil || pool != nil || schedule != nil || reuse || correctionIterates != nil || correctionDecay != nil
+                               || sampleThreads != nil) {
+            throw ValidationError("--data, --pool, --schedule, --reuse, --correction-* and --sample-threads apply to --task digits only")
+        }
+        if let sampleThreads, resume != nil || experiment != nil {
+            throw ValidationError("--sample-threads \(sampleThreads) applies to a new run (--output); a resumed run keeps its saved setting and an experiment sets sampleThreads in its YAML")
         }
         if let output {
             var isDirectory: ObjCBool = false

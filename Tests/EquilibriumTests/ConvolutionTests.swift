@@ -127,6 +127,34 @@ import Equilibrium
         #expect(conv.weightShape == [1, 2, 3, 3])
     }
 
+    @Test("The weight gradient is bitwise the same on 1 and 2 BLAS threads (its chunks, hence its summation order, do not follow the threads)")
+    func weightGradientIndependentOfBLASThreads() throws {
+        // 2-D 16/32 channels 16 × 16, the shape whose one-thread chunk for f is narrower than the wide one.
+        let shape = SpatialShape.grid(height: 16, width: 16)
+        let conv = try convolution(shape, inputs: 16, outputs: 32, seed: 12)
+        let n = 8
+        let x = gaussianBatch(n, conv.inputCount, seed: 13), gy = gaussianBatch(n, conv.outputCount, seed: 14)
+        let scratch = ScratchBuffer(count: conv.scratchCount(samples: n))
+        func gradient(threads: Int) -> [Double] {
+            let before = BLAS.threadCount
+            BLAS.setThreadCount(threads)
+            defer { BLAS.setThreadCount(before) }
+            var g = [Double](repeating: 0, count: conv.weight.count)
+            x.storage.withUnsafeBufferPointer { px in
+                gy.storage.withUnsafeBufferPointer { pg in
+                    g.withUnsafeMutableBufferPointer { pw in
+                        conv.accumulateWeightGradient(input: px.baseAddress!, outputGradient: pg.baseAddress!, count: n,
+                                                      into: pw.baseAddress!, scratch: scratch.baseAddress)
+                    }
+                }
+            }
+            return g
+        }
+        let one = gradient(threads: 1), two = gradient(threads: 2)
+        #expect(one.contains { $0 != 0 })
+        #expect(one == two)
+    }
+
     @Test func chunksOfSamplesGiveThePerSampleResults() throws {
         // S = 400: three samples per GEMM, so 7 samples run as chunks of 3, 3 and 1.
         let shape = SpatialShape.grid(height: 20, width: 20)

@@ -176,6 +176,72 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         #expect(b[1].forwardEvaluations == 1, "\(b.map(\.forwardEvaluations))")
     }
 
+    @Test("Data-parallel steps (sampleThreads 2) take the one-thread step's gradient up to rounding, with the same counts")
+    func dataParallelStepMatchesOneThread() throws {
+        var options = TrainingOptions()
+        options.task = .digits
+        options.cell = .conv
+        options.width = 4
+        options.innerWidth = 4
+        options.groups = 2
+        options.epochs = 1
+        options.batchSize = 48
+        options.maxIterations = 30
+        options.tolerance = 1e-6
+        // One plain SGD step with learning rate 1 from the same start: p₁ = p₀ − g, so p₀ − p₁ is
+        // the step's gradient itself.
+        options.optimizer = Optimizer(kind: .sgd, learningRate: 1)
+        options.schedule = "constant"
+        options.dataDirectory = digitsDirectory.path
+        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
+        let subset = Array(0..<48)
+        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
+                            inputChannels: 64, classes: 10)
+        let start = try Training.session(options).checkpoint.parameters.flatMap(\.values)
+        func gradient(threads: Int?) throws -> (g: [Double], record: EpochRecord) {
+            var o = options
+            o.sampleThreads = threads
+            let session = try Self.train(o, train, test.dataset, directory: nil)
+            return (zip(start, session.checkpoint.parameters.flatMap(\.values)).map { $0 - $1 }, session.log[0])
+        }
+        let one = try gradient(threads: nil), two = try gradient(threads: 2), three = try gradient(threads: 3)
+        let norm = sqrt(one.g.reduce(0) { $0 + $1 * $1 })
+        #expect(norm > 1e-3, "the step's gradient vanished: \(norm)")
+        for other in [two, three] {
+            // Same per-image evaluation and backward counts: the groups' solves took the batch's decisions.
+            #expect(other.record.forwardEvaluations == one.record.forwardEvaluations)
+            #expect(other.record.backwardProducts == one.record.backwardProducts)
+            #expect(other.record.forwardConverged == one.record.forwardConverged)
+            // Bound: with the same iterations, the groups' fixed points and adjoints differ from the
+            // batch's by rounding (GEMMs over fewer rows, sums regrouped), amplified by at most the
+            // solves' 1/(1 − ρ) ≲ 10² and the network's conditioning; ε·10⁷ = 2e-9 of ‖g‖ covers
+            // d = 256 entries per sum with a 10³ margin (observed ≈ 1e-15).
+            let difference = sqrt(zip(one.g, other.g).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) })
+            #expect(difference <= 1e7 * Double.ulpOfOne * norm, "‖Δg‖ = \(difference), ‖g‖ = \(norm)")
+            #expect(abs(other.record.loss - one.record.loss) <= 1e7 * Double.ulpOfOne * abs(one.record.loss))
+        }
+    }
+
+    @Test("Bad sample-thread counts are refused with the value and the range")
+    func badSampleThreads() throws {
+        var options = TrainingOptions()
+        options.task = .digits
+        options.cell = .conv
+        options.width = 4
+        options.innerWidth = 4
+        options.groups = 2
+        for bad in [0, -1, 257] {
+            options.sampleThreads = bad
+            let problems = options.problems() ?? ""
+            #expect(problems.contains("sample threads must lie in 1 ... 256, got \(bad)"), "\(problems)")
+        }
+        var dense = TrainingOptions()
+        dense.sampleThreads = 2
+        #expect(dense.problems()?.contains("sample threads apply to the digits task only") == true)
+        dense.sampleThreads = 1
+        #expect(dense.problems() == nil)
+    }
+
     static func train(_ options: TrainingOptions, _ train: Dataset, _ test: Dataset, directory: URL?) throws -> any TrainingSession {
         var session = try Training.session(options)
         try Training.run(&session, train: train, test: test, directory: directory)

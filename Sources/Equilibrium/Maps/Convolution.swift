@@ -228,9 +228,9 @@ public struct Convolution: Sendable, Equatable {
 
     // MARK: Batched products (n samples)
 
-    /// Runs `body(first, count)` over chunks of ``samplesPerProduct(_:)`` samples.
-    private func forEachChunk(_ n: Int, _ body: (Int, Int) -> Void) {
-        let chunk = samplesPerProduct(n)
+    /// Runs `body(first, count)` over chunks of `chunk` samples (default ``samplesPerProduct(_:)``).
+    private func forEachChunk(_ n: Int, chunk: Int? = nil, _ body: (Int, Int) -> Void) {
+        let chunk = chunk ?? samplesPerProduct(n)
         var first = 0
         while first < n {
             let count = min(chunk, n - first)
@@ -314,7 +314,9 @@ public struct Convolution: Sendable, Equatable {
                                          count n: Int, into weightGradient: UnsafeMutablePointer<Double>,
                                          scratch: UnsafeMutablePointer<Double>) {
         let s = shape.size, k = inputChannels * shape.kernelCount
-        forEachChunk(n) { first, count in
+        // The widest chunk whatever the BLAS threads: the chunks' GEMMs sum over their columns into
+        // one ∂W, so the chunk sets the summation order, and ∂W must not depend on the thread count.
+        forEachChunk(n, chunk: widestChunk(n)) { first, count in
             let width = count * s
             let columns = scratch, block = scratch + k * width
             for j in 0..<count { im2col(x + (first + j) * inputCount, into: columns + j * s, rowStride: width) }

@@ -40,7 +40,7 @@ public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
     public var name: String { base.name }
 
     /// The largest thread count accepted (far above any core count this runs on).
-    public static var threadLimit: Int { 256 }
+    public static var threadLimit: Int { ConcurrentGroups.threadLimit }
 
     public func validate() throws(UsageError) {
         try base.validate()
@@ -61,8 +61,7 @@ public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
 
     /// Contiguous row ranges of nearly equal size (sizes differ by at most one), at most B of them.
     package static func groups(batchSize: Int, threads: Int) -> [Range<Int>] {
-        let n = max(1, min(threads, batchSize))
-        return (0..<n).map { k in (k * batchSize / n)..<((k + 1) * batchSize / n) }
+        ConcurrentGroups.ranges(count: batchSize, groups: threads)
     }
 
     public func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria,
@@ -87,21 +86,12 @@ public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
     private func solveGroups<Map: ThreadSafeMap>(_ map: Map, groups: [Range<Int>], initial: Matrix,
                                                  criteria: StoppingCriteria) throws(UsageError) -> SolveResult {
         let b = map.batchSize, d = map.dimension
-
         let started = DispatchTime.now().uptimeNanoseconds
-        let outcomes = GroupResults(count: groups.count)
-        let blasThreads = BLAS.threadCount
-        BLAS.setThreadCount(1)
-        defer { BLAS.setThreadCount(blasThreads) }
-        DispatchQueue.concurrentPerform(iterations: groups.count) { k in
+        let parts = try ConcurrentGroups.map(groups.count) { k throws(UsageError) in
             let rows = groups[k]
             let part = SampleRange(base: map, offset: rows.lowerBound, count: rows.count)
-            outcomes.set(k, Result { () throws(UsageError) in
-                try base.solve(part, from: initial.rows(rows), criteria: criteria, observer: nil)
-            })
+            return try base.solve(part, from: initial.rows(rows), criteria: criteria, observer: nil)
         }
-        var parts: [SolveResult] = []
-        for k in groups.indices { parts.append(try outcomes.get(k).get()) }
 
         var storage: [Double] = []
         storage.reserveCapacity(b * d)
@@ -115,21 +105,52 @@ public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
                            workspaceBytes: parts.reduce(0) { $0 + $1.workspaceBytes },
                            byproducts: SolverByproducts(inverseJacobian: inverse))
     }
+}
+
+/// Work split into groups that run at once, one thread per group, with OpenBLAS on one thread
+/// while they run (its thread count is one process-wide setting; restored afterwards). The one
+/// place that runs per-sample groups in parallel: ``SampleParallel``'s solves and the image
+/// trainer's data-parallel steps.
+package enum ConcurrentGroups {
+    /// The largest number of groups accepted (far above any core count this runs on).
+    package static let threadLimit = 256
+
+    /// 0..<count as at most `groups` contiguous ranges of nearly equal size (sizes differ by at
+    /// most one), at least one.
+    package static func ranges(count: Int, groups: Int) -> [Range<Int>] {
+        let n = max(1, min(groups, count))
+        return (0..<n).map { k in (k * count / n)..<((k + 1) * count / n) }
+    }
+
+    /// body(k) for k in 0..<count, all at once; the results in the order of k, or the error of
+    /// the first group (by k) that threw. With count ≤ 1 the body runs on the calling thread and
+    /// BLAS keeps its threads.
+    package static func map<T, Failure: Error>(_ count: Int, _ body: @Sendable (Int) throws(Failure) -> T) throws(Failure) -> [T] {
+        guard count > 1 else { return try (0..<count).map { k throws(Failure) in try body(k) } }
+        let results = Results<T, Failure>(count: count)
+        let blasThreads = BLAS.threadCount
+        BLAS.setThreadCount(1)
+        defer { BLAS.setThreadCount(blasThreads) }
+        DispatchQueue.concurrentPerform(iterations: count) { k in
+            results.set(k, Result { () throws(Failure) in try body(k) })
+        }
+        return try (0..<count).map { k throws(Failure) in try results.get(k).get() }
+    }
 
     /// The groups' results, written from their threads.
-    private final class GroupResults: @unchecked Sendable {
+    private final class Results<T, Failure: Error>: @unchecked Sendable {
         private let lock = NSLock()
-        private var results: [Result<SolveResult, UsageError>?]
+        private var results: [Result<T, Failure>?]
 
         init(count: Int) { results = Array(repeating: nil, count: count) }
 
-        func set(_ k: Int, _ result: Result<SolveResult, UsageError>) {
+        func set(_ k: Int, _ result: Result<T, Failure>) {
             lock.lock()
             results[k] = result
             lock.unlock()
         }
 
-        func get(_ k: Int) -> Result<SolveResult, UsageError> {
+        func get(_ k: Int) -> Result<T, Failure> {
             lock.lock()
             defer { lock.unlock() }
             return results[k]!

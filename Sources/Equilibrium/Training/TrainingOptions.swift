@@ -107,6 +107,13 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     public var stopMeasure: String? = nil
     /// The cap on f evaluations per sample of a forward solve (nil: none), as `deq solve --max-evals`.
     public var maxEvaluations: Int? = nil
+    /// Digits: data-parallel steps on this many threads (nil: 1). Each step's minibatch is split
+    /// into this many contiguous groups of images, each solved and differentiated on its own
+    /// thread with single-threaded BLAS (``ConcurrentGroups``), and the groups' mean losses and
+    /// gradients are combined with weights nₖ/n; so is the test evaluation (``SampleParallel``).
+    /// The result equals the one-thread step up to rounding (per-sample solves are independent;
+    /// the gradient's sums are regrouped), not bit for bit.
+    public var sampleThreads: Int? = nil
 
     public init() {}
 
@@ -159,6 +166,10 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
         }
         if let m = stopMeasure, m != "abs" && m != "rel" { p.append("the stopping measure must be abs or rel, got \(m)") }
         if let e = maxEvaluations, e < 1 { p.append("max evaluations must be ≥ 1, got \(e)") }
+        if let t = sampleThreads, t < 1 || t > ConcurrentGroups.threadLimit {
+            p.append("sample threads must lie in 1 ... \(ConcurrentGroups.threadLimit), got \(t)")
+        }
+        if task != .digits, (sampleThreads ?? 1) > 1 { p.append("sample threads apply to the digits task only, got \(sampleThreads!)") }
         if !(tolerance > 0 && tolerance.isFinite) { p.append("tolerance must be positive, got \(tolerance)") }
         if !(backwardTolerance > 0 && backwardTolerance.isFinite) { p.append("backward tolerance must be positive, got \(backwardTolerance)") }
         if !(initializationScale >= 0 && initializationScale.isFinite) { p.append("initialisation scale must be ≥ 0, got \(initializationScale)") }

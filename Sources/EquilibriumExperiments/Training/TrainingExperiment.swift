@@ -143,7 +143,7 @@ public struct TrainingExperiment: Sendable {
         }
         let optimizerKeys = Set((json["optimizer"] as? [String: Any] ?? [:]).keys).union(["clipNorm"])
         let known = Set(json.keys).union(["randomBudgetMin", "dataDirectory", "pool", "schedule", "reuse", "correctionIterates",
-                                           "correctionDecay", "cellWeightScale", "stopMeasure", "maxEvaluations"])
+                                           "correctionDecay", "cellWeightScale", "stopMeasure", "maxEvaluations", "sampleThreads"])
         for layer in layers {
             for (key, value) in layer {
                 guard known.contains(key) else {
