@@ -154,7 +154,8 @@ def main():
                   lambda label, r, b: [label[0], label[1]] + [f"{b[k]:.2f} → {r[k]:.2f}" for k in ratios])
         elif "own %" in header and "solver" in header:
             i_ratio, i_own, i_nfe = column(header, "ratio"), column(header, "own %"), column(header, "nfe max")
-            table("Solver overhead (solve / (nfe × one evaluation), default BLAS threads; median over runs)",
+            threads = "one BLAS thread (OPENBLAS_NUM_THREADS=1)" if "again" in header else "default BLAS threads"
+            table(f"Solver overhead (solve / (nfe × one evaluation), {threads}; median over runs)",
                   ["cell", "solver", "nfe", "ratio before → after", "own % before → after"], rows, before[header],
                   lambda label, r, b: [label[0], label[1], fmt(r[i_nfe], 0), f"{b[i_ratio]:.3f} → {r[i_ratio]:.3f}",
                                        f"{b[i_own]:.1f} → {r[i_own]:.1f}"])

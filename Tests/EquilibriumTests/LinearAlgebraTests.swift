@@ -110,6 +110,36 @@ import Equilibrium
         }
     }
 
+    /// The small products take rows four at a time; each entry must still see exactly the
+    /// operations of one row at a time, so a product equals, bit for bit, the same product done
+    /// as one-row calls (dots: one call per row; row updates: one call per row, in order).
+    @Test func matrixVectorProductsTakeRowsFourAtATimeBitForBit() {
+        var generator = SplitMix64(seed: 15)
+        for (m, n) in [(4, 8), (7, 13), (9, 3), (20, 517)] {
+            let lda = n + 1
+            let a = (0..<(m * lda)).map { _ in generator.nextGaussian() }
+            let x = (0..<n).map { _ in generator.nextGaussian() }, c = (0..<m).map { _ in generator.nextGaussian() }
+            let start = (0..<max(m, n)).map { _ in generator.nextGaussian() }
+            for beta in [0.0, 0.5] {
+                var dots = Array(start[0..<m]), oneByOne = dots
+                BLAS.gemv(.none, m: m, n: n, alpha: -0.3, a: a, lda: lda, x: x, beta: beta, y: &dots)
+                for i in 0..<m {
+                    var yi = [oneByOne[i]]
+                    BLAS.gemv(.none, m: 1, n: n, alpha: -0.3, a: Array(a[(i * lda)..<(i * lda + n)]), lda: n, x: x, beta: beta, y: &yi)
+                    oneByOne[i] = yi[0]
+                }
+                #expect(dots == oneByOne, "dots \(m) × \(n) β=\(beta)")
+                var updated = Array(start[0..<n]), rowByRow = updated
+                BLAS.gemv(.transpose, m: m, n: n, alpha: 0.7, a: a, lda: lda, x: c, beta: beta, y: &updated)
+                for i in 0..<m {
+                    BLAS.gemv(.transpose, m: 1, n: n, alpha: 0.7, a: Array(a[(i * lda)..<(i * lda + n)]), lda: n, x: [c[i]],
+                              beta: i == 0 ? beta : 1, y: &rowByRow)
+                }
+                #expect(updated == rowByRow, "row updates \(m) × \(n) β=\(beta)")
+            }
+        }
+    }
+
     @Test func solveSatisfiesTheSystem() throws {
         var generator = SplitMix64(seed: 2)
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)

@@ -94,14 +94,25 @@ package enum BLAS {
 
     /// y ← α op(A) x + β y by loops: op = none is m dot products of rows with x (``vectorDot``, eight partial
     /// sums each), op = transpose is y scaled by β (zeroed for β = 0) plus m row updates
-    /// y += (α xᵢ) Aᵢ. Both read A once, row by row, and vectorise.
+    /// y += (α xᵢ) Aᵢ. Both read A once, row by row, and vectorise. Rows go four at a time
+    /// (``fourDots``, ``addFourRows``): x, or y, is loaded once for four rows and the four
+    /// dot products' chains overlap, while every entry sees exactly the operations, in the same
+    /// order, of one row at a time, so the results are bitwise those of the plain loops
+    /// (issue 13: the solvers' L × d history products).
     private static func smallMatrixVectorProduct(_ trans: Transpose, m: Int, n: Int, alpha: Double,
                                                  a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
                                                  beta: Double, y: UnsafeMutablePointer<Double>) {
         if trans == .none {
-            for i in 0..<m {
-                let dot = vectorDot(a + i * lda, x, count: n)
-                y[i] = beta == 0 ? alpha * dot : alpha * dot + beta * y[i]
+            func store(_ i: Int, _ dot: Double) { y[i] = beta == 0 ? alpha * dot : alpha * dot + beta * y[i] }
+            var i = 0
+            while i + 4 <= m {
+                let dots = fourDots(a + i * lda, lda, x, count: n)
+                for k in 0..<4 { store(i + k, dots[k]) }
+                i += 4
+            }
+            while i < m {
+                store(i, vectorDot(a + i * lda, x, count: n))
+                i += 1
             }
         } else {
             if beta == 0 {
@@ -109,11 +120,73 @@ package enum BLAS {
             } else if beta != 1 {
                 for j in 0..<n { y[j] *= beta }
             }
-            for i in 0..<m {
+            var i = 0
+            while i + 4 <= m {
+                addFourRows(a + i * lda, lda, scales: SIMD4(alpha * x[i], alpha * x[i + 1], alpha * x[i + 2], alpha * x[i + 3]),
+                            to: y, count: n)
+                i += 4
+            }
+            while i < m {
                 let scale = alpha * x[i]
                 let row = a + i * lda
                 for j in 0..<n { y[j] += scale * row[j] }
+                i += 1
             }
+        }
+    }
+
+    /// ``vectorDot`` of rows r, r + lda, r + 2 lda, r + 3 lda with x, in one pass over x; each
+    /// row's sum is formed exactly as ``vectorDot`` forms it.
+    @inline(__always)
+    private static func fourDots(_ r: UnsafePointer<Double>, _ lda: Int, _ x: UnsafePointer<Double>, count n: Int) -> SIMD4<Double> {
+        let r1 = r + lda, r2 = r1 + lda, r3 = r2 + lda
+        var a0 = SIMD4<Double>(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0, e0 = a0, e1 = a0
+        var j = 0
+        while j + 8 <= n {
+            let x0 = load4(x + j), x1 = load4(x + j + 4)
+            a0 += load4(r + j) * x0
+            a1 += load4(r + j + 4) * x1
+            b0 += load4(r1 + j) * x0
+            b1 += load4(r1 + j + 4) * x1
+            c0 += load4(r2 + j) * x0
+            c1 += load4(r2 + j + 4) * x1
+            e0 += load4(r3 + j) * x0
+            e1 += load4(r3 + j + 4) * x1
+            j += 8
+        }
+        var t = SIMD4<Double>()
+        while j < n {
+            t += SIMD4(r[j], r1[j], r2[j], r3[j]) * SIMD4(repeating: x[j])
+            j += 1
+        }
+        return SIMD4((a0 + a1).sum(), (b0 + b1).sum(), (c0 + c1).sum(), (e0 + e1).sum()) + t
+    }
+
+    /// y += s₀ r + s₁ (r + lda) + s₂ (r + 2 lda) + s₃ (r + 3 lda), added row after row in that
+    /// order for every entry (the order of four single-row updates), y loaded and stored once.
+    @inline(__always)
+    private static func addFourRows(_ r: UnsafePointer<Double>, _ lda: Int, scales s: SIMD4<Double>,
+                                    to y: UnsafeMutablePointer<Double>, count n: Int) {
+        let r1 = r + lda, r2 = r1 + lda, r3 = r2 + lda
+        let s0 = SIMD4(repeating: s[0]), s1 = SIMD4(repeating: s[1]), s2 = SIMD4(repeating: s[2]), s3 = SIMD4(repeating: s[3])
+        var j = 0
+        while j + 4 <= n {
+            var acc = load4(y + j)
+            acc += s0 * load4(r + j)
+            acc += s1 * load4(r1 + j)
+            acc += s2 * load4(r2 + j)
+            acc += s3 * load4(r3 + j)
+            UnsafeMutableRawPointer(y + j).storeBytes(of: acc, as: SIMD4<Double>.self)
+            j += 4
+        }
+        while j < n {
+            var acc = y[j]
+            acc += s[0] * r[j]
+            acc += s[1] * r1[j]
+            acc += s[2] * r2[j]
+            acc += s[3] * r3[j]
+            y[j] = acc
+            j += 1
         }
     }
 
