@@ -109,23 +109,15 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 
     @Test("A short digits run on a subset learns: test accuracy far above chance, and resumes exactly")
     func shortRunLearns() throws {
-        var options = TrainingOptions()
-        options.task = .digits
-        options.cell = .conv
-        options.width = 8
-        options.innerWidth = 8
-        options.groups = 2
+        var options = Self.digitsOptions(width: 8)
         options.epochs = 2
         options.batchSize = 32
         options.maxIterations = 12
         options.optimizer = Optimizer(learningRate: 1e-2)
         options.dataDirectory = digitsDirectory.path
         options.pool = 2
-        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
-        let subset = Array(0..<320)
-        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
-                            inputChannels: 64, classes: 10)
-        let straight = try Self.train(options, train, test.dataset, directory: nil)
+        let (train, test) = try Self.digitsSubset(320)
+        let straight = try Self.train(options, train, test, directory: nil)
         // Chance is 10 %; two epochs on 320 images reach well above 50 % (observed ≈ 80 %).
         #expect(straight.log.last!.testAccuracy > 0.5, "\(straight.log.map(\.testAccuracy))")
         #expect(straight.log.last!.loss < straight.log.first!.loss)
@@ -133,23 +125,18 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         defer { scratch.cleanUp() }
         // One epoch of the same 2-epoch run (the cosine schedule spans both), saved, then resumed.
         var first = try Training.session(options)
-        _ = try first.trainEpoch(train: train, test: test.dataset)
+        _ = try first.trainEpoch(train: train, test: test)
         try first.checkpoint.write(to: scratch.url)
         var resumed = try Training.resume(from: scratch.url)
         #expect(resumed.epoch == 1)
-        try Training.run(&resumed, train: train, test: test.dataset, directory: scratch.url)
+        try Training.run(&resumed, train: train, test: test, directory: scratch.url)
         #expect(resumed.checkpoint.parameters == straight.checkpoint.parameters)
         #expect(resumed.checkpoint.optimizerState == straight.checkpoint.optimizerState)
     }
 
     @Test("Fixed-point reuse starts each image at its previous fixed point")
     func reuseWarmStartsEachImage() throws {
-        var options = TrainingOptions()
-        options.task = .digits
-        options.cell = .conv
-        options.width = 4
-        options.innerWidth = 4
-        options.groups = 2
+        var options = Self.digitsOptions(width: 4)
         options.epochs = 2
         options.batchSize = 16
         options.maxIterations = 40
@@ -159,16 +146,13 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         options.optimizer = Optimizer(learningRate: 1e-12)
         options.dataDirectory = digitsDirectory.path
         options.schedule = "constant"
-        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
-        let subset = Array(0..<48)
-        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
-                            inputChannels: 64, classes: 10)
+        let (train, test) = try Self.digitsSubset(48)
         var cold = options
         cold.reuse = nil
         var warm = options
         warm.reuse = true
-        let a = try Self.train(cold, train, test.dataset, directory: nil).log
-        let b = try Self.train(warm, train, test.dataset, directory: nil).log
+        let a = try Self.train(cold, train, test, directory: nil).log
+        let b = try Self.train(warm, train, test, directory: nil).log
         // Epoch 1 is identical (no warm starts yet); in epoch 2 every warm start already meets
         // the tolerance: one evaluation per image.
         #expect(a[0].forwardEvaluations == b[0].forwardEvaluations)
@@ -178,12 +162,7 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 
     @Test("Data-parallel steps (sampleThreads 2) take the one-thread step's gradient up to rounding, with the same counts")
     func dataParallelStepMatchesOneThread() throws {
-        var options = TrainingOptions()
-        options.task = .digits
-        options.cell = .conv
-        options.width = 4
-        options.innerWidth = 4
-        options.groups = 2
+        var options = Self.digitsOptions(width: 4)
         options.epochs = 1
         options.batchSize = 48
         options.maxIterations = 30
@@ -193,15 +172,12 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         options.optimizer = Optimizer(kind: .sgd, learningRate: 1)
         options.schedule = "constant"
         options.dataDirectory = digitsDirectory.path
-        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
-        let subset = Array(0..<48)
-        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
-                            inputChannels: 64, classes: 10)
+        let (train, test) = try Self.digitsSubset(48)
         let start = try Training.session(options).checkpoint.parameters.flatMap(\.values)
         func gradient(threads: Int?) throws -> (g: [Double], record: EpochRecord) {
             var o = options
             o.sampleThreads = threads
-            let session = try Self.train(o, train, test.dataset, directory: nil)
+            let session = try Self.train(o, train, test, directory: nil)
             return (zip(start, session.checkpoint.parameters.flatMap(\.values)).map { $0 - $1 }, session.log[0])
         }
         let one = try gradient(threads: nil), two = try gradient(threads: 2), three = try gradient(threads: 3)
@@ -224,12 +200,7 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
 
     @Test("Bad sample-thread counts are refused with the value and the range")
     func badSampleThreads() throws {
-        var options = TrainingOptions()
-        options.task = .digits
-        options.cell = .conv
-        options.width = 4
-        options.innerWidth = 4
-        options.groups = 2
+        var options = Self.digitsOptions(width: 4)
         for bad in [0, -1, 257] {
             options.sampleThreads = bad
             let problems = options.problems() ?? ""
@@ -240,6 +211,26 @@ let digitsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         #expect(dense.problems()?.contains("sample threads apply to the digits task only") == true)
         dense.sampleThreads = 1
         #expect(dense.problems() == nil)
+    }
+
+    /// The digits task on the conv cell with C = h = `width` channels in 2 groups.
+    static func digitsOptions(width: Int) -> TrainingOptions {
+        var options = TrainingOptions()
+        options.task = .digits
+        options.cell = .conv
+        options.width = width
+        options.innerWidth = width
+        options.groups = 2
+        return options
+    }
+
+    /// The first n shipped training images as one dataset, and the shipped test split.
+    static func digitsSubset(_ n: Int) throws -> (train: Dataset, test: Dataset) {
+        let (full, test) = try ImageDataset.loadSplits(from: digitsDirectory)
+        let subset = Array(0..<n)
+        let train = Dataset(groups: [.init(positions: 1, inputs: ImageTrainer.rows(full.images, subset), targets: subset.map { full.labels[$0] })],
+                            inputChannels: 64, classes: 10)
+        return (train, test.dataset)
     }
 
     static func train(_ options: TrainingOptions, _ train: Dataset, _ test: Dataset, directory: URL?) throws -> any TrainingSession {
