@@ -36,18 +36,23 @@ enum ThreadsBenchmark {
         }
         print(table.render())
         print("")
-        let ceiling = bareGEMMSpeedUp(dimension: 2048, rows: 8, rounds: max(rounds, 3))
-        print("ceiling of the dense cell: its bare GEMM (8 × 2048 by 2048 × 2048, Z Wᵀ, the W of 32 MiB read from memory on")
+        let (d, b, ceilingRounds) = (tanh.dimension, tanh.batchSize, max(rounds, 3))
+        let ceiling = bareGEMMSpeedUp(dimension: d, rows: b, rounds: ceilingRounds)
+        print("ceiling of the dense cell: its bare GEMM (\(b) × \(d) by \(d) × \(d), Z Wᵀ, the W of \((d * d * 8) >> 20) MiB read from memory on")
         print("every call) takes \(fixed(ceiling.one * 1e3, 3)) ms on 1 BLAS thread and \(fixed(ceiling.two * 1e3, 3)) ms on 2: \(fixed(ceiling.one / ceiling.two, 2))× (medians of")
-        print("\(max(rounds, 3)) interleaved rounds of 17 calls); a solve of this cell is nfe such GEMMs and a few per cent of other")
+        print("\(ceilingRounds) interleaved rounds of \(gemmCallsPerRound) calls); a solve of this cell is nfe such GEMMs and a few per cent of other")
         print("work, so this memory-bound speed-up is about the most the second core can give it")
         print("\(rounds) rounds after a warm-up, interleaved; medians. BLAS threads at start: \(startThreads)")
         print("\"faster\": the two-thread variant to use for that cell (BLAS threading is the default; SampleParallel wraps a solver)")
         print(MachineDescription.loadLine(label: "load average at end"))
     }
 
+    /// GEMM calls timed together in one round of ``bareGEMMSpeedUp(dimension:rows:rounds:)``: the
+    /// forward solve's nfe on this cell.
+    static let gemmCallsPerRound = 17
+
     /// Seconds per call of the tanh cell's bare GEMM fz = Z Wᵀ (B × d by d × d) on 1 and on 2 BLAS
-    /// threads, interleaved, medians over rounds of 17 calls (a forward solve's nfe).
+    /// threads, interleaved, medians over rounds of ``gemmCallsPerRound`` calls.
     static func bareGEMMSpeedUp(dimension d: Int, rows b: Int, rounds: Int) -> (one: Double, two: Double) {
         let w = BenchBuffer(d * d), z = BenchBuffer(b * d), fz = BenchBuffer(b * d)
         var generator = SplitMix64(seed: 5)
@@ -58,10 +63,10 @@ enum ThreadsBenchmark {
             for threads in [1, 2] {
                 BenchmarkBLAS.setThreadCount(threads)
                 let start = monotonicSeconds()
-                for _ in 0..<17 {
+                for _ in 0..<gemmCallsPerRound {
                     BenchmarkBLAS.gemm(m: b, n: d, k: d, a: z.pointer, lda: d, b: w.pointer, ldb: d, transposeB: true, c: fz.pointer, ldc: d)
                 }
-                let seconds = (monotonicSeconds() - start) / 17
+                let seconds = (monotonicSeconds() - start) / Double(gemmCallsPerRound)
                 if round > 0 { threads == 1 ? one.append(seconds) : two.append(seconds) }
             }
         }
