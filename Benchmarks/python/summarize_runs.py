@@ -4,7 +4,8 @@
     python3 Benchmarks/python/summarize_runs.py --before B1.txt B2.txt --after A1.txt A2.txt
 
 Each file is the output of the issue-13 steps of `deq-bench` (overhead, kinsol, roofline,
-convolution, threads; scripts/bench.sh prints them in one file). For every table row present in
+convolution, threads; scripts/bench.sh prints them in one file). A second overhead table in a
+file is read as the one-BLAS-thread run (`Benchmarks/interleaved_runs.sh` prints it second). For every table row present in
 all files, every numeric column is the median over the runs of one side; the tables print the
 judged figures of both sides next to each other, with the load averages each run printed.
 Evaluation counts must agree between all runs (they are deterministic); a difference is printed.
