@@ -205,4 +205,24 @@ import Equilibrium
         var indefinite: [Double] = [1, 2, 2, 1]
         #expect(LAPACK.choleskyFactor(n: 2, a: &indefinite, lda: 2) == 2)
     }
+
+    /// The cells' streamed weight copies are the same bits at a cache-line (and, from 4 MiB,
+    /// huge-page) boundary, and a cell bound to new inputs keeps its copy.
+    @Test func streamedMatricesAreAlignedBitwiseCopies() throws {
+        var generator = SplitMix64(seed: 13)
+        for (rows, columns) in [(1, 1), (3, 5), (512, 512), (1500, 1500)] {  // 1500² doubles = 17.2 MiB
+            let w = Matrix.gaussian(rows: rows, columns: columns, using: &generator)
+            let copy = StreamedMatrix(w)
+            let address = Int(bitPattern: copy.baseAddress)
+            #expect(address % StreamedMatrix.lineBytes == 0)
+            if w.count * 8 >= StreamedMatrix.hugePageMinimumBytes { #expect(address % StreamedMatrix.hugePageBytes == 0) }
+            #expect(Array(UnsafeBufferPointer(start: copy.baseAddress, count: w.count)) == w.storage)
+        }
+        let cell = try TanhCell.random(.init(dimension: 40, batchSize: 2, seed: 3))
+        let rebound = try cell.binding(input: Matrix(rows: 3, columns: 40, repeating: 0.5))
+        #expect(rebound.streamedWeight === cell.streamedWeight)
+        let monotone = try MonotoneCell.random(.init(dimension: 30, batchSize: 2, seed: 4))
+        let reboundMonotone = try monotone.binding(input: Matrix(rows: 1, columns: 30, repeating: 0.5))
+        #expect(reboundMonotone.streamedWeight === monotone.streamedWeight && reboundMonotone.weight == monotone.weight)
+    }
 }

@@ -7,19 +7,15 @@ extension AffineMap: DifferentiableMap {
                                       vector v: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
                                       samples: UnsafeBufferPointer<Int>, workspace: Void) {
         let n = samples.count, d = dimension
-        matrix.storage.withUnsafeBufferPointer { a in
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
-                      b: a.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
+                  b: streamedMatrix.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
     }
 
     public func vectorJacobianProduct(at z: UnsafePointer<Double>, image fz: UnsafePointer<Double>,
                                       covector u: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
                                       samples: UnsafeBufferPointer<Int>, workspace: Void) {
         let n = samples.count, d = dimension
-        matrix.storage.withUnsafeBufferPointer { a in
-            BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: u, lda: d,
-                      b: a.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: u, lda: d,
+                  b: streamedMatrix.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
     }
 }

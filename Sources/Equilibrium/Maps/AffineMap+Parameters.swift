@@ -23,7 +23,7 @@ extension AffineMap: ParametricCell {
     public var input: Matrix { offsets }
 
     public func binding(input: Matrix) throws(UsageError) -> AffineMap {
-        try AffineMap(matrix: matrix, offsets: input)
+        try AffineMap(matrix: matrix, offsets: input, streamedMatrix: streamedMatrix)
     }
 
     public func parameterGradients(at z: Matrix, image fz: Matrix, covectors u: Matrix) throws(UsageError) -> (parameters: [NamedArray], input: Matrix) {

@@ -8,6 +8,8 @@ public struct AffineMap: FixedPointMap, Sendable {
     public let matrix: Matrix
     /// bᵢ, one row per sample, B × d.
     public let offsets: Matrix
+    /// A where BLAS reads it fastest (``StreamedMatrix``), shared by maps with the same A.
+    package let streamedMatrix: StreamedMatrix
 
     public var dimension: Int { matrix.rows }
     public var batchSize: Int { offsets.rows }
@@ -15,6 +17,11 @@ public struct AffineMap: FixedPointMap, Sendable {
     /// - Throws: ``UsageError`` when A is not square (d ≥ 1), the offsets are not B × d (B ≥ 1),
     ///   or either holds a non-finite value.
     public init(matrix: Matrix, offsets: Matrix) throws(UsageError) {
+        try self.init(matrix: matrix, offsets: offsets, streamedMatrix: nil)
+    }
+
+    /// The checked initialiser; `streamedMatrix` is A's copy when a map with this A holds one.
+    package init(matrix: Matrix, offsets: Matrix, streamedMatrix: StreamedMatrix?) throws(UsageError) {
         guard matrix.isSquare, matrix.rows >= 1 else {
             throw UsageError("AffineMap", "A", got: "\(matrix.rows) × \(matrix.columns)", expected: "a square d × d matrix, d ≥ 1")
         }
@@ -25,6 +32,7 @@ public struct AffineMap: FixedPointMap, Sendable {
         }
         try Check.finite(offsets.storage, "AffineMap", "offsets b")
         self.matrix = matrix
+        self.streamedMatrix = streamedMatrix ?? StreamedMatrix(matrix)
         self.offsets = offsets
     }
 
@@ -36,11 +44,9 @@ public struct AffineMap: FixedPointMap, Sendable {
                 (fz + r * d).update(from: b.baseAddress! + sample * d, count: d)
             }
         }
-        matrix.storage.withUnsafeBufferPointer { a in
-            // fz ← z Aᵀ + fz, i.e. row r is A zᵣ + bᵢ.
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
-                      b: a.baseAddress!, ldb: d, beta: 1, c: fz, ldc: d)
-        }
+        // fz ← z Aᵀ + fz, i.e. row r is A zᵣ + bᵢ.
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
+                  b: streamedMatrix.baseAddress, ldb: d, beta: 1, c: fz, ldc: d)
     }
 
     /// z* for every sample (rows), from (I − A) Z*ᵀ = Bᵀ by one LU solve (`dgesv`).

@@ -17,10 +17,8 @@ extension MonotoneCell: DifferentiableMap {
                                       vector v: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
                                       samples: UnsafeBufferPointer<Int>, workspace: ScratchBuffer) {
         let n = samples.count, d = dimension
-        weight.storage.withUnsafeBufferPointer { w in
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
         for i in 0..<(n * d) where !(fz[i] > 0) { out[i] = 0 }
     }
 
@@ -32,10 +30,8 @@ extension MonotoneCell: DifferentiableMap {
                      "MonotoneCell VJP workspace holds \(workspace.count) doubles, needs \(n * d).")
         let masked = workspace.baseAddress
         for i in 0..<(n * d) { masked[i] = fz[i] > 0 ? u[i] : 0 }
-        weight.storage.withUnsafeBufferPointer { w in
-            BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: masked, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: masked, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
     }
 }
 

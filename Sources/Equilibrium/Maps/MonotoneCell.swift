@@ -40,6 +40,8 @@ public struct MonotoneCell: FixedPointMap, Sendable {
     public let weight: Matrix
     /// c = x Uᵀ + b, B × d.
     public let injection: Matrix
+    /// W where BLAS reads it fastest (``StreamedMatrix``), shared by the cell's bindings.
+    package let streamedWeight: StreamedMatrix
 
     public var dimension: Int { weight.rows }
     public var batchSize: Int { input.rows }
@@ -47,6 +49,13 @@ public struct MonotoneCell: FixedPointMap, Sendable {
     /// - Throws: ``UsageError`` when A is not square (d ≥ 1), B is not d × d, U is not d × p,
     ///   b has not d entries, x is not B × p (B ≥ 1), m is not positive, or a value is not finite.
     public init(a: Matrix, b: Matrix, inputWeight: Matrix, bias: [Double], monotonicity: Double, input: Matrix) throws(UsageError) {
+        try self.init(a: a, b: b, inputWeight: inputWeight, bias: bias, monotonicity: monotonicity, input: input, derived: nil)
+    }
+
+    /// The checked initialiser; `derived` is W and its copy when a binding already holds them
+    /// (W depends on A, B and m only, so a binding does not repeat the d³ product).
+    private init(a: Matrix, b: Matrix, inputWeight: Matrix, bias: [Double], monotonicity: Double, input: Matrix,
+                 derived: (weight: Matrix, streamed: StreamedMatrix)?) throws(UsageError) {
         let owner = "MonotoneCell"
         let d = a.rows
         guard a.isSquare, d >= 1 else { throw UsageError(owner, "A", got: "\(a.rows) × \(a.columns)", expected: "a square d × d matrix, d ≥ 1") }
@@ -66,13 +75,19 @@ public struct MonotoneCell: FixedPointMap, Sendable {
         self.bias = bias
         self.monotonicity = monotonicity
         self.input = input
-        var w = Matrix(rows: d, columns: d)
-        BLAS.gemm(a, a, into: &w, transA: .transpose, alpha: -1)
-        for i in 0..<d {
-            w[i, i] += 1 - monotonicity
-            for j in 0..<d { w[i, j] += b[i, j] - b[j, i] }
+        if let derived {
+            weight = derived.weight
+            streamedWeight = derived.streamed
+        } else {
+            var w = Matrix(rows: d, columns: d)
+            BLAS.gemm(a, a, into: &w, transA: .transpose, alpha: -1)
+            for i in 0..<d {
+                w[i, i] += 1 - monotonicity
+                for j in 0..<d { w[i, j] += b[i, j] - b[j, i] }
+            }
+            weight = w
+            streamedWeight = StreamedMatrix(w)
         }
-        weight = w
         var c = Matrix(rows: input.rows, columns: d)
         BLAS.gemm(input, inputWeight, into: &c, transB: .transpose)
         for i in 0..<c.rows { for j in 0..<d { c[i, j] += bias[j] } }
@@ -81,17 +96,16 @@ public struct MonotoneCell: FixedPointMap, Sendable {
 
     /// The same cell bound to other inputs.
     public func binding(input newInput: Matrix) throws(UsageError) -> MonotoneCell {
-        try MonotoneCell(a: a, b: b, inputWeight: inputWeight, bias: bias, monotonicity: monotonicity, input: newInput)
+        try MonotoneCell(a: a, b: b, inputWeight: inputWeight, bias: bias, monotonicity: monotonicity, input: newInput,
+                         derived: (weight, streamedWeight))
     }
 
     public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
                          samples: UnsafeBufferPointer<Int>) {
         let n = samples.count, d = dimension
-        weight.storage.withUnsafeBufferPointer { w in
-            // fz = z Wᵀ: row r is W zᵣ.
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: fz, ldc: d)
-        }
+        // fz = z Wᵀ: row r is W zᵣ.
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: fz, ldc: d)
         injection.storage.withUnsafeBufferPointer { c in
             for (r, sample) in samples.enumerated() {
                 let out = fz + r * d, inj = c.baseAddress! + sample * d

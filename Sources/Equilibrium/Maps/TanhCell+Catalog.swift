@@ -111,7 +111,7 @@ extension AffineMap {
                                                spectralNorm: CellParameters.real(values, "rho"),
                                                symmetric: CellParameters.flag(values, "symmetric"), seed: seed)
                 // The generator draws bᵢ ~ N(0, I); the scale makes them N(0, s² I).
-                return scale == 1 ? map : try AffineMap(matrix: map.matrix, offsets: scale * map.offsets)
+                return scale == 1 ? map : try map.binding(input: scale * map.offsets)
             })
     }()
 }

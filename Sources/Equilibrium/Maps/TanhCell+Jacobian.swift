@@ -17,11 +17,9 @@ extension TanhCell: DifferentiableMap {
                                       vector v: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>,
                                       samples: UnsafeBufferPointer<Int>, workspace: ScratchBuffer) {
         let n = samples.count, d = dimension
-        weight.storage.withUnsafeBufferPointer { w in
-            // out = V Wᵀ: row r is W vᵣ.
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        // out = V Wᵀ: row r is W vᵣ.
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: v, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
         for i in 0..<(n * d) { out[i] *= 1 - fz[i] * fz[i] }
     }
 
@@ -33,10 +31,8 @@ extension TanhCell: DifferentiableMap {
                      "TanhCell VJP workspace holds \(workspace.count) doubles, needs \(n * d).")
         let scaled = workspace.baseAddress
         for i in 0..<(n * d) { scaled[i] = (1 - fz[i] * fz[i]) * u[i] }
-        weight.storage.withUnsafeBufferPointer { w in
-            // out = S W: row r is sᵣᵀ W = (Wᵀ sᵣ)ᵀ.
-            BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: scaled, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: out, ldc: d)
-        }
+        // out = S W: row r is sᵣᵀ W = (Wᵀ sᵣ)ᵀ.
+        BLAS.gemm(.none, .none, m: n, n: d, k: d, alpha: 1, a: scaled, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: out, ldc: d)
     }
 }

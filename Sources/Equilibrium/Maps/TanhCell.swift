@@ -20,6 +20,8 @@ public struct TanhCell: FixedPointMap, Sendable {
     public let input: Matrix
     /// c = x Uᵀ + b, B × d, one sample per row.
     public let injection: Matrix
+    /// W where BLAS reads it fastest (``StreamedMatrix``), shared by the cell's bindings.
+    package let streamedWeight: StreamedMatrix
 
     public var dimension: Int { weight.rows }
     public var batchSize: Int { input.rows }
@@ -27,6 +29,12 @@ public struct TanhCell: FixedPointMap, Sendable {
     /// - Throws: ``UsageError`` when W is not square (d ≥ 1), U is not d × p, b has not d
     ///   entries, x is not B × p (B ≥ 1; p = d without U), or any of them holds a non-finite value.
     public init(weight: Matrix, inputWeight: Matrix? = nil, bias: [Double]? = nil, input: Matrix) throws(UsageError) {
+        try self.init(weight: weight, inputWeight: inputWeight, bias: bias, input: input, streamedWeight: nil)
+    }
+
+    /// The checked initialiser; `streamedWeight` is W's copy when a binding already holds one.
+    private init(weight: Matrix, inputWeight: Matrix?, bias: [Double]?, input: Matrix,
+                 streamedWeight: StreamedMatrix?) throws(UsageError) {
         let owner = "TanhCell"
         let d = weight.rows
         guard weight.isSquare, d >= 1 else {
@@ -47,6 +55,7 @@ public struct TanhCell: FixedPointMap, Sendable {
             try Check.finite(b, owner, "b")
         }
         self.weight = weight
+        self.streamedWeight = streamedWeight ?? StreamedMatrix(weight)
         self.inputWeight = inputWeight
         self.bias = bias
         self.input = input
@@ -65,17 +74,15 @@ public struct TanhCell: FixedPointMap, Sendable {
 
     /// The same cell bound to other inputs.
     public func binding(input newInput: Matrix) throws(UsageError) -> TanhCell {
-        try TanhCell(weight: weight, inputWeight: inputWeight, bias: bias, input: newInput)
+        try TanhCell(weight: weight, inputWeight: inputWeight, bias: bias, input: newInput, streamedWeight: streamedWeight)
     }
 
     public func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>,
                          samples: UnsafeBufferPointer<Int>) {
         let n = samples.count, d = dimension
-        weight.storage.withUnsafeBufferPointer { w in
-            // fz = z Wᵀ, i.e. row r of fz is W zᵣ.
-            BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
-                      b: w.baseAddress!, ldb: d, beta: 0, c: fz, ldc: d)
-        }
+        // fz = z Wᵀ, i.e. row r of fz is W zᵣ.
+        BLAS.gemm(.none, .transpose, m: n, n: d, k: d, alpha: 1, a: z, lda: d,
+                  b: streamedWeight.baseAddress, ldb: d, beta: 0, c: fz, ldc: d)
         injection.storage.withUnsafeBufferPointer { c in
             // The tanh pass on the BLAS threads too (``RowParallelism``); rows are independent.
             RowParallelism.forEachRowRange(rows: n, columns: d) { rows in
