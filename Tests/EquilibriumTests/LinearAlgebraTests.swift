@@ -207,7 +207,8 @@ import Equilibrium
     }
 
     /// The cells' streamed weight copies are the same bits at a cache-line (and, from 4 MiB,
-    /// huge-page) boundary, and a cell bound to new inputs keeps its copy.
+    /// huge-page) boundary, a cell bound to new inputs keeps its copy, and the solvers' and
+    /// cells' scratch buffers start on a cache line.
     @Test func streamedMatricesAreAlignedBitwiseCopies() throws {
         var generator = SplitMix64(seed: 13)
         for (rows, columns) in [(1, 1), (3, 5), (512, 512), (1500, 1500)] {  // 1500² doubles = 17.2 MiB
@@ -217,6 +218,16 @@ import Equilibrium
             #expect(address % StreamedMatrix.lineBytes == 0)
             if w.count * 8 >= StreamedMatrix.hugePageMinimumBytes { #expect(address % StreamedMatrix.hugePageBytes == 0) }
             #expect(Array(UnsafeBufferPointer(start: copy.baseAddress, count: w.count)) == w.storage)
+        }
+        // The solvers' and cells' scratch starts on a line too, zeroed.
+        let arena = BufferArena()
+        for count in [0, 1, 7, 4096] {
+            let pointer = arena.doubles(count)
+            #expect(Int(bitPattern: pointer) % StreamedMatrix.lineBytes == 0)
+            #expect(UnsafeBufferPointer(start: pointer, count: count).allSatisfy { $0 == 0 })
+            let scratch = ScratchBuffer(count: count)
+            #expect(Int(bitPattern: scratch.baseAddress) % StreamedMatrix.lineBytes == 0)
+            #expect(UnsafeBufferPointer(start: scratch.baseAddress, count: count).allSatisfy { $0 == 0 })
         }
         let cell = try TanhCell.random(.init(dimension: 40, batchSize: 2, seed: 3))
         let rebound = try cell.binding(input: Matrix(rows: 3, columns: 40, repeating: 0.5))

@@ -9,14 +9,15 @@
 public final class ScratchBuffer {
     /// The number of doubles.
     package let count: Int
-    /// The first of `count` doubles (zero-initialised).
+    /// The first of `count` doubles (zero-initialised), on a 64-byte cache line.
     package let baseAddress: UnsafeMutablePointer<Double>
 
     package init(count: Int) {
         precondition(count >= 0, "ScratchBuffer count must be non-negative, got \(count).")
         self.count = count
-        baseAddress = .allocate(capacity: max(1, count))
-        baseAddress.initialize(repeating: 0, count: max(1, count))
+        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Double>.stride,
+                                                       alignment: StreamedMatrix.lineBytes)
+            .initializeMemory(as: Double.self, repeating: 0, count: max(1, count))
     }
 
     deinit { baseAddress.deallocate() }
