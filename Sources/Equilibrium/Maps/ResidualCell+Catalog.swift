@@ -156,7 +156,7 @@ extension MonotoneCell {
             memory: { values in
                 guard values["weights"] == nil else { return [] }
                 let d = CellParameters.integer(values, "dim"), b = CellParameters.integer(values, "batch")
-                return [("A, B, U and W (4 d² doubles)", CellParameters.bytes(4, d, d)), ("the inputs and injection (2 B d doubles)", CellParameters.bytes(2, b, d))]
+                return [("A, B, U, W and the streamed copy of W (5 d² doubles)", CellParameters.bytes(5, d, d)), ("the inputs and injection (2 B d doubles)", CellParameters.bytes(2, b, d))]
             },
             build: { values, given, context in
                 let batch = CellParameters.integer(values, "batch"), seed = CellParameters.seed(values, context)

@@ -72,7 +72,7 @@ extension TanhCell {
     static func denseMemory(_ values: [String: ParameterValue]) -> [(String, Int?)] {
         guard values["weights"] == nil else { return [] }
         let d = CellParameters.integer(values, "dim"), b = CellParameters.integer(values, "batch")
-        return [("the d × d matrix and its SVD workspace (6 d² doubles)", CellParameters.bytes(6, d, d)),
+        return [("the d × d matrix, its SVD workspace and the streamed copy (6 d² doubles at the peak)", CellParameters.bytes(6, d, d)),
                 ("the inputs and injection (2 B d doubles)", CellParameters.bytes(2, b, d))]
     }
 }
