@@ -211,7 +211,7 @@ import Equilibrium
     /// cells' scratch buffers start on a cache line.
     @Test func streamedMatricesAreAlignedBitwiseCopies() throws {
         var generator = SplitMix64(seed: 13)
-        for (rows, columns) in [(1, 1), (3, 5), (512, 512), (1500, 1500)] {  // 1500² doubles = 17.2 MiB
+        for (rows, columns) in [(0, 0), (1, 1), (3, 5), (512, 512), (1500, 1500)] {  // 1500² doubles = 17.2 MiB
             let w = Matrix.gaussian(rows: rows, columns: columns, using: &generator)
             let copy = StreamedMatrix(w)
             let address = Int(bitPattern: copy.baseAddress)

@@ -54,7 +54,13 @@ package final class StreamedMatrix: @unchecked Sendable {
         if large { _ = madvise(raw, bytes, MADV_HUGEPAGE) }  // before the first touch below
         #endif
         let entries = raw.bindMemory(to: Double.self, capacity: max(1, matrix.count))
-        matrix.storage.withUnsafeBufferPointer { entries.initialize(from: $0.baseAddress!, count: matrix.count) }
+        matrix.storage.withUnsafeBufferPointer { values in
+            if let first = values.baseAddress, !values.isEmpty {
+                entries.initialize(from: first, count: values.count)
+            } else {
+                entries.initialize(to: 0)  // the one entry allocated for an empty matrix
+            }
+        }
         baseAddress = UnsafePointer(entries)
     }
 
