@@ -11,14 +11,11 @@ package final class BufferArena {
     package init() {}
 
     /// `count` doubles, all zero (at least one, so the pointer is always valid), starting on a
-    /// 64-byte cache line (``StreamedMatrix/lineBytes``), so that no 32-byte vector load of a
-    /// row straddles two lines (the allocator's default is 16 bytes).
+    /// cache line (``AlignedDoubles``).
     package func doubles(_ count: Int) -> UnsafeMutablePointer<Double> {
         precondition(count >= 0, "a buffer of \(count) doubles")
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Double>.stride,
-                                                   alignment: StreamedMatrix.lineBytes)
-        let pointer = raw.initializeMemory(as: Double.self, repeating: 0, count: max(1, count))
-        blocks.append(raw)
+        let pointer = AlignedDoubles.zeroed(count)
+        blocks.append(UnsafeMutableRawPointer(pointer))
         allocatedBytes += count * MemoryLayout<Double>.stride
         return pointer
     }

@@ -15,10 +15,8 @@ public final class ScratchBuffer {
     package init(count: Int) {
         precondition(count >= 0, "ScratchBuffer count must be non-negative, got \(count).")
         self.count = count
-        baseAddress = UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Double>.stride,
-                                                       alignment: StreamedMatrix.lineBytes)
-            .initializeMemory(as: Double.self, repeating: 0, count: max(1, count))
+        baseAddress = AlignedDoubles.zeroed(count)
     }
 
-    deinit { baseAddress.deallocate() }
+    deinit { AlignedDoubles.deallocate(baseAddress) }
 }

@@ -27,10 +27,8 @@ import Glibc
 /// values are the same bits, so no result depends on it. Immutable after `init`, so it is shared
 /// by every binding of a cell and read from several threads at once.
 package final class StreamedMatrix: @unchecked Sendable {
-    /// The first of the rows × columns entries, row-major, 64-byte aligned.
+    /// The first of the matrix's entries, row-major, 64-byte aligned.
     package let baseAddress: UnsafePointer<Double>
-    package let rows: Int
-    package let columns: Int
 
     /// A cache line: the alignment of every copy.
     package static let lineBytes = 64
@@ -41,19 +39,11 @@ package final class StreamedMatrix: @unchecked Sendable {
     package static let hugePageMinimumBytes = 4 << 20
 
     package init(_ matrix: Matrix) {
-        rows = matrix.rows
-        columns = matrix.columns
-        let bytes = max(1, matrix.count) * MemoryLayout<Double>.stride
-        let large = bytes >= Self.hugePageMinimumBytes
-        let alignment = large ? Self.hugePageBytes : Self.lineBytes
-        var raw: UnsafeMutableRawPointer?
-        guard posix_memalign(&raw, alignment, bytes) == 0, let raw else {
-            fatalError("StreamedMatrix: posix_memalign of \(bytes) bytes failed (out of memory)")
-        }
+        let large = matrix.count * MemoryLayout<Double>.stride >= Self.hugePageMinimumBytes
+        let entries = AlignedDoubles.allocate(matrix.count, alignment: large ? Self.hugePageBytes : Self.lineBytes)
         #if os(Linux)
-        if large { _ = madvise(raw, bytes, MADV_HUGEPAGE) }  // before the first touch below
+        if large { _ = madvise(entries, matrix.count * MemoryLayout<Double>.stride, MADV_HUGEPAGE) }  // before the first touch below
         #endif
-        let entries = raw.bindMemory(to: Double.self, capacity: max(1, matrix.count))
         matrix.storage.withUnsafeBufferPointer { values in
             if let first = values.baseAddress, !values.isEmpty {
                 entries.initialize(from: first, count: values.count)
@@ -64,5 +54,29 @@ package final class StreamedMatrix: @unchecked Sendable {
         baseAddress = UnsafePointer(entries)
     }
 
-    deinit { free(UnsafeMutableRawPointer(mutating: baseAddress)) }
+    deinit { AlignedDoubles.deallocate(UnsafeMutablePointer(mutating: baseAddress)) }
+}
+
+/// Doubles that start on a cache line (or a coarser boundary): the memory of ``StreamedMatrix``,
+/// of the solvers' ``BufferArena`` and of the cells' ``ScratchBuffer``. The allocator's default
+/// is 16 bytes, so a 32-byte vector load of a row could straddle two lines.
+package enum AlignedDoubles {
+    /// `count` doubles (at least one, so the pointer is always valid), uninitialised, starting
+    /// on a multiple of `alignment` bytes (a power of two). Free with ``deallocate(_:)``.
+    package static func allocate(_ count: Int, alignment: Int = StreamedMatrix.lineBytes) -> UnsafeMutablePointer<Double> {
+        UnsafeMutableRawPointer.allocate(byteCount: max(1, count) * MemoryLayout<Double>.stride, alignment: alignment)
+            .bindMemory(to: Double.self, capacity: max(1, count))
+    }
+
+    /// `count` doubles (at least one), all zero, on a cache line.
+    package static func zeroed(_ count: Int) -> UnsafeMutablePointer<Double> {
+        let pointer = allocate(count)
+        pointer.initialize(repeating: 0, count: max(1, count))
+        return pointer
+    }
+
+    /// Frees memory from ``allocate(_:alignment:)`` or ``zeroed(_:)``.
+    package static func deallocate(_ pointer: UnsafeMutablePointer<Double>) {
+        UnsafeMutableRawPointer(pointer).deallocate()
+    }
 }

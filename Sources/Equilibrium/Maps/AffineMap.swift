@@ -21,7 +21,7 @@ public struct AffineMap: FixedPointMap, Sendable {
     }
 
     /// The checked initialiser; `streamedMatrix` is A's copy when a map with this A holds one.
-    package init(matrix: Matrix, offsets: Matrix, streamedMatrix: StreamedMatrix?) throws(UsageError) {
+    init(matrix: Matrix, offsets: Matrix, streamedMatrix: StreamedMatrix?) throws(UsageError) {
         guard matrix.isSquare, matrix.rows >= 1 else {
             throw UsageError("AffineMap", "A", got: "\(matrix.rows) × \(matrix.columns)", expected: "a square d × d matrix, d ≥ 1")
         }
