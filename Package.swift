@@ -17,9 +17,11 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS"),
         // zlib (inflate, deflate, CRC-32) for .npz archives; not API.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // AVX2 kernels of the solvers' small matrix-vector products, chosen at run time; not API.
+        .target(name: "CEquilibriumKernels", path: "Sources/CEquilibriumKernels"),
         .target(
             name: "Equilibrium",
-            dependencies: ["COpenBLAS", "CZlib"]
+            dependencies: ["COpenBLAS", "CZlib", "CEquilibriumKernels"]
         ),
         // The experiments harness: experiment files, grids, runs, results, pictures.
         .target(

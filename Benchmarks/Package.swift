@@ -12,6 +12,9 @@ let package = Package(
         // Replaces malloc and friends in the benchmark executable to count heap allocations
         // (forwarding to glibc's own allocator); benchmark-only, never linked into the library.
         .target(name: "CAllocationCounter"),
+        // The round trip of a cache line between the two cores (which placement the hypervisor
+        // gave the vCPUs), printed with every run.
+        .target(name: "CCoreProbe"),
         // Bare CBLAS (OpenBLAS) for the benchmarks' reference calls: Equilibrium's BLAS wrapper is
         // `package` access and not visible from this package.
         .systemLibrary(name: "CBenchBLAS", path: "Sources/CBenchBLAS"),
@@ -21,6 +24,7 @@ let package = Package(
                 .product(name: "Equilibrium", package: "Equilibrium"),
                 "CAllocationCounter",
                 "CBenchBLAS",
+                "CCoreProbe",
             ],
             swiftSettings: [.unsafeFlags(["-Ounchecked"])]
         ),

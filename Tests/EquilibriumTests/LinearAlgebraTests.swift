@@ -140,6 +140,45 @@ import Equilibrium
         }
     }
 
+    /// On a CPU with AVX2 the small products run in C (`CEquilibriumKernels`); they must give,
+    /// bit for bit, what the portable Swift loops give: same operations, same order, no fused
+    /// multiply-add. Shapes cover whole and partial blocks of four rows and eight columns, a row
+    /// stride past n, β ∈ {0 over NaN, 1, 0.5}, and entries from 1e-150 to 1e150 in magnitude (so
+    /// a contracted a·b + c, rounded once, would differ). Skipped (recorded) without AVX2.
+    @Test func smallProductKernelsMatchPortableLoopsBitwise() throws {
+        try #require(BLAS.SmallProductKernels.avx2Available, "no AVX2 on this CPU: only the portable loops run")
+        var generator = SplitMix64(seed: 16)
+        func entry() -> Double {
+            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
+            return generator.nextGaussian() * scale
+        }
+        for (m, n) in [(1, 1), (3, 7), (4, 8), (5, 9), (8, 512), (20, 517), (21, 2048), (7, 3)] {
+            let lda = n + 3
+            let a = (0..<(m * lda)).map { _ in entry() }
+            for trans in [BLAS.Transpose.none, .transpose] {
+                let (inCount, outCount) = trans == .none ? (n, m) : (m, n)
+                let x = (0..<inCount).map { _ in entry() }
+                for beta in [0.0, 1.0, 0.5] {
+                    let start = beta == 0 ? [Double](repeating: .nan, count: outCount) : (0..<outCount).map { _ in entry() }
+                    var fast = start, portable = start
+                    a.withUnsafeBufferPointer { pa in
+                        x.withUnsafeBufferPointer { px in
+                            fast.withUnsafeMutableBufferPointer { py in
+                                BLAS.smallMatrixVectorProduct(trans, m: m, n: n, alpha: -0.3, a: pa.baseAddress!, lda: lda,
+                                                              x: px.baseAddress!, beta: beta, y: py.baseAddress!, kernels: .fastest)
+                            }
+                            portable.withUnsafeMutableBufferPointer { py in
+                                BLAS.smallMatrixVectorProduct(trans, m: m, n: n, alpha: -0.3, a: pa.baseAddress!, lda: lda,
+                                                              x: px.baseAddress!, beta: beta, y: py.baseAddress!, kernels: .portable)
+                            }
+                        }
+                    }
+                    #expect(fast.map(\.bitPattern) == portable.map(\.bitPattern), "\(m) × \(n) \(trans) β=\(beta)")
+                }
+            }
+        }
+    }
+
     @Test func solveSatisfiesTheSystem() throws {
         var generator = SplitMix64(seed: 2)
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)

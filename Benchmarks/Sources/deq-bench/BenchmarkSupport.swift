@@ -1,3 +1,4 @@
+import CCoreProbe
 import Equilibrium
 import Foundation
 
@@ -99,6 +100,7 @@ enum MachineDescription {
             let fields = load.split(separator: " ").prefix(3).joined(separator: " ")
             lines.append("load average at start (1, 5, 15 min): \(fields)  (other jobs on these cores inflate and scatter timings)")
         }
+        lines.append(crossCoreLine(label: "cross-core round trip at start"))
         lines.append("commit: \(gitCommit)")
         let date = ISO8601DateFormatter().string(from: Date())
         lines.append("date: \(date)")
@@ -112,6 +114,21 @@ extension MachineDescription {
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))
             .map { $0.split(separator: " ").prefix(3).joined(separator: " ") } ?? "unavailable"
         return "\(label) (1, 5, 15 min): \(load)"
+    }
+
+    /// "label: 62 ns (…)": the round trip of a cache line between the first two CPUs
+    /// (`core_probe_round_trip_ns`, median of 5 runs of 20 000 round trips). On the issue-13
+    /// virtual machine it took three values: about 60 ns (the hypervisor gave the two vCPUs cores
+    /// that share a cache), about 200 ns and about 390 ns (cores farther apart), changing from one
+    /// run to the next and within runs; two-thread work that hands data between the cores (a
+    /// convolutional cell's GEMM on two threads, then its copies and norms on one) was up to 2.5×
+    /// slower at 390 ns (Benchmarks/README.md, "Two-thread timings and vCPU placement").
+    static func crossCoreLine(label: String) -> String {
+        let nanoseconds = core_probe_round_trip_ns(20_000, 5)
+        guard nanoseconds > 0 else { return "\(label): unavailable (fewer than two CPUs, or pinning refused)" }
+        let placement = nanoseconds < 120 ? "the vCPUs' cores share a cache"
+                                          : "the vCPUs' cores are far apart: two-thread work that hands data between them slows"
+        return "\(label): \(fixed(nanoseconds, 0)) ns (\(placement))"
     }
 
     /// The repository's HEAD commit (short), or "unknown".

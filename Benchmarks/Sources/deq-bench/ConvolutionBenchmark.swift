@@ -31,8 +31,10 @@ enum ConvolutionBenchmark {
     ]
 
     static func run() throws {
-        print("deq-bench convolution — OpenBLAS threads: \(BenchmarkBLAS.threadCount)\n")
+        print("deq-bench convolution — OpenBLAS threads: \(BenchmarkBLAS.threadCount)")
+        print(MachineDescription.crossCoreLine(label: "cross-core round trip before the throughput table") + "\n")
         try throughput()
+        print(MachineDescription.crossCoreLine(label: "cross-core round trip after the throughput table"))
         print()
         try solvers()
     }

@@ -19,6 +19,7 @@ import Foundation
 enum ThreadsBenchmark {
     static func run(_ options: BenchmarkOptions) throws {
         printSection("Both cores: batch solves on 1 and 2 threads (issue 13)")
+        print(MachineDescription.crossCoreLine(label: "cross-core round trip at start"))
         let startThreads = BenchmarkBLAS.threadCount
         defer { BenchmarkBLAS.setThreadCount(startThreads) }
         let rounds = options.quick ? 1 : min(options.repeats, 7)
@@ -44,6 +45,7 @@ enum ThreadsBenchmark {
         print("work, so this memory-bound speed-up is about the most the second core can give it")
         print("\(rounds) rounds after a warm-up, interleaved; medians. BLAS threads at start: \(startThreads)")
         print("\"faster\": the two-thread variant to use for that cell (BLAS threading is the default; SampleParallel wraps a solver)")
+        print(MachineDescription.crossCoreLine(label: "cross-core round trip at end"))
         print(MachineDescription.loadLine(label: "load average at end"))
     }
 

@@ -1,0 +1,23 @@
+#ifndef EQUILIBRIUM_KERNELS_H
+#define EQUILIBRIUM_KERNELS_H
+
+#include <stdint.h>
+
+/// 1 when this CPU runs the AVX2 kernels below (checked once with the CPUID instruction), else 0;
+/// the kernels must not be called when it is 0.
+int eqk_avx2_available(void);
+
+/// y ← α A x + β y (β = 0: y ← α A x, y not read) for a row-major m × n matrix A with row stride
+/// lda. Row i's dot product is formed exactly as `BLAS.vectorDot` forms it (eight partial sums,
+/// entry j in sum j mod 8, lanes added in order, then the scalar tail), so the results are bitwise
+/// those of the Swift loops. AVX2, no fused multiply-add.
+void eqk_gemv_rows(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
+                   const double *x, double beta, double *y);
+
+/// y ← y + Σᵢ sᵢ Aᵢ, s = α x, rows added one after another for every entry (the order of
+/// `BLAS.gemv(.transpose)`'s loops, so bitwise its results); y must already hold β y.
+/// AVX2, no fused multiply-add.
+void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
+                      const double *x, double *y);
+
+#endif
