@@ -144,9 +144,10 @@ import Equilibrium
     /// bit for bit, what the portable Swift loops give: same operations, same order, no fused
     /// multiply-add. Shapes cover whole and partial blocks of four rows and eight columns, a row
     /// stride past n, β ∈ {0 over NaN, 1, 0.5}, and entries from 1e-150 to 1e150 in magnitude (so
-    /// a contracted a·b + c, rounded once, would differ). Skipped (recorded) without AVX2.
-    @Test func smallProductKernelsMatchPortableLoopsBitwise() throws {
-        try #require(BLAS.SmallProductKernels.avx2Available, "no AVX2 on this CPU: only the portable loops run")
+    /// a contracted a·b + c, rounded once, would differ). Skipped without AVX2 (then only the
+    /// portable loops run, which the tests above check).
+    @Test(.enabled(if: BLAS.SmallProductKernels.avx2Available, "the CPU has AVX2 (else only the portable loops run)"))
+    func smallProductKernelsMatchPortableLoopsBitwise() {
         var generator = SplitMix64(seed: 16)
         func entry() -> Double {
             let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
