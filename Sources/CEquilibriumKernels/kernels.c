@@ -11,12 +11,8 @@
 #pragma clang fp contract(off)
 
 int eqk_avx2_available(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") ? 1 : 0;
-    }
-    return cached;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") ? 1 : 0;
 }
 
 /// ((v₀ + v₁) + v₂) + v₃, the order of Swift's `SIMD4.sum()`.

@@ -3,8 +3,8 @@
 
 #include <stdint.h>
 
-/// 1 when this CPU runs the AVX2 kernels below (checked once with the CPUID instruction), else 0;
-/// the kernels must not be called when it is 0.
+/// 1 when this CPU runs the AVX2 kernels below (the CPUID instruction), else 0; the kernels must
+/// not be called when it is 0. Swift reads it once (`BLAS.SmallProductKernels.avx2Available`).
 int eqk_avx2_available(void);
 
 /// y ← α A x + β y (β = 0: y ← α A x, y not read) for a row-major m × n matrix A with row stride

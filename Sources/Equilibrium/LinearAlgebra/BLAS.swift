@@ -97,7 +97,7 @@ package enum BLAS {
         /// The Swift loops (the reference the kernels are tested against).
         case portable
 
-        /// Whether this CPU runs the AVX2 kernels (CPUID, read once).
+        /// Whether this CPU runs the AVX2 kernels (CPUID, read once, here).
         package static let avx2Available = eqk_avx2_available() != 0
     }
 
@@ -122,20 +122,12 @@ package enum BLAS {
                                                  a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
                                                  beta: Double, y: UnsafeMutablePointer<Double>,
                                                  kernels: SmallProductKernels = .fastest) {
-        if kernels == .fastest, SmallProductKernels.avx2Available {
-            if trans == .none {
-                eqk_gemv_rows(Int64(m), Int64(n), alpha, a, Int64(lda), x, beta, y)
-            } else {
-                if beta == 0 {
-                    y.update(repeating: 0, count: n)
-                } else if beta != 1 {
-                    for j in 0..<n { y[j] *= beta }
-                }
-                eqk_gemv_columns(Int64(m), Int64(n), alpha, a, Int64(lda), x, y)
-            }
-            return
-        }
+        let avx2 = kernels == .fastest && SmallProductKernels.avx2Available
         if trans == .none {
+            if avx2 {
+                eqk_gemv_rows(Int64(m), Int64(n), alpha, a, Int64(lda), x, beta, y)
+                return
+            }
             func store(_ i: Int, _ dot: Double) { y[i] = beta == 0 ? alpha * dot : alpha * dot + beta * y[i] }
             var i = 0
             while i + 4 <= m {
@@ -152,6 +144,10 @@ package enum BLAS {
                 y.update(repeating: 0, count: n)
             } else if beta != 1 {
                 for j in 0..<n { y[j] *= beta }
+            }
+            if avx2 {
+                eqk_gemv_columns(Int64(m), Int64(n), alpha, a, Int64(lda), x, y)
+                return
             }
             var i = 0
             while i + 4 <= m {
