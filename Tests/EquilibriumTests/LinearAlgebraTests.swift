@@ -12,6 +12,28 @@ import Equilibrium
         #expect(VectorComparison.median([]).isNaN && VectorComparison.median([.nan]).isNaN)
     }
 
+    /// ``BLAS/norm(count:_:)`` against `dnrm2` (which scales): within the summation bound
+    /// γ_{n/8+4} (halved by the square root) plus both sides' rounding, with a factor 2 margin,
+    /// for ordinary magnitudes; and finite and correct where plain squares overflow (1e200),
+    /// underflow (1e-200) or are all zero, which the fallback handles.
+    @Test func fastNormAgreesWithScaledNorm() {
+        var generator = SplitMix64(seed: 31)
+        for n in [1, 7, 8, 9, 64, 511, 2048] {
+            let x = generator.gaussians(count: n, scale: 1)
+            for scale in [1.0, 1e-150, 1e150, 1e200, 1e-200] {
+                let v = x.map { $0 * scale }
+                let fast = v.withUnsafeBufferPointer { BLAS.norm(count: n, $0.baseAddress!) }
+                let reference = BLAS.nrm2(v)
+                let u = Double.ulpOfOne / 2
+                let gamma = Double(n / 8 + 4) * u / (1 - Double(n / 8 + 4) * u)
+                #expect(fast.isFinite && reference.isFinite && reference > 0, "n \(n) scale \(scale)")
+                #expect(abs(fast - reference) <= 2 * (gamma / 2 + 2 * u + Double(n) * u) * reference, "n \(n) scale \(scale)")
+            }
+        }
+        let zeros = [Double](repeating: 0, count: 9)
+        #expect(zeros.withUnsafeBufferPointer { BLAS.norm(count: 9, $0.baseAddress!) } == 0)
+    }
+
     @Test func gemmMatchesTripleLoop() throws {
         var generator = SplitMix64(seed: 1)
         let a = Matrix.gaussian(rows: 7, columns: 5, using: &generator)

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Equilibrium
 
@@ -55,6 +56,80 @@ func maxRowRelativeError(_ a: Matrix, _ b: Matrix) -> Double {
             #expect(residual <= 1e-10, "\(label) sample \(i)")
             #expect(abs(residual - result.samples[i].absoluteResidual) <= (try ErrorBound.residualAgreement(cell, result.solution))[i],
                     "\(label) sample \(i)")
+        }
+    }
+}
+
+/// The per-sample steps that ``SolveContext/forEachActiveSample(readsPerSample:_:)`` splits over
+/// the BLAS threads.
+@Suite struct SolverStepThreadingTests {
+    @Test("Anderson steps and Broyden updates split over two BLAS threads give bitwise the one-thread solve")
+    func splitStepsMatchOneThread() throws {
+        // d = 256, B = 64, m = L = 20: an Anderson step reads 64 × (3·20 + 8) × 256 ≈ 1.1 Mi doubles,
+        // a Broyden update 64 × (4·20 + 16) × 256 ≈ 1.6 Mi, both past the split threshold. Symmetric
+        // ρ = 0.97, tolerance 1e-10: enough iterations for Anderson's ring to wrap and Broyden to restart.
+        // f is evaluated with plain loops, so that only the solvers' steps see the thread count
+        // (OpenBLAS's generic Prescott GEMM is not bitwise the same on 1 and 2 threads at this shape).
+        let (d, b) = (256, 64)
+        #expect(b * (3 * 20 + 8) * d >= SolveContext<PlainLoopTanhMap>.parallelStepReads)
+        let cell = try TanhCell.random(.init(dimension: d, batchSize: b, spectralNorm: 0.97, symmetric: true, seed: 21))
+        let map = PlainLoopTanhMap(weight: cell.weight, injection: cell.injection)
+        let criteria = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 300)
+        let solvers: [any FixedPointSolver] = [try AndersonAcceleration(memory: 20), try Broyden(memory: 20),
+                                               try Broyden(memory: 20, whenMemoryFull: .dropOldest)]
+        for solver in solvers {
+            func solve(threads: Int) throws -> SolveResult {
+                let before = BLAS.threadCount
+                BLAS.setThreadCount(threads)
+                defer { BLAS.setThreadCount(before) }
+                return try solver.solve(map, from: Matrix(rows: b, columns: d), criteria: criteria)
+            }
+            let one = try solve(threads: 1), two = try solve(threads: 2)
+            #expect(one.samples.map(\.iterations).max()! > 20, "\(solver.name): the memory must fill")
+            #expect(one.samples.map(\.outcome) == two.samples.map(\.outcome), "\(solver.name)")
+            #expect(one.samples.map(\.evaluations) == two.samples.map(\.evaluations), "\(solver.name)")
+            let differing = zip(one.solution.storage, two.solution.storage).filter { $0 != $1 }.count
+            #expect(differing == 0, "\(solver.name): \(differing) entries of the solution differ")
+        }
+    }
+
+    @Test("forEachActiveSample calls its body once for every active sample, split or not")
+    func forEachActiveSampleVisitsEverySampleOnce() throws {
+        let cell = try TanhCell.random(.init(dimension: 16, batchSize: 12, spectralNorm: 0.5, seed: 2))
+        let context = try SolveContext(map: cell, initial: Matrix(rows: 12, columns: 16),
+                                       criteria: try StoppingCriteria(tolerance: 1e-8))
+        let before = BLAS.threadCount
+        BLAS.setThreadCount(2)
+        defer { BLAS.setThreadCount(before) }
+        for reads in [1, SolveContext<TanhCell>.parallelStepReads] {
+            let visits = UnsafeMutablePointer<Int>.allocate(capacity: 12)
+            defer { visits.deallocate() }
+            visits.initialize(repeating: 0, count: 12)
+            context.forEachActiveSample(readsPerSample: reads) { s in visits[s] += 1 }
+            #expect(Array(UnsafeBufferPointer(start: visits, count: 12)) == Array(repeating: 1, count: 12), "reads \(reads)")
+        }
+    }
+}
+
+/// f(z) = tanh(W z + c) row by row with plain loops (no BLAS, so no thread count).
+struct PlainLoopTanhMap: FixedPointMap {
+    let weight: Matrix
+    let injection: Matrix
+    var dimension: Int { weight.rows }
+    var batchSize: Int { injection.rows }
+
+    func evaluate(_ z: UnsafePointer<Double>, into fz: UnsafeMutablePointer<Double>, samples: UnsafeBufferPointer<Int>) {
+        let d = dimension
+        weight.storage.withUnsafeBufferPointer { w in
+            injection.storage.withUnsafeBufferPointer { c in
+                for (r, s) in samples.enumerated() {
+                    for i in 0..<d {
+                        var sum = c[s * d + i]
+                        for j in 0..<d { sum += w[i * d + j] * z[r * d + j] }
+                        fz[r * d + i] = tanh(sum)
+                    }
+                }
+            }
         }
     }
 }

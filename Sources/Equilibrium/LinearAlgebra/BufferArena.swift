@@ -21,12 +21,17 @@ package final class BufferArena {
     }
 
     /// `count` 32-bit integers (LAPACK's integer workspaces), all zero.
-    package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> {
+    package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> { zeroed(Int32.self, count) }
+
+    /// `count` integers (per-sample counters a solver's step updates), all zero.
+    package func integers(_ count: Int) -> UnsafeMutablePointer<Int> { zeroed(Int.self, count) }
+
+    private func zeroed<T: FixedWidthInteger>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) integers")
-        let pointer = UnsafeMutablePointer<Int32>.allocate(capacity: max(1, count))
+        let pointer = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
         pointer.initialize(repeating: 0, count: max(1, count))
         blocks.append(UnsafeMutableRawPointer(pointer))
-        allocatedBytes += count * MemoryLayout<Int32>.stride
+        allocatedBytes += count * MemoryLayout<T>.stride
         return pointer
     }
 

@@ -44,7 +44,10 @@
 /// **Delay:** the first ``delay`` iterations are plain forward steps x⁺ = f(x) (KINSOL's
 /// `delay`); their differences are stored, since any evaluated pair is valid secant data.
 ///
-/// Coefficients γ are computed per sample; samples never share a least-squares problem.
+/// Coefficients γ are computed per sample; samples never share a least-squares problem or a
+/// buffer, so the steps of a large batch (≥ ``SolveContext/parallelStepReads`` doubles read) are
+/// split over the BLAS threads (``SolveContext/forEachActiveSample(readsPerSample:_:)``), with
+/// the same arithmetic per sample on any thread.
 ///
 /// References: D. G. Anderson, "Iterative procedures for nonlinear integral equations", J. ACM
 /// 1965. H. F. Walker, P. Ni, "Anderson acceleration for fixed-point iterations", SIAM J.
@@ -102,12 +105,12 @@ public struct AndersonAcceleration: IterativeSolver {
                           above: 1, openBelow: true)
     }
 
-    /// ΔX and ΔG (2 m d per sample), the Gram matrices (m² per sample), the previous (x, g)
-    /// (2 d per sample), and one small system's scratch (2m² + 6m doubles, m int32s).
+    /// Per sample: ΔX and ΔG (2 m d), the Gram matrix (m²), the previous (x, g) (2 d), one small
+    /// system's scratch (2m² + 6m doubles, m int32s) and three counters.
     public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
         let m = memory
-        let doubles = b * (2 * m * d + m * m + 2 * d) + 2 * m * m + 6 * m
-        return doubles * MemoryLayout<Double>.stride + m * MemoryLayout<Int32>.stride
+        let doubles = b * (2 * m * d + 3 * m * m + 2 * d + 6 * m)
+        return doubles * MemoryLayout<Double>.stride + b * m * MemoryLayout<Int32>.stride + 3 * b * MemoryLayout<Int>.stride
     }
 
     public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> AndersonHistory {
@@ -115,11 +118,15 @@ public struct AndersonAcceleration: IterativeSolver {
     }
 
     public func step<Map: FixedPointMap>(_ history: inout AndersonHistory, _ context: SolveContext<Map>) -> Proposal {
-        for s in context.active {
+        // Samples share nothing (each has its own history and small system), so large steps
+        // are split over the BLAS threads; each sample's arithmetic is the same on any thread.
+        // A step reads the ΔG block twice and the ΔX block once (3 m d) and about 8 rows of d.
+        let history = history, d = context.dimension
+        context.forEachActiveSample(readsPerSample: (3 * memory + 8) * d) { s in
             let x = context.row(context.z, s), g = context.row(context.g, s)
             history.record(sample: s, x: x, g: g)
             if context.iterations[s] < delay {
-                x.update(from: context.row(context.fz, s), count: context.dimension)
+                x.update(from: context.row(context.fz, s), count: d)
             } else {
                 history.step(sample: s, x: x, g: g, mixing: mixing, regularization: regularization,
                              maxConditionNumber: maxConditionNumber)
@@ -130,8 +137,9 @@ public struct AndersonAcceleration: IterativeSolver {
 }
 
 /// The per-solve state of Anderson acceleration: for each sample a ring of the last m
-/// difference pairs (ΔX, ΔG), their Gram matrix, and the previous (x, g). Allocated once per
-/// solve from the solve's context.
+/// difference pairs (ΔX, ΔG), their Gram matrix, the previous (x, g) and the scratch of its
+/// small system. Allocated once per solve from the solve's context; samples share no buffer, so
+/// a step may process different samples on different threads.
 public final class AndersonHistory {
     let dimension: Int
     let memory: Int
@@ -144,21 +152,21 @@ public final class AndersonHistory {
     private let gram: UnsafeMutablePointer<Double>
     private let previousX: UnsafeMutablePointer<Double>
     private let previousG: UnsafeMutablePointer<Double>
-    // Per-sample bookkeeping read on every step; run-time exclusivity checks off as in
-    // ``SolveContext`` (one solve, one thread, no overlapping access).
-    @exclusivity(unchecked) private var hasPrevious: [Bool]
-    /// Ring position of the oldest pair and the number of pairs, per sample.
-    @exclusivity(unchecked) private var oldest: [Int]
-    @exclusivity(unchecked) private var count: [Int]
-    // Scratch for one small solve.
+    /// Per sample: 1 once (x, g) of a previous iterate is stored, the ring position of the
+    /// oldest pair, and the number of pairs.
+    private let hasPrevious: UnsafeMutablePointer<Int>
+    private let oldest: UnsafeMutablePointer<Int>
+    private let count: UnsafeMutablePointer<Int>
+    /// One small system's scratch per sample: the regularised Gram system (m × m, then its
+    /// Cholesky factor), R⁻¹ for the cheap condition bound (m × m), the right-hand side, the
+    /// slot values, the coefficients (m each), and `dpocon`'s workspaces (3m doubles, m int32s).
     private let system: UnsafeMutablePointer<Double>
+    private let inverseFactor: UnsafeMutablePointer<Double>
     private let rhs: UnsafeMutablePointer<Double>
     private let slotValues: UnsafeMutablePointer<Double>
     private let coefficients: UnsafeMutablePointer<Double>
     private let conditionWork: UnsafeMutablePointer<Double>
     private let conditionIWork: UnsafeMutablePointer<Int32>
-    /// R⁻¹ for the cheap condition bound, m × m.
-    private let inverseFactor: UnsafeMutablePointer<Double>
     init<Map>(context: SolveContext<Map>, memory m: Int, mixing: Double) {
         let b = context.batchSize, d = context.dimension
         dimension = d
@@ -169,27 +177,28 @@ public final class AndersonHistory {
         gram = context.allocate(doubles: b * m * m)
         previousX = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
-        system = context.allocate(doubles: m * m)
-        rhs = context.allocate(doubles: m)
-        slotValues = context.allocate(doubles: m)
-        coefficients = context.allocate(doubles: m)
-        conditionWork = context.allocate(doubles: 3 * m)
-        inverseFactor = context.allocate(doubles: m * m)
-        conditionIWork = context.allocate(int32s: m)
-        hasPrevious = Array(repeating: false, count: b)
-        oldest = Array(repeating: 0, count: b)
-        count = Array(repeating: 0, count: b)
+        system = context.allocate(doubles: b * m * m)
+        inverseFactor = context.allocate(doubles: b * m * m)
+        rhs = context.allocate(doubles: b * m)
+        slotValues = context.allocate(doubles: b * m)
+        coefficients = context.allocate(doubles: b * m)
+        conditionWork = context.allocate(doubles: b * 3 * m)
+        conditionIWork = context.allocate(int32s: b * m)
+        hasPrevious = context.allocate(integers: b)
+        oldest = context.allocate(integers: b)
+        count = context.allocate(integers: b)
     }
 
     /// The number of difference pairs sample `s` holds.
     func pairCount(sample s: Int) -> Int { count[s] }
 
     /// Appends the difference (x − x_prev, g − g_prev) for sample `s` (overwriting the oldest
-    /// pair when the ring is full), updates the Gram row of the new pair, and remembers (x, g).
+    /// pair when the ring is full), updates the Gram row of the new pair, and remembers (x, g)
+    /// (in the same pass over the row).
     func record(sample s: Int, x: UnsafePointer<Double>, g: UnsafePointer<Double>) {
         let d = dimension, m = memory
-        let px = previousX + s * d, pg = previousG + s * d
-        if hasPrevious[s] {
+        let px = previousX + s * d, pg = previousG + s * d, slotValues = self.slotValues + s * m
+        if hasPrevious[s] != 0 {
             let slot: Int
             if count[s] < m {
                 slot = (oldest[s] + count[s]) % m
@@ -203,9 +212,12 @@ public final class AndersonHistory {
             let dx = deltaX + (s * m + slot) * d, dg = deltaG + (s * m + slot) * d
             let beta = mixing
             for j in 0..<d {
-                let differenceG = g[j] - pg[j]
+                let xj = x[j], gj = g[j]
+                let differenceG = gj - pg[j]
                 dg[j] = differenceG
-                dx[j] = (x[j] - px[j]) + beta * differenceG
+                dx[j] = (xj - px[j]) + beta * differenceG
+                px[j] = xj
+                pg[j] = gj
             }
             // New Gram row and column: ΔG_slot · ΔG_j for every slot j (one GEMV on the block;
             // slots not in use hold stale or zero rows whose entries are never read).
@@ -216,10 +228,11 @@ public final class AndersonHistory {
                 gs[slot * m + j] = slotValues[j]
                 gs[j * m + slot] = slotValues[j]
             }
+        } else {
+            px.update(from: x, count: d)
+            pg.update(from: g, count: d)
+            hasPrevious[s] = 1
         }
-        px.update(from: x, count: d)
-        pg.update(from: g, count: d)
-        hasPrevious[s] = true
     }
 
     /// Overwrites x (= x_k) with the Anderson step x_k + β g_k − (ΔX + β ΔG) γ.
@@ -227,6 +240,8 @@ public final class AndersonHistory {
               mixing beta: Double, regularization lambda: Double, maxConditionNumber: Double) {
         let d = dimension, m = memory
         let blockX = deltaX + s * m * d, blockG = deltaG + s * m * d, gs = gram + s * m * m
+        let system = self.system + s * m * m, rhs = self.rhs + s * m
+        let slotValues = self.slotValues + s * m, coefficients = self.coefficients + s * m
         // ΔGⱼ · g_k for every slot j.
         BLAS.gemv(.none, m: m, n: d, alpha: 1, a: blockG, lda: d, x: g, beta: 0, y: slotValues)
         for j in 0..<m { coefficients[j] = 0 }
@@ -249,9 +264,10 @@ public final class AndersonHistory {
                 rhs[j] = slotValues[sj]
             }
             if LAPACK.choleskyFactor(n: n, a: system, lda: n) == 0,
-               conditionBoundProves(n: n, anorm: norm1, maxConditionNumber: maxConditionNumber)
+               conditionBoundProves(sample: s, n: n, anorm: norm1, maxConditionNumber: maxConditionNumber)
                 || LAPACK.choleskyReciprocalCondition(n: n, factor: system, lda: n, anorm: norm1,
-                                                      work: conditionWork, iwork: conditionIWork) * maxConditionNumber >= 1,
+                                                      work: conditionWork + s * 3 * m, iwork: conditionIWork + s * m)
+                   * maxConditionNumber >= 1,
                LAPACK.choleskySolve(n: n, factor: system, lda: n, b: rhs) == 0 {
                 for i in 0..<n { coefficients[(first + i) % m] = rhs[i] }
                 break
@@ -267,14 +283,15 @@ public final class AndersonHistory {
         }
     }
 
-    /// True when the Cholesky factor R in ``system`` (upper triangle, column-major n × n) proves
+    /// True when the Cholesky factor R in sample `s`'s ``system`` (upper triangle, column-major n × n) proves
     /// κ₁(RᵀR) ≤ maxConditionNumber / 2 through κ₁ ≤ ‖A‖₁ ‖R⁻¹‖₁ ‖R⁻¹‖_∞. False means "not
     /// proven", never "ill-conditioned": the caller then asks `dpocon`. The factor 2 absorbs the
     /// rounding of the computed R⁻¹ (relative error about n κ(R) ε ≤ 1e-9 in the accepted range),
     /// and the magnitude guards keep to the range where `dpocon` needs no scaling.
-    private func conditionBoundProves(n: Int, anorm: Double, maxConditionNumber: Double) -> Bool {
+    private func conditionBoundProves(sample s: Int, n: Int, anorm: Double, maxConditionNumber: Double) -> Bool {
         guard anorm >= 1e-200, anorm <= 1e200 else { return false }
-        let r = system, inverse = inverseFactor, rowSums = conditionWork
+        let m = memory
+        let r = system + s * m * m, inverse = inverseFactor + s * m * m, rowSums = conditionWork + s * 3 * m
         for j in 0..<n {
             let diagonal = r[j + j * n]
             guard diagonal >= 1e-150 else { return false }

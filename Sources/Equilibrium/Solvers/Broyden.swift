@@ -14,7 +14,8 @@
 ///
 /// **Cost.** Per iteration and sample four GEMVs on the L × d blocks U and V (H g⁺ and ΔzᵀH;
 /// H g is known from the previous step, H g = −Δ), O(L d), plus the batched f evaluation.
-/// Storage 2 L d + 3 d per sample plus the line search's 2 d, allocated once per solve.
+/// Storage 2 L d + 9 d + L per sample (6 d + L of it an update's scratch) plus the line
+/// search's 2 d, allocated once per solve.
 ///
 /// **By-product.** The result carries every sample's final H (``SolverByproducts/inverseJacobian``,
 /// a ``BroydenInverse``; the pairs in use are copied once after the solve), which SHINE reuses.
@@ -43,7 +44,10 @@
 /// on a singular I − J). Divergence and non-finite values end as the shared outcomes of
 /// ``StoppingCriteria``.
 ///
-/// Each sample has its own H; samples share only the batched f evaluations.
+/// Each sample has its own H and scratch; samples share only the batched f evaluations, so the
+/// updates of a large batch (≥ ``SolveContext/parallelStepReads`` doubles read) are split over
+/// the BLAS threads (``SolveContext/forEachActiveSample(readsPerSample:_:)``), with the same
+/// arithmetic per sample on any thread.
 ///
 /// References: C. G. Broyden, "A class of methods for solving nonlinear simultaneous
 /// equations", Math. Comp. 1965. D. M. Gay, "Some convergence properties of Broyden's method",
@@ -108,11 +112,12 @@ public struct Broyden: IterativeSolver {
                           "ε of the skip rule |vᵀΔg| ≤ ε ‖v‖ ‖Δg‖", above: 0, below: 1, openAbove: true)
     }
 
-    /// U and V (2 L d per sample), the direction and the previous (z, g) (3 d per sample), one
-    /// update's scratch (L + 6 d), and the line search the steps go through.
+    /// Per sample: U and V (2 L d), the direction and the previous (z, g) (3 d), one update's
+    /// scratch (L + 6 d) and three counters; and the line search the steps go through.
     public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
-        let doubles = b * (2 * memory * d + 3 * d) + memory + 6 * d
-        return doubles * MemoryLayout<Double>.stride + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
+        let doubles = b * (2 * memory * d + 9 * d + memory)
+        return doubles * MemoryLayout<Double>.stride + 3 * b * MemoryLayout<Int>.stride
+            + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
     }
 
     public func makeState<Map: FixedPointMap>(for context: SolveContext<Map>) -> BroydenState {
@@ -139,12 +144,20 @@ public struct Broyden: IterativeSolver {
     }
 
     public func accept<Map: FixedPointMap>(_ state: inout BroydenState, _ context: SolveContext<Map>) {
+        // Samples share nothing (each has its own H and scratch), so large updates are split over
+        // the BLAS threads; each sample's arithmetic is the same on any thread. An update reads
+        // U and V twice (4 L d) and about 16 rows of d.
+        let state = state, policy = whenMemoryFull, tolerance = denominatorTolerance
+        context.forEachActiveSample(readsPerSample: (4 * memory + 16) * context.dimension) { s in
+            let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
+                                           policy: policy, denominatorTolerance: tolerance)
+            state.stagnated[s] = progressing ? 0 : 1
+        }
+        // Stopping changes the active samples, so it happens after the loop.
         state.scratchSamples.removeAll(keepingCapacity: true)
         state.scratchSamples.append(contentsOf: context.active)
-        for s in state.scratchSamples {
-            let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
-                                           policy: whenMemoryFull, denominatorTolerance: denominatorTolerance)
-            if !progressing { context.stop(sample: s, outcome: .stagnated) }
+        for s in state.scratchSamples where state.stagnated[s] != 0 {
+            context.stop(sample: s, outcome: .stagnated)
         }
     }
 
@@ -154,9 +167,11 @@ public struct Broyden: IterativeSolver {
 }
 
 /// The per-solve state of ``Broyden``: per sample the pairs (uᵢ, vᵢ) of H = −I + Σ uᵢ vᵢᵀ, the
-/// current direction Δ = −H g, and the previous (z, g). Allocated once per solve from the
-/// solve's context.
+/// current direction Δ = −H g, the previous (z, g) and the scratch of one update. Allocated once
+/// per solve from the solve's context; samples share no buffer, so an update may process
+/// different samples on different threads.
 public final class BroydenState {
+    let batchSize: Int
     let dimension: Int
     let memory: Int
     /// U and V, B blocks of L × d; rows 0..<count[s] of a block are in use.
@@ -166,11 +181,12 @@ public final class BroydenState {
     let directions: UnsafeMutablePointer<Double>
     private let previousZ: UnsafeMutablePointer<Double>
     private let previousG: UnsafeMutablePointer<Double>
-    /// Pairs in use, and (when full) the slot of the oldest pair, per sample (run-time
-    /// exclusivity checks off as in ``SolveContext``: one solve, one thread, no overlapping access).
-    @exclusivity(unchecked) private var count: [Int]
-    @exclusivity(unchecked) private var oldest: [Int]
-    // Scratch for one sample's update.
+    /// Pairs in use, and (when full) the slot of the oldest pair, per sample.
+    private let count: UnsafeMutablePointer<Int>
+    private let oldest: UnsafeMutablePointer<Int>
+    /// 1 for a sample whose last update found no secant information from a forward step.
+    let stagnated: UnsafeMutablePointer<Int>
+    // Scratch for one update, per sample: L coefficients and six rows of d.
     private let coefficients: UnsafeMutablePointer<Double>
     private let dz: UnsafeMutablePointer<Double>
     private let dg: UnsafeMutablePointer<Double>
@@ -190,15 +206,17 @@ public final class BroydenState {
         directions = context.allocate(doubles: b * d)
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
-        coefficients = context.allocate(doubles: m)
-        dz = context.allocate(doubles: d)
-        dg = context.allocate(doubles: d)
-        hg = context.allocate(doubles: d)
-        vt = context.allocate(doubles: d)
-        newHg = context.allocate(doubles: d)
-        newU = context.allocate(doubles: d)
-        count = Array(repeating: 0, count: b)
-        oldest = Array(repeating: 0, count: b)
+        coefficients = context.allocate(doubles: b * m)
+        dz = context.allocate(doubles: b * d)
+        dg = context.allocate(doubles: b * d)
+        hg = context.allocate(doubles: b * d)
+        vt = context.allocate(doubles: b * d)
+        newHg = context.allocate(doubles: b * d)
+        newU = context.allocate(doubles: b * d)
+        batchSize = b
+        count = context.allocate(integers: b)
+        oldest = context.allocate(integers: b)
+        stagnated = context.allocate(integers: b)
         scratchSamples = []
         scratchSamples.reserveCapacity(b)
     }
@@ -213,10 +231,10 @@ public final class BroydenState {
 
     /// A copy of every sample's H = −I + Σ uᵢ vᵢᵀ (the pairs in use), made once after a solve.
     func inverse() -> BroydenInverse {
-        let b = count.count, d = dimension, m = memory
+        let b = batchSize, d = dimension, m = memory
         let u = Array(UnsafeBufferPointer(start: self.u, count: b * m * d))
         let v = Array(UnsafeBufferPointer(start: self.v, count: b * m * d))
-        return BroydenInverse(dimension: d, memory: m, pairCounts: count, u: u, v: v)
+        return BroydenInverse(dimension: d, memory: m, pairCounts: Array(UnsafeBufferPointer(start: count, count: b)), u: u, v: v)
     }
 
     /// H ← −I for sample `s`.
@@ -232,7 +250,7 @@ public final class BroydenState {
 
     /// y ← H x = −x + Uᵀ (V x).
     private func applyH(sample s: Int, _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) {
-        let d = dimension, n = count[s], block = s * memory * d
+        let d = dimension, n = count[s], block = s * memory * d, coefficients = self.coefficients + s * memory
         for j in 0..<d { y[j] = -x[j] }
         guard n > 0 else { return }
         BLAS.gemv(.none, m: n, n: d, alpha: 1, a: v + block, lda: d, x: x, beta: 0, y: coefficients)
@@ -241,7 +259,7 @@ public final class BroydenState {
 
     /// y ← Hᵀ x, i.e. the row vector xᵀ H = −xᵀ + (xᵀ U) Vᵀ.
     private func applyHTransposed(sample s: Int, _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) {
-        let d = dimension, n = count[s], block = s * memory * d
+        let d = dimension, n = count[s], block = s * memory * d, coefficients = self.coefficients + s * memory
         for j in 0..<d { y[j] = -x[j] }
         guard n > 0 else { return }
         BLAS.gemv(.none, m: n, n: d, alpha: 1, a: u + block, lda: d, x: x, beta: 0, y: coefficients)
@@ -261,6 +279,8 @@ public final class BroydenState {
                 policy: Broyden.MemoryPolicy, denominatorTolerance: Double) -> Bool {
         let d = dimension, m = memory
         let zPrev = previousZ + s * d, gPrev = previousG + s * d, delta = direction(s)
+        let dz = self.dz + s * d, dg = self.dg + s * d, hg = self.hg + s * d, vt = self.vt + s * d
+        let newHg = self.newHg + s * d, newU = self.newU + s * d
         for j in 0..<d {
             dz[j] = z[j] - zPrev[j]
             dg[j] = g[j] - gPrev[j]
@@ -292,10 +312,11 @@ public final class BroydenState {
             }
         }
         let denominator = BLAS.dot(count: d, vt, dg)
-        let dgNorm = BLAS.nrm2(count: d, dg)
-        let scale = BLAS.nrm2(count: d, vt) * dgNorm
+        // The norms only feed the guards' comparisons with thresholds, never the iterate.
+        let dgNorm = BLAS.norm(count: d, dg)
+        let scale = BLAS.norm(count: d, vt) * dgNorm
         // A step that left g unchanged to half precision carries no secant information.
-        let informative = dgNorm > Self.relativeChangeFloor * max(BLAS.nrm2(count: d, g), BLAS.nrm2(count: d, gPrev))
+        let informative = dgNorm > Self.relativeChangeFloor * max(BLAS.norm(count: d, g), BLAS.norm(count: d, gPrev))
         if !informative {
             guard count[s] > 0 else { return false }
             reset(sample: s)
@@ -327,7 +348,7 @@ public final class BroydenState {
             // Skip the update: H unchanged, −H g.
             for j in 0..<d { delta[j] = -hg[j] }
         }
-        let norm = BLAS.nrm2(count: d, delta)
+        let norm = BLAS.norm(count: d, delta)
         if !(norm.isFinite && norm > 0) {
             reset(sample: s)
             delta.update(from: g, count: d)
