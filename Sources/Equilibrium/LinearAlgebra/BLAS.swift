@@ -264,13 +264,20 @@ package enum BLAS {
     }
 
     /// ‖x‖₂ as the square root of a plain sum of squares (``vectorDot``, relative error ≤
-    /// γ_{n/8+4}/2 + ε), recomputed by ``nrm2(count:_:)``, which scales, when the sum is not finite
-    /// or is below 1e-270, where squares could overflow or lose digits to underflow; the rule of
-    /// ``SolveContext/residualNorms(z:fz:residual:)``. OpenBLAS 0.3.21's `dnrm2` on x86-64 is a
-    /// scalar x87 loop: at d = 512 the five norms of Broyden's guards took 2.8 % of its solve.
+    /// γ_{n/8+4}/2 + ε), with the fallback of ``norm(sumOfSquares:count:_:)``. OpenBLAS 0.3.21's
+    /// `dnrm2` on x86-64 is a scalar x87 loop: at d = 512 the five norms of Broyden's guards took
+    /// 2.8 % of its solve.
     package static func norm(count n: Int, _ x: UnsafePointer<Double>) -> Double {
-        let squares = vectorDot(x, x, count: n)
-        return (1e-270...Double.greatestFiniteMagnitude).contains(squares) ? squares.squareRoot() : nrm2(count: n, x)
+        norm(sumOfSquares: vectorDot(x, x, count: n), count: n, x)
+    }
+
+    /// ‖x‖₂ from Σ xⱼ² summed by the caller: its square root, unless the sum is not finite or is
+    /// below 1e-270 (zero included), where squares could have overflowed or lost digits to
+    /// underflow (each < 2.3e-308); then ``nrm2(count:_:)``, which scales, recomputes it from x.
+    /// The one place of this rule (``SolveContext/residualNorms(z:fz:residual:)`` uses it too).
+    @inline(__always)
+    package static func norm(sumOfSquares: Double, count n: Int, _ x: UnsafePointer<Double>) -> Double {
+        (1e-270...Double.greatestFiniteMagnitude).contains(sumOfSquares) ? sumOfSquares.squareRoot() : nrm2(count: n, x)
     }
 
     // MARK: Matrix overloads

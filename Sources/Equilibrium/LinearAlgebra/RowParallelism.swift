@@ -15,8 +15,8 @@ enum RowParallelism {
     static let minimumEntries = 16_384
 
     /// Calls `body` on disjoint row ranges covering 0 ..< rows, concurrently when the pass has at
-    /// least `minimumEntries` entries (default ``minimumEntries``) and BLAS runs on more than one thread (inside a
-    /// ``SampleParallel`` group it runs on one). `body` must only write the rows it is given.
+    /// least `minimumEntries` entries (default ``minimumEntries``) and BLAS runs on more than one
+    /// thread (inside a ``SampleParallel`` group it runs on one). `body` must only write the rows it is given.
     static func forEachRowRange(rows: Int, columns: Int, minimumEntries: Int = minimumEntries,
                                 _ body: (Range<Int>) -> Void) {
         let threads = rows * columns >= minimumEntries ? min(BLAS.threadCount, rows) : 1

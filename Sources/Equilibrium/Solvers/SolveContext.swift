@@ -270,7 +270,8 @@ public final class SolveContext<Map: FixedPointMap> {
     /// batch). A plain sum of squares is accurate (relative error ≤ (d/4 + 2) ε) unless a square
     /// overflows or the squares are so small that they lose digits to underflow; a sum that is
     /// not finite or is below 1e-270 (zero included: where underflowed squares, each < 2.3e-308,
-    /// could matter) is recomputed by BLAS `dnrm2`, which scales. This is KINSOL's `N_VWL2Norm`
+    /// could matter) is recomputed by BLAS `dnrm2`, which scales (``BLAS/norm(sumOfSquares:count:_:)``,
+    /// the one place of that rule). This is KINSOL's `N_VWL2Norm`
     /// with a safe fallback; it saves two of the three passes over the row that g and two `dnrm2`
     /// calls took (issue 13).
     @inline(__always)
@@ -294,10 +295,8 @@ public final class SolveContext<Map: FixedPointMap> {
             fTail += f * f
             j += 1
         }
-        let gg = gSquares.sum() + gTail, ff = fSquares.sum() + fTail
-        let safe = 1e-270...Double.greatestFiniteMagnitude
-        return (safe.contains(gg) ? gg.squareRoot() : BLAS.nrm2(count: d, residual),
-                safe.contains(ff) ? ff.squareRoot() : BLAS.nrm2(count: d, fRow))
+        return (BLAS.norm(sumOfSquares: gSquares.sum() + gTail, count: d, residual),
+                BLAS.norm(sumOfSquares: fSquares.sum() + fTail, count: d, fRow))
     }
 
     private func assess(sample s: Int) -> SolveOutcome? {
