@@ -14,7 +14,7 @@
 ///
 /// **Cost.** Per iteration and sample four GEMVs on the L × d blocks U and V (H g⁺ and ΔzᵀH;
 /// H g is known from the previous step, H g = −Δ), O(L d), plus the batched f evaluation.
-/// Storage 2 L d + 9 d + L per sample (6 d + L of it an update's scratch) plus the line
+/// Storage 2 L d + 9 d + L + 1 per sample (6 d + L of it an update's scratch) plus the line
 /// search's 2 d, allocated once per solve.
 ///
 /// **By-product.** The result carries every sample's final H (``SolverByproducts/inverseJacobian``,
@@ -112,10 +112,10 @@ public struct Broyden: IterativeSolver {
                           "ε of the skip rule |vᵀΔg| ≤ ε ‖v‖ ‖Δg‖", above: 0, below: 1, openAbove: true)
     }
 
-    /// Per sample: U and V (2 L d), the direction and the previous (z, g) (3 d), one update's
+    /// Per sample: U and V (2 L d), the direction and the previous (z, g, ‖g‖) (3 d + 1), one update's
     /// scratch (L + 6 d) and three counters; and the line search the steps go through.
     public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
-        let doubles = b * (2 * memory * d + 9 * d + memory)
+        let doubles = b * (2 * memory * d + 9 * d + memory + 1)
         return doubles * MemoryLayout<Double>.stride + 3 * b * MemoryLayout<Int>.stride
             + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
     }
@@ -129,7 +129,8 @@ public struct Broyden: IterativeSolver {
 
     public func step<Map: FixedPointMap>(_ state: inout BroydenState, _ context: SolveContext<Map>) -> Proposal {
         for s in context.active {
-            state.rememberPrevious(sample: s, z: context.row(context.z, s), g: context.row(context.g, s))
+            state.rememberPrevious(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
+                                   gNorm: context.absoluteResidual[s])
         }
         return .direction(state.directions, lineSearch: lineSearch ? .squaredNorm : nil)
     }
@@ -150,7 +151,7 @@ public struct Broyden: IterativeSolver {
         let state = state, policy = whenMemoryFull, tolerance = denominatorTolerance
         context.forEachActiveSample(readsPerSample: (4 * memory + 16) * context.dimension) { s in
             let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
-                                           policy: policy, denominatorTolerance: tolerance)
+                                           gNorm: context.absoluteResidual[s], policy: policy, denominatorTolerance: tolerance)
             state.stagnated[s] = progressing ? 0 : 1
         }
         // Stopping changes the active samples, so it happens after the loop.
@@ -181,6 +182,8 @@ public final class BroydenState {
     let directions: UnsafeMutablePointer<Double>
     private let previousZ: UnsafeMutablePointer<Double>
     private let previousG: UnsafeMutablePointer<Double>
+    /// ‖g_prev‖ per sample (the context's residual norm when g_prev was current).
+    private let previousGNorm: UnsafeMutablePointer<Double>
     /// Pairs in use, and (when full) the slot of the oldest pair, per sample.
     private let count: UnsafeMutablePointer<Int>
     private let oldest: UnsafeMutablePointer<Int>
@@ -206,6 +209,7 @@ public final class BroydenState {
         directions = context.allocate(doubles: b * d)
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
+        previousGNorm = context.allocate(doubles: b)
         coefficients = context.allocate(doubles: b * m)
         dz = context.allocate(doubles: b * d)
         dg = context.allocate(doubles: b * d)
@@ -243,7 +247,8 @@ public final class BroydenState {
         oldest[s] = 0
     }
 
-    func rememberPrevious(sample s: Int, z: UnsafePointer<Double>, g: UnsafePointer<Double>) {
+    func rememberPrevious(sample s: Int, z: UnsafePointer<Double>, g: UnsafePointer<Double>, gNorm: Double) {
+        previousGNorm[s] = gNorm
         (previousZ + s * dimension).update(from: z, count: dimension)
         (previousG + s * dimension).update(from: g, count: dimension)
     }
@@ -266,7 +271,8 @@ public final class BroydenState {
         BLAS.gemv(.transpose, m: n, n: d, alpha: 1, a: v + block, lda: d, x: coefficients, beta: 1, y: y)
     }
 
-    /// The Broyden update after the step z_prev → z (g = g(z)), then the next direction −H⁺ g.
+    /// The Broyden update after the step z_prev → z (g = g(z), gNorm = ‖g‖ as the context
+    /// measured it), then the next direction −H⁺ g.
     ///
     /// H g_prev = −Δ is known, so only H g and Δzᵀ H need GEMVs. When the memory is full the
     /// pair to be dropped (or, for a restart, all of them) is removed from these products by
@@ -275,7 +281,7 @@ public final class BroydenState {
     /// Returns false when the sample stagnates: a forward step (H = −I) left g unchanged to half
     /// precision, so f translates z along g and no step can make progress. The same from a
     /// non-trivial H resets H to −I instead.
-    func update(sample s: Int, z: UnsafePointer<Double>, g: UnsafePointer<Double>,
+    func update(sample s: Int, z: UnsafePointer<Double>, g: UnsafePointer<Double>, gNorm: Double,
                 policy: Broyden.MemoryPolicy, denominatorTolerance: Double) -> Bool {
         let d = dimension, m = memory
         let zPrev = previousZ + s * d, gPrev = previousG + s * d, delta = direction(s)
@@ -316,7 +322,7 @@ public final class BroydenState {
         let dgNorm = BLAS.norm(count: d, dg)
         let scale = BLAS.norm(count: d, vt) * dgNorm
         // A step that left g unchanged to half precision carries no secant information.
-        let informative = dgNorm > Self.relativeChangeFloor * max(BLAS.norm(count: d, g), BLAS.norm(count: d, gPrev))
+        let informative = dgNorm > Self.relativeChangeFloor * max(gNorm, previousGNorm[s])
         if !informative {
             guard count[s] > 0 else { return false }
             reset(sample: s)
