@@ -20,4 +20,14 @@ void eqk_gemv_rows(int64_t m, int64_t n, double alpha, const double *a, int64_t 
 void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                       const double *x, double *y);
 
+/// 1 when this CPU has AVX2 and FMA (CPUID), the condition of `eqk_streamed_product`; else 0.
+int eqk_fma_available(void);
+
+/// Columns j0 ..< j1 of C ← α A Bᵀ + β C (β = 0: C not read) for row-major A (m × k, row stride
+/// lda), B (n × k, ldb) and C (m × n, ldc). Each entry's sum is formed in one fixed order
+/// (streamed_product.c), whatever m, the column range or the blocking. AVX2 with FMA.
+void eqk_streamed_product(int64_t m, int64_t k, double alpha, const double *a, int64_t lda,
+                          const double *b, int64_t ldb, double beta, double *c, int64_t ldc,
+                          int64_t j0, int64_t j1);
+
 #endif

@@ -31,9 +31,55 @@ package enum BLAS {
                                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
+        if transA == .none, transB == .transpose, streamedProductApplies(m: m, k: k) {
+            streamedProduct(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
         cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
                     b, blasint(ldb), beta, c, blasint(ldc))
+    }
+
+    /// The row counts m of A Bᵀ that ``streamedProduct(m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+    /// computes: a batch of a few states against a weight matrix.
+    static let streamedProductRows = 2...16
+    /// The smallest inner dimension k it takes (below it the weight is small and GEMM's packing cheap).
+    static let streamedProductMinimumDepth = 256
+    /// The smallest m·n·k split over the BLAS threads: 2²⁰ multiply-adds, about 50 µs on one core,
+    /// against ≈ 10 µs to wake a second thread.
+    static let streamedProductParallelWork = 1 << 20
+
+    /// Whether ``gemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` runs C ← α A Bᵀ + β C as a streamed product:
+    /// m in ``streamedProductRows``, k ≥ ``streamedProductMinimumDepth``, and a CPU with AVX2 and FMA.
+    package static func streamedProductApplies(m: Int, k: Int) -> Bool {
+        streamedProductRows.contains(m) && k >= streamedProductMinimumDepth && streamedProductAvailable
+    }
+
+    /// Whether this CPU runs the streamed product's kernel (AVX2 and FMA; CPUID, read once, here).
+    package static let streamedProductAvailable = eqk_fma_available() != 0
+
+    /// C ← α A Bᵀ + β C for row-major A (m × k), B (n × k), C (m × n) with every row of B read once
+    /// for all m rows of A (`Sources/CEquilibriumKernels/streamed_product.c`).
+    ///
+    /// A dense cell's f(z) = Z Wᵀ for B ≤ 16 states. OpenBLAS 0.3.21's GEMM packs W into its
+    /// panel format on every call: at d = 2048, B = 8 the packing (`dgemm_incopy`) took 31 % of a
+    /// solve against 22 % for its multiply-adds, and two threads did not make it faster, since
+    /// both pack (issue 13). Here entry cᵢⱼ's sum Σₗ aᵢₗ bⱼₗ is formed in one fixed order
+    /// (four FMA partial sums, then the tail), whatever m, the blocking or the thread: the columns
+    /// (rows of B) are split over the BLAS threads in blocks of three (``RowParallelism``) when
+    /// m·n·k ≥ ``streamedProductParallelWork``, and the result is bitwise the one-thread one.
+    /// Rounding: |ĉᵢⱼ − cᵢⱼ| ≤ γ_k Σₗ |aᵢₗ bⱼₗ| (Higham, *Accuracy and Stability of Numerical
+    /// Algorithms*, 2nd ed., §3.1), as for any order of summation.
+    package static func streamedProduct(m: Int, n: Int, k: Int, alpha: Double,
+                                        a: UnsafePointer<Double>, lda: Int,
+                                        b: UnsafePointer<Double>, ldb: Int,
+                                        beta: Double, c: UnsafeMutablePointer<Double>, ldc: Int) {
+        precondition(streamedProductAvailable, "BLAS.streamedProduct needs AVX2 and FMA (check streamedProductAvailable)")
+        let blocks = (n + 2) / 3
+        RowParallelism.forEachRowRange(rows: blocks, columns: 3 * m * k, minimumEntries: streamedProductParallelWork) { range in
+            eqk_streamed_product(Int64(m), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(ldc),
+                                 Int64(3 * range.lowerBound), Int64(min(n, 3 * range.upperBound)))
+        }
     }
 
     /// The GEMV form of a GEMM with m = 1 or n = 1 (k ≥ 1), see ``gemm(_:_:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
