@@ -38,41 +38,53 @@ enum ThreadsBenchmark {
         print(table.render())
         print("")
         let (d, b, ceilingRounds) = (tanh.dimension, tanh.batchSize, max(rounds, 3))
-        let ceiling = bareGEMMSpeedUp(dimension: d, rows: b, rounds: ceilingRounds)
-        print("ceiling of the dense cell: its bare GEMM (\(b) × \(d) by \(d) × \(d), Z Wᵀ, the W of \((d * d * 8) >> 20) MiB read from memory on")
-        print("every call) takes \(fixed(ceiling.one * 1e3, 3)) ms on 1 BLAS thread and \(fixed(ceiling.two * 1e3, 3)) ms on 2: \(fixed(ceiling.one / ceiling.two, 2))× (medians of")
-        print("\(ceilingRounds) interleaved rounds of \(gemmCallsPerRound) calls); a solve of this cell is nfe such GEMMs and a few per cent of other")
-        print("work, so this memory-bound speed-up is about the most the second core can give it")
+        let ceiling = try bareProductSpeedUp(weight: tanh.weight, rows: b, rounds: ceilingRounds)
+        print("ceiling of the dense cell: its product Z Wᵀ (\(b) × \(d) by \(d) × \(d), the W of \((d * d * 8) >> 20) MiB read from memory on every")
+        print("call) alone, medians of \(ceilingRounds) interleaved rounds of \(productCallsPerRound) calls, 1 and 2 BLAS threads:")
+        print("  as the cell runs it (AffineMap's f, Z Wᵀ + 0 through the library's BLAS.gemm): \(fixed(ceiling.library.one * 1e3, 3)) ms and \(fixed(ceiling.library.two * 1e3, 3)) ms, \(fixed(ceiling.library.one / ceiling.library.two, 2))×")
+        print("  OpenBLAS's cblas_dgemm:                                                  \(fixed(ceiling.openBLAS.one * 1e3, 3)) ms and \(fixed(ceiling.openBLAS.two * 1e3, 3)) ms, \(fixed(ceiling.openBLAS.one / ceiling.openBLAS.two, 2))×")
+        print("a solve of this cell is nfe such products and a few per cent of other work, so the first speed-up is about the most")
+        print("the second core can give it")
         print("\(rounds) rounds after a warm-up, interleaved; medians. BLAS threads at start: \(startThreads)")
         print("\"faster\": the two-thread variant to use for that cell (BLAS threading is the default; SampleParallel wraps a solver)")
         print(MachineDescription.crossCoreLine(label: "cross-core round trip at end"))
         print(MachineDescription.loadLine(label: "load average at end"))
     }
 
-    /// GEMM calls timed together in one round of ``bareGEMMSpeedUp(dimension:rows:rounds:)``: the
+    /// Product calls timed together in one round of ``bareProductSpeedUp(weight:rows:rounds:)``: the
     /// forward solve's nfe on this cell.
-    static let gemmCallsPerRound = 17
+    static let productCallsPerRound = 17
 
-    /// Seconds per call of the tanh cell's bare GEMM fz = Z Wᵀ (B × d by d × d) on 1 and on 2 BLAS
-    /// threads, interleaved, medians over rounds of ``gemmCallsPerRound`` calls.
-    static func bareGEMMSpeedUp(dimension d: Int, rows b: Int, rounds: Int) -> (one: Double, two: Double) {
+    /// Seconds per call of the tanh cell's product Z Wᵀ (B × d by d × d) on 1 and on 2 BLAS threads,
+    /// interleaved, medians over rounds of ``productCallsPerRound`` calls: once as the library runs it
+    /// (``AffineMap`` with A = W and zero offsets: its f is the cell's `BLAS.gemm` call plus a copy of
+    /// the zero offsets) and once through OpenBLAS's `cblas_dgemm`.
+    static func bareProductSpeedUp(weight: Matrix, rows b: Int, rounds: Int) throws
+        -> (library: (one: Double, two: Double), openBLAS: (one: Double, two: Double)) {
+        let d = weight.rows
+        let map = try AffineMap(matrix: weight, offsets: Matrix(rows: b, columns: d))
         let w = BenchBuffer(d * d), z = BenchBuffer(b * d), fz = BenchBuffer(b * d)
+        w.pointer.update(from: weight.storage, count: d * d)
         var generator = SplitMix64(seed: 5)
-        for i in 0..<(d * d) { w.pointer[i] = generator.nextGaussian() / Double(d).squareRoot() }
         for i in 0..<(b * d) { z.pointer[i] = generator.nextGaussian() }
-        var one: [Double] = [], two: [Double] = []
+        let samples = Array(0..<b)
+        let variants: [() -> Void] = [
+            { samples.withUnsafeBufferPointer { map.evaluate(z.pointer, into: fz.pointer, samples: $0) } },
+            { BenchmarkBLAS.gemm(m: b, n: d, k: d, a: z.pointer, lda: d, b: w.pointer, ldb: d, transposeB: true, c: fz.pointer, ldc: d) },
+        ]
+        var seconds = [[Double]](repeating: [], count: 4)
         for round in 0...rounds {
-            for threads in [1, 2] {
-                BenchmarkBLAS.setThreadCount(threads)
-                let start = monotonicSeconds()
-                for _ in 0..<gemmCallsPerRound {
-                    BenchmarkBLAS.gemm(m: b, n: d, k: d, a: z.pointer, lda: d, b: w.pointer, ldb: d, transposeB: true, c: fz.pointer, ldc: d)
+            for (v, call) in variants.enumerated() {
+                for threads in [1, 2] {
+                    BenchmarkBLAS.setThreadCount(threads)
+                    let start = monotonicSeconds()
+                    for _ in 0..<productCallsPerRound { call() }
+                    if round > 0 { seconds[2 * v + threads - 1].append((monotonicSeconds() - start) / Double(productCallsPerRound)) }
                 }
-                let seconds = (monotonicSeconds() - start) / Double(gemmCallsPerRound)
-                if round > 0 { threads == 1 ? one.append(seconds) : two.append(seconds) }
             }
         }
-        return (median(one), median(two))
+        let m = seconds.map(median)
+        return ((m[0], m[1]), (m[2], m[3]))
     }
 
     static func measure<Map: ThreadSafeMap>(_ table: inout TextTable, _ label: String, _ map: Map,
