@@ -73,6 +73,64 @@ void eqk_gemv_rows(int64_t m, int64_t n, double alpha, const double *a, int64_t 
     }
 }
 
+/// Each row's two dot products, each in `eqk_gemv_rows`' order: partial sums s₀ (entries
+/// j ≡ 0..3 mod 8) and s₁ (4..7), then sum4(s₀ + s₁), plus the tail summed from zero in order of j.
+__attribute__((target("avx2")))
+void eqk_gemv_rows_pair(int64_t m, int64_t n, const double *a, int64_t lda,
+                        const double *x1, double *y1, const double *x2, double *y2) {
+    int64_t i = 0;
+    // Two rows per pass: eight partial-sum vectors, x₁ and x₂ loaded once for both rows.
+    for (; i + 2 <= m; i += 2) {
+        const double *r0 = a + i * lda, *r1 = r0 + lda;
+        __m256d p0 = _mm256_setzero_pd(), p1 = p0, q0 = p0, q1 = p0, u0 = p0, u1 = p0, w0 = p0, w1 = p0;
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256d x10 = _mm256_loadu_pd(x1 + j), x11 = _mm256_loadu_pd(x1 + j + 4);
+            __m256d x20 = _mm256_loadu_pd(x2 + j), x21 = _mm256_loadu_pd(x2 + j + 4);
+            __m256d a0 = _mm256_loadu_pd(r0 + j), a1 = _mm256_loadu_pd(r0 + j + 4);
+            p0 = _mm256_add_pd(p0, _mm256_mul_pd(a0, x10));
+            p1 = _mm256_add_pd(p1, _mm256_mul_pd(a1, x11));
+            u0 = _mm256_add_pd(u0, _mm256_mul_pd(a0, x20));
+            u1 = _mm256_add_pd(u1, _mm256_mul_pd(a1, x21));
+            __m256d b0 = _mm256_loadu_pd(r1 + j), b1 = _mm256_loadu_pd(r1 + j + 4);
+            q0 = _mm256_add_pd(q0, _mm256_mul_pd(b0, x10));
+            q1 = _mm256_add_pd(q1, _mm256_mul_pd(b1, x11));
+            w0 = _mm256_add_pd(w0, _mm256_mul_pd(b0, x20));
+            w1 = _mm256_add_pd(w1, _mm256_mul_pd(b1, x21));
+        }
+        double tp = 0, tq = 0, tu = 0, tw = 0;
+        for (; j < n; j++) {
+            tp += r0[j] * x1[j];
+            tq += r1[j] * x1[j];
+            tu += r0[j] * x2[j];
+            tw += r1[j] * x2[j];
+        }
+        y1[i] = sum4(_mm256_add_pd(p0, p1)) + tp;
+        y1[i + 1] = sum4(_mm256_add_pd(q0, q1)) + tq;
+        y2[i] = sum4(_mm256_add_pd(u0, u1)) + tu;
+        y2[i + 1] = sum4(_mm256_add_pd(w0, w1)) + tw;
+    }
+    for (; i < m; i++) {
+        const double *r = a + i * lda;
+        __m256d p0 = _mm256_setzero_pd(), p1 = p0, u0 = p0, u1 = p0;
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256d a0 = _mm256_loadu_pd(r + j), a1 = _mm256_loadu_pd(r + j + 4);
+            p0 = _mm256_add_pd(p0, _mm256_mul_pd(a0, _mm256_loadu_pd(x1 + j)));
+            p1 = _mm256_add_pd(p1, _mm256_mul_pd(a1, _mm256_loadu_pd(x1 + j + 4)));
+            u0 = _mm256_add_pd(u0, _mm256_mul_pd(a0, _mm256_loadu_pd(x2 + j)));
+            u1 = _mm256_add_pd(u1, _mm256_mul_pd(a1, _mm256_loadu_pd(x2 + j + 4)));
+        }
+        double tp = 0, tu = 0;
+        for (; j < n; j++) {
+            tp += r[j] * x1[j];
+            tu += r[j] * x2[j];
+        }
+        y1[i] = sum4(_mm256_add_pd(p0, p1)) + tp;
+        y2[i] = sum4(_mm256_add_pd(u0, u1)) + tu;
+    }
+}
+
 __attribute__((target("avx2")))
 void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                       const double *x, double *y) {
@@ -134,6 +192,10 @@ void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64
 int eqk_avx2_available(void) { return 0; }
 void eqk_gemv_rows(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                    const double *x, double beta, double *y) { (void)m; (void)n; (void)alpha; (void)a; (void)lda; (void)x; (void)beta; (void)y; }
+void eqk_gemv_rows_pair(int64_t m, int64_t n, const double *a, int64_t lda,
+                        const double *x1, double *y1, const double *x2, double *y2) {
+    (void)m; (void)n; (void)a; (void)lda; (void)x1; (void)y1; (void)x2; (void)y2;
+}
 void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                       const double *x, double *y) { (void)m; (void)n; (void)alpha; (void)a; (void)lda; (void)x; (void)y; }
 

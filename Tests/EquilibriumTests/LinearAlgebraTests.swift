@@ -202,6 +202,55 @@ import Equilibrium
         }
     }
 
+    /// `gemvPair` (Anderson's Gram row and right-hand side in one pass over ΔG) must give, bit for
+    /// bit, the two separate products it replaces, so that no solve changes by a rounding: with the
+    /// AVX2 pair kernel, the portable loops, and above the small-product limit (OpenBLAS). Shapes
+    /// cover whole and partial blocks of two rows and eight columns and a row stride past n;
+    /// entries range over 1e±150 (a reordered or contracted sum would differ).
+    @Test func gemvPairIsBitwiseTwoProducts() {
+        var generator = SplitMix64(seed: 17)
+        func entry() -> Double {
+            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
+            return generator.nextGaussian() * scale
+        }
+        for (m, n) in [(1, 1), (2, 8), (3, 7), (5, 9), (20, 512), (21, 517), (5, 2048), (17, 4099)] {
+            let lda = n + 3
+            let a = (0..<(m * lda)).map { _ in entry() }
+            let x1 = (0..<n).map { _ in entry() }, x2 = (0..<n).map { _ in entry() }
+            for kernels in [BLAS.SmallProductKernels.fastest, .portable] {
+                var pair1 = [Double](repeating: .nan, count: m), pair2 = pair1
+                var single1 = pair1, single2 = pair1
+                a.withUnsafeBufferPointer { pa in
+                    x1.withUnsafeBufferPointer { p1 in
+                        x2.withUnsafeBufferPointer { p2 in
+                            pair1.withUnsafeMutableBufferPointer { y1 in
+                                pair2.withUnsafeMutableBufferPointer { y2 in
+                                    BLAS.gemvPair(m: m, n: n, a: pa.baseAddress!, lda: lda, x1: p1.baseAddress!, y1: y1.baseAddress!,
+                                                  x2: p2.baseAddress!, y2: y2.baseAddress!, kernels: kernels)
+                                }
+                            }
+                            for (x, y) in [(p1, 1), (p2, 2)] {
+                                var out = [Double](repeating: .nan, count: m)
+                                out.withUnsafeMutableBufferPointer { py in
+                                    if m * n <= BLAS.smallProductLimit {
+                                        BLAS.smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda,
+                                                                      x: x.baseAddress!, beta: 0, y: py.baseAddress!, kernels: kernels)
+                                    } else {
+                                        BLAS.gemv(.none, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda, x: x.baseAddress!,
+                                                  beta: 0, y: py.baseAddress!)
+                                    }
+                                }
+                                if y == 1 { single1 = out } else { single2 = out }
+                            }
+                        }
+                    }
+                }
+                #expect(pair1.map(\.bitPattern) == single1.map(\.bitPattern), "\(m) × \(n) \(kernels) first product")
+                #expect(pair2.map(\.bitPattern) == single2.map(\.bitPattern), "\(m) × \(n) \(kernels) second product")
+            }
+        }
+    }
+
     @Test func solveSatisfiesTheSystem() throws {
         var generator = SplitMix64(seed: 2)
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)

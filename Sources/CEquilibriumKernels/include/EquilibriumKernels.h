@@ -14,6 +14,11 @@ int eqk_avx2_available(void);
 void eqk_gemv_rows(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                    const double *x, double beta, double *y);
 
+/// y₁ ← A x₁ and y₂ ← A x₂ for a row-major m × n matrix A, A read once for both: every entry
+/// bitwise what `eqk_gemv_rows` (α = 1, β = 0) gives for that product alone. AVX2, no FMA.
+void eqk_gemv_rows_pair(int64_t m, int64_t n, const double *a, int64_t lda,
+                        const double *x1, double *y1, const double *x2, double *y2);
+
 /// y ← y + Σᵢ sᵢ Aᵢ, s = α x, rows added one after another for every entry (the order of
 /// `BLAS.gemv(.transpose)`'s loops, so bitwise its results); y must already hold β y.
 /// AVX2, no fused multiply-add.

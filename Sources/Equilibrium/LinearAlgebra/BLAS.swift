@@ -136,6 +136,32 @@ package enum BLAS {
                     x, 1, beta, y, 1)
     }
 
+    /// y₁ ← A x₁ and y₂ ← A x₂ for a row-major m × n matrix A: bitwise the two calls
+    /// `gemv(.none, m:n:alpha: 1, a:lda:x: xᵢ, beta: 0, y: yᵢ)`, but for a small product
+    /// (m·n ≤ ``smallProductLimit``) on a CPU with AVX2 in one pass over A
+    /// (`eqk_gemv_rows_pair`), which reads each row once for both dot products. Anderson's Gram
+    /// row ΔGᵀΔgₖ and right-hand side ΔGᵀgₖ are such a pair on its m × d history block, which at
+    /// d = 512 sits in L2 and is read at L2 speed (issue 13).
+    package static func gemvPair(m: Int, n: Int, a: UnsafePointer<Double>, lda: Int,
+                                 x1: UnsafePointer<Double>, y1: UnsafeMutablePointer<Double>,
+                                 x2: UnsafePointer<Double>, y2: UnsafeMutablePointer<Double>,
+                                 kernels: SmallProductKernels = .fastest) {
+        guard m > 0, n > 0 else { return }
+        if m * n <= smallProductLimit, kernels == .fastest, SmallProductKernels.avx2Available {
+            eqk_gemv_rows_pair(Int64(m), Int64(n), a, Int64(lda), x1, y1, x2, y2)
+            return
+        }
+        func product(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
+            if m * n <= smallProductLimit {
+                smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y, kernels: kernels)
+            } else {
+                gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y)
+            }
+        }
+        product(x1, y1)
+        product(x2, y2)
+    }
+
     /// Which loops ``smallMatrixVectorProduct(_:m:n:alpha:a:lda:x:beta:y:kernels:)`` runs.
     package enum SmallProductKernels: Sendable {
         /// The AVX2 kernels when the CPU has AVX2, else the portable loops.
@@ -148,7 +174,7 @@ package enum BLAS {
     }
 
     /// The largest m·n that ``gemv(_:m:n:alpha:a:lda:x:beta:y:)`` computes with its own loops.
-    static let smallProductLimit = 65_536
+    package static let smallProductLimit = 65_536
 
     /// y ← α op(A) x + β y by loops: op = none is m dot products of rows with x (``vectorDot``, eight partial
     /// sums each), op = transpose is y scaled by β (zeroed for β = 0) plus m row updates

@@ -16,7 +16,8 @@
 /// - The difference form is unconstrained, so the small system is symmetric positive definite
 ///   and solved by Cholesky (`dpotrf`/`dpotrs`), with a condition estimate (`dpocon`) for free.
 /// - The Gram matrix ΔGᵀΔG is updated incrementally, one new row per iteration, so a step costs
-///   O(m d) per sample (four GEMVs on the m × d history block) plus O(m³) for the m × m
+///   O(m d) per sample (three m × d products: the Gram row ΔGᵀΔgₖ and the right-hand side
+///   ΔGᵀgₖ in one pass over ΔG, the correction in one pass over ΔX) plus O(m³) for the m × m
 ///   system, instead of O(m² d) for a fresh QR. Measured (release, `Benchmarks/` overhead
 ///   benchmark, tanh cell, m = 5): about 3 µs per sample and step at d = 512, 8 % of the cell's
 ///   38 µs per sample; about 2 % at d = 2048.
@@ -120,16 +121,18 @@ public struct AndersonAcceleration: IterativeSolver {
     public func step<Map: FixedPointMap>(_ history: inout AndersonHistory, _ context: SolveContext<Map>) -> Proposal {
         // Samples share nothing (each has its own history and small system), so large steps
         // are split over the BLAS threads; each sample's arithmetic is the same on any thread.
-        // A step reads the ΔG block twice and the ΔX block once (3 m d) and about 8 rows of d.
+        // A step reads the ΔG block once (for the Gram row and ΔGᵀg together), the ΔX block
+        // once (2 m d) and about 8 rows of d.
         let history = history, d = context.dimension
-        context.forEachActiveSample(readsPerSample: (3 * memory + 8) * d) { s in
+        context.forEachActiveSample(readsPerSample: (2 * memory + 8) * d) { s in
             let x = context.row(context.z, s), g = context.row(context.g, s)
-            history.record(sample: s, x: x, g: g)
-            if context.iterations[s] < delay {
-                x.update(from: context.row(context.fz, s), count: d)
-            } else {
+            let mixes = context.iterations[s] >= delay
+            history.record(sample: s, x: x, g: g, projectingResidual: mixes)
+            if mixes {
                 history.step(sample: s, x: x, g: g, mixing: mixing, regularization: regularization,
                              maxConditionNumber: maxConditionNumber)
+            } else {
+                x.update(from: context.row(context.fz, s), count: d)
             }
         }
         return .iterate
@@ -194,8 +197,10 @@ public final class AndersonHistory {
 
     /// Appends the difference (x − x_prev, g − g_prev) for sample `s` (overwriting the oldest
     /// pair when the ring is full), updates the Gram row of the new pair, and remembers (x, g)
-    /// (in the same pass over the row).
-    func record(sample s: Int, x: UnsafePointer<Double>, g: UnsafePointer<Double>) {
+    /// (in the same pass over the row). With `projectingResidual` it also forms the step's
+    /// right-hand side ΔGⱼ · g for every slot j, in the same pass over the ΔG block as the Gram
+    /// row (``BLAS/gemvPair(m:n:a:lda:x1:y1:x2:y2:kernels:)``, bitwise two separate products).
+    func record(sample s: Int, x: UnsafePointer<Double>, g: UnsafePointer<Double>, projectingResidual: Bool) {
         let d = dimension, m = memory
         let px = previousX + s * d, pg = previousG + s * d, slotValues = self.slotValues + s * m
         if hasPrevious[s] != 0 {
@@ -219,15 +224,16 @@ public final class AndersonHistory {
                 px[j] = xj
                 pg[j] = gj
             }
-            // New Gram row and column: ΔG_slot · ΔG_j for every slot j (one GEMV on the block;
-            // slots not in use hold stale or zero rows whose entries are never read).
-            let block = deltaG + s * m * d
-            BLAS.gemv(.none, m: m, n: d, alpha: 1, a: block, lda: d, x: dg, beta: 0, y: slotValues)
-            let gs = gram + s * m * m
-            for j in 0..<m {
-                gs[slot * m + j] = slotValues[j]
-                gs[j * m + slot] = slotValues[j]
+            // New Gram row and column: ΔG_slot · ΔG_j for every slot j, written into the row and
+            // mirrored into the column (one product on the block; slots not in use hold stale or
+            // zero rows whose entries are never read).
+            let block = deltaG + s * m * d, gs = gram + s * m * m
+            if projectingResidual {
+                BLAS.gemvPair(m: m, n: d, a: block, lda: d, x1: dg, y1: gs + slot * m, x2: g, y2: slotValues)
+            } else {
+                BLAS.gemv(.none, m: m, n: d, alpha: 1, a: block, lda: d, x: dg, beta: 0, y: gs + slot * m)
             }
+            for j in 0..<m { gs[j * m + slot] = gs[slot * m + j] }
         } else {
             px.update(from: x, count: d)
             pg.update(from: g, count: d)
@@ -235,15 +241,15 @@ public final class AndersonHistory {
         }
     }
 
-    /// Overwrites x (= x_k) with the Anderson step x_k + β g_k − (ΔX + β ΔG) γ.
+    /// Overwrites x (= x_k) with the Anderson step x_k + β g_k − (ΔX + β ΔG) γ; the right-hand
+    /// side ΔGᵀg_k is the one ``record(sample:x:g:projectingResidual:)`` just formed (with no
+    /// pair stored there is none, and the step is x_k + β g_k).
     func step(sample s: Int, x: UnsafeMutablePointer<Double>, g: UnsafePointer<Double>,
               mixing beta: Double, regularization lambda: Double, maxConditionNumber: Double) {
         let d = dimension, m = memory
-        let blockX = deltaX + s * m * d, blockG = deltaG + s * m * d, gs = gram + s * m * m
+        let blockX = deltaX + s * m * d, gs = gram + s * m * m
         let system = self.system + s * m * m, rhs = self.rhs + s * m
         let slotValues = self.slotValues + s * m, coefficients = self.coefficients + s * m
-        // ΔGⱼ · g_k for every slot j.
-        BLAS.gemv(.none, m: m, n: d, alpha: 1, a: blockG, lda: d, x: g, beta: 0, y: slotValues)
         for j in 0..<m { coefficients[j] = 0 }
         while count[s] > 0 {
             let n = count[s], first = oldest[s]
