@@ -202,6 +202,35 @@ import Equilibrium
         }
     }
 
+    /// The workspace pool serves a request with the next power of two inside its pooled range and
+    /// the request itself outside it, and a reused block is zero again when an arena hands it out
+    /// (blocks come back dirty: a solver's state would otherwise start from the last solve's values).
+    @Test func workspacePoolBlocksAreSizedAndReusedZeroed() {
+        let smallest = WorkspacePool.smallestBlockBytes, largest = WorkspacePool.largestCachedBytes
+        #expect(WorkspacePool.blockBytes(forRequest: 0) == 1)
+        #expect(WorkspacePool.blockBytes(forRequest: smallest - 1) == smallest - 1)
+        #expect(WorkspacePool.blockBytes(forRequest: smallest) == smallest)
+        #expect(WorkspacePool.blockBytes(forRequest: smallest + 1) == 2 * smallest)
+        #expect(WorkspacePool.blockBytes(forRequest: 3 * smallest) == 4 * smallest)
+        #expect(WorkspacePool.blockBytes(forRequest: largest) == largest)
+        #expect(WorkspacePool.blockBytes(forRequest: largest + 1) == largest + 1)
+        // 1 MiB + 8 bytes: a 2 MiB block, taken, dirtied and given back by one arena, then
+        // handed out again; whichever block the second arena gets, every entry must be zero.
+        let count = (1 << 17) + 1
+        for _ in 0..<3 {
+            let dirty = BufferArena()
+            let buffer = dirty.doubles(count)
+            for i in 0..<count { buffer[i] = .nan }
+            let integers = dirty.integers(count)
+            for i in 0..<count { integers[i] = -1 }
+        }
+        let arena = BufferArena()
+        let doubles = arena.doubles(count), integers = arena.integers(count)
+        #expect((0..<count).allSatisfy { doubles[$0].bitPattern == 0 && integers[$0] == 0 })
+        #expect(Int(bitPattern: UnsafeRawPointer(doubles)) % 64 == 0)
+        #expect(arena.allocatedBytes == 2 * count * 8)
+    }
+
     /// `gemvPair` (Anderson's Gram row and right-hand side in one pass over ΔG) must give, bit for
     /// bit, the two separate products it replaces, so that no solve changes by a rounding: with the
     /// AVX2 pair kernel, the portable loops, and above the small-product limit (OpenBLAS). Shapes

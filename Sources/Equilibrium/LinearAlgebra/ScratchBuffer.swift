@@ -1,4 +1,5 @@
-/// A fixed block of float64 scratch memory, allocated once and freed with its owner.
+/// A fixed block of float64 scratch memory, allocated once and freed with its owner (from and
+/// back to ``WorkspacePool``).
 ///
 /// The workspace type of maps whose Jacobian products need an intermediate buffer (see
 /// ``DifferentiableMap/makeJacobianWorkspace(maxSamples:)``): a solver creates one per solve, so
@@ -11,12 +12,17 @@ public final class ScratchBuffer {
     package let count: Int
     /// The first of `count` doubles (zero-initialised), on a 64-byte cache line.
     package let baseAddress: UnsafeMutablePointer<Double>
+    /// The size of the ``WorkspacePool`` block behind ``baseAddress``.
+    private let blockBytes: Int
 
     package init(count: Int) {
         precondition(count >= 0, "ScratchBuffer count must be non-negative, got \(count).")
         self.count = count
-        baseAddress = AlignedDoubles.zeroed(count)
+        let block = WorkspacePool.take(bytes: max(1, count) * MemoryLayout<Double>.stride)
+        blockBytes = block.bytes
+        baseAddress = block.pointer.bindMemory(to: Double.self, capacity: max(1, count))
+        baseAddress.initialize(repeating: 0, count: max(1, count))
     }
 
-    deinit { AlignedDoubles.deallocate(baseAddress) }
+    deinit { WorkspacePool.giveBack(UnsafeMutableRawPointer(baseAddress), bytes: blockBytes) }
 }

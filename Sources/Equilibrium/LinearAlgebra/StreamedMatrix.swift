@@ -57,9 +57,10 @@ package final class StreamedMatrix: @unchecked Sendable {
     deinit { AlignedDoubles.deallocate(UnsafeMutablePointer(mutating: baseAddress)) }
 }
 
-/// Doubles that start on a cache line (or a coarser boundary): the memory of ``StreamedMatrix``,
-/// of the solvers' ``BufferArena`` and of the cells' ``ScratchBuffer``. The allocator's default
-/// is 16 bytes, so a 32-byte vector load of a row could straddle two lines.
+/// Doubles that start on a cache line (or a coarser boundary): the memory of ``StreamedMatrix``
+/// (the solvers' ``BufferArena`` and the cells' ``ScratchBuffer`` take cache-line blocks from
+/// ``WorkspacePool``). The allocator's default is 16 bytes, so a 32-byte vector load of a row
+/// could straddle two lines.
 package enum AlignedDoubles {
     /// `count` doubles (at least one, so the pointer is always valid), uninitialised, starting
     /// on a multiple of `alignment` bytes (a power of two). Free with ``deallocate(_:)``.
@@ -68,14 +69,7 @@ package enum AlignedDoubles {
             .bindMemory(to: Double.self, capacity: max(1, count))
     }
 
-    /// `count` doubles (at least one), all zero, on a cache line.
-    package static func zeroed(_ count: Int) -> UnsafeMutablePointer<Double> {
-        let pointer = allocate(count)
-        pointer.initialize(repeating: 0, count: max(1, count))
-        return pointer
-    }
-
-    /// Frees memory from ``allocate(_:alignment:)`` or ``zeroed(_:)``.
+    /// Frees memory from ``allocate(_:alignment:)``.
     package static func deallocate(_ pointer: UnsafeMutablePointer<Double>) {
         UnsafeMutableRawPointer(pointer).deallocate()
     }

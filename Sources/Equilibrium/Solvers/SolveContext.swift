@@ -170,7 +170,7 @@ public final class SolveContext<Map: FixedPointMap> {
 
     /// Calls `body(s)` once for every active sample s, split over the BLAS threads when the
     /// samples' work together reads at least ``parallelStepReads`` doubles (`readsPerSample` per
-    /// sample, e.g. about 3 m d + 8 d for an Anderson step with memory m); smaller steps stay on
+    /// sample, e.g. about 2 m d + 8 d for an Anderson step with memory m); smaller steps stay on
     /// the calling thread. The samples are split into contiguous ranges.
     ///
     /// `body` must read and write only sample s's rows and state (per-sample scratch included),

@@ -1,0 +1,82 @@
+import Synchronization
+
+/// Workspace blocks kept warm between solves: every solve's ``BufferArena`` (and every
+/// ``ScratchBuffer``) takes its memory here in blocks of power-of-two sizes and gives it back
+/// when it ends, so the next solve of the same shape gets memory that is already mapped (and
+/// usually in cache) instead of asking the C allocator.
+///
+/// Why: glibc returns freed memory above its trim threshold (128 KiB by default) to the kernel,
+/// so a solve whose workspace is a few hundred KiB met fresh pages every time, one page fault and
+/// one kernel zeroing per 4 KiB. perf of the overhead benchmark (d = 512, B = 1 and 8, one BLAS
+/// thread) put the arena's page faults and zeroing at about 11 % of the solvers' own time (issue 13).
+/// PyTorch's caching allocator does the same for TorchDEQ's buffers.
+///
+/// Bounded: blocks above ``largestCachedBytes`` are never kept, at most ``blocksPerSize`` free
+/// blocks of one size and ``maximumCachedBytes`` in all; anything else goes back to the C
+/// allocator at once. Blocks below ``smallestBlockBytes`` bypass the pool (glibc's bins serve
+/// them without page faults). Thread-safe (one mutex; a solve takes and gives back a few dozen
+/// blocks). Memory handed out is uninitialised: the callers zero what they hand on.
+package enum WorkspacePool {
+    /// Requests below this many bytes are allocated directly.
+    package static let smallestBlockBytes = 4096
+    /// Larger blocks are allocated directly and freed when given back.
+    package static let largestCachedBytes = 32 << 20
+    /// The most free blocks of one size kept.
+    package static let blocksPerSize = 4
+    /// The most bytes kept in free blocks altogether.
+    package static let maximumCachedBytes = 128 << 20
+    /// Every block starts on a cache line.
+    static let alignment = StreamedMatrix.lineBytes
+
+    /// Free blocks by size class (index = log₂ of the block's bytes), as addresses.
+    private struct FreeBlocks {
+        var bySize: [[UInt]] = Array(repeating: [], count: Int.bitWidth)
+        var cachedBytes = 0
+    }
+
+    private static let free = Mutex(FreeBlocks())
+
+    /// The size a request of `bytes` is served with: the next power of two for pooled sizes,
+    /// else `bytes` itself (at least 1).
+    package static func blockBytes(forRequest bytes: Int) -> Int {
+        let bytes = max(1, bytes)
+        guard bytes >= smallestBlockBytes, bytes <= largestCachedBytes else { return bytes }
+        return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
+    }
+
+    /// A block of at least `bytes` bytes on a cache line, uninitialised, with its size
+    /// (``blockBytes(forRequest:)``), which ``giveBack(_:bytes:)`` needs.
+    package static func take(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
+        let size = blockBytes(forRequest: bytes)
+        if size.nonzeroBitCount == 1, size >= smallestBlockBytes, size <= largestCachedBytes {
+            let shift = size.trailingZeroBitCount
+            let reused: UInt? = free.withLock { blocks in
+                guard let address = blocks.bySize[shift].popLast() else { return nil }
+                blocks.cachedBytes -= size
+                return address
+            }
+            if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return (pointer, size) }
+        }
+        return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment), size)
+    }
+
+    /// Returns a block from ``take(bytes:)`` (with the size it came with): kept for the next
+    /// request of that size when the bounds allow, else freed.
+    package static func giveBack(_ pointer: UnsafeMutableRawPointer, bytes size: Int) {
+        if size.nonzeroBitCount == 1, size >= smallestBlockBytes, size <= largestCachedBytes {
+            let shift = size.trailingZeroBitCount
+            let kept = free.withLock { blocks in
+                guard blocks.bySize[shift].count < blocksPerSize,
+                      blocks.cachedBytes + size <= maximumCachedBytes else { return false }
+                blocks.bySize[shift].append(UInt(bitPattern: pointer))
+                blocks.cachedBytes += size
+                return true
+            }
+            if kept { return }
+        }
+        pointer.deallocate()
+    }
+
+    /// The bytes currently kept in free blocks.
+    package static var cachedBytes: Int { free.withLock { $0.cachedBytes } }
+}
