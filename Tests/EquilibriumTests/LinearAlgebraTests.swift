@@ -228,6 +228,9 @@ import Equilibrium
         let doubles = arena.doubles(count), integers = arena.integers(count)
         #expect((0..<count).allSatisfy { doubles[$0].bitPattern == 0 && integers[$0] == 0 })
         #expect(Int(bitPattern: UnsafeRawPointer(doubles)) % 64 == 0)
+        #expect(Int(bitPattern: UnsafeRawPointer(integers)) % 64 == 0)
+        // Buffers of one arena start at different offsets within a page (no 4 KiB aliasing).
+        #expect(Int(bitPattern: UnsafeRawPointer(doubles)) % 4096 != Int(bitPattern: UnsafeRawPointer(integers)) % 4096)
         #expect(arena.allocatedBytes == 2 * count * 8)
     }
 
