@@ -203,8 +203,9 @@ import Equilibrium
     }
 
     /// The workspace pool serves a request with the next power of two inside its pooled range and
-    /// the request itself outside it, and a reused block is zero again when an arena hands it out
-    /// (blocks come back dirty: a solver's state would otherwise start from the last solve's values).
+    /// the request itself outside it, and a reused block is zero again when an arena or a
+    /// scratch buffer hands it out (blocks come back dirty: a solver's state would otherwise
+    /// start from the last solve's values).
     @Test func workspacePoolBlocksAreSizedAndReusedZeroed() {
         let smallest = WorkspacePool.smallestBlockBytes, largest = WorkspacePool.largestCachedBytes
         #expect(WorkspacePool.blockBytes(forRequest: 0) == 1)
@@ -232,6 +233,14 @@ import Equilibrium
         // Buffers of one arena start at different offsets within a page (no 4 KiB aliasing).
         #expect(Int(bitPattern: UnsafeRawPointer(doubles)) % 4096 != Int(bitPattern: UnsafeRawPointer(integers)) % 4096)
         #expect(arena.allocatedBytes == 2 * count * 8)
+        // A cell's scratch buffer, from the same pool, is handed out zeroed as well.
+        for _ in 0..<3 {
+            let dirty = ScratchBuffer(count: count)
+            for i in 0..<count { dirty.baseAddress[i] = .nan }
+        }
+        let scratch = ScratchBuffer(count: count)
+        #expect((0..<count).allSatisfy { scratch.baseAddress[$0].bitPattern == 0 })
+        #expect(Int(bitPattern: UnsafeRawPointer(scratch.baseAddress)) % 64 == 0)
     }
 
     /// `gemvPair` (Anderson's Gram row and right-hand side in one pass over ΔG) must give, bit for

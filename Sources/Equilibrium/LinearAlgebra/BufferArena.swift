@@ -4,7 +4,7 @@
 /// measured from the allocations themselves (``allocatedBytes``). The memory comes from
 /// ``WorkspacePool`` and goes back there, so the next solve of the same shape reuses it.
 package final class BufferArena {
-    private var blocks: [(pointer: UnsafeMutableRawPointer, bytes: Int)] = []
+    private var blocks: [WorkspacePool.Block] = []
     /// Bytes handed out so far (as requested; the one-element minimum of an empty request is
     /// not counted).
     package private(set) var allocatedBytes = 0
@@ -23,13 +23,10 @@ package final class BufferArena {
 
     private func zeroed<T: Numeric>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) \(T.self) values")
-        let colour = Self.colourOffset(bufferIndex: blocks.count)
-        let block = WorkspacePool.take(bytes: colour + max(1, count) * MemoryLayout<T>.stride)
+        let (values, block) = WorkspacePool.takeZeroed(T.self, count: count, offset: Self.colourOffset(bufferIndex: blocks.count))
         blocks.append(block)
-        let pointer = (block.pointer + colour).bindMemory(to: T.self, capacity: max(1, count))
-        pointer.initialize(repeating: 0, count: max(1, count))
         allocatedBytes += count * MemoryLayout<T>.stride
-        return pointer
+        return values
     }
 
     /// Where buffer `bufferIndex` starts inside its block: (index mod 32) × 128 bytes. The pool's
@@ -40,6 +37,6 @@ package final class BufferArena {
     static func colourOffset(bufferIndex: Int) -> Int { (bufferIndex % 32) * 128 }
 
     deinit {
-        for block in blocks { WorkspacePool.giveBack(block.pointer, bytes: block.bytes) }
+        for block in blocks { WorkspacePool.giveBack(block) }
     }
 }

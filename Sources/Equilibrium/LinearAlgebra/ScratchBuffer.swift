@@ -12,17 +12,14 @@ public final class ScratchBuffer {
     package let count: Int
     /// The first of `count` doubles (zero-initialised), on a 64-byte cache line.
     package let baseAddress: UnsafeMutablePointer<Double>
-    /// The size of the ``WorkspacePool`` block behind ``baseAddress``.
-    private let blockBytes: Int
+    /// The ``WorkspacePool`` block behind ``baseAddress``.
+    private let block: WorkspacePool.Block
 
     package init(count: Int) {
         precondition(count >= 0, "ScratchBuffer count must be non-negative, got \(count).")
         self.count = count
-        let block = WorkspacePool.take(bytes: max(1, count) * MemoryLayout<Double>.stride)
-        blockBytes = block.bytes
-        baseAddress = block.pointer.bindMemory(to: Double.self, capacity: max(1, count))
-        baseAddress.initialize(repeating: 0, count: max(1, count))
+        (baseAddress, block) = WorkspacePool.takeZeroed(Double.self, count: count)
     }
 
-    deinit { WorkspacePool.giveBack(UnsafeMutableRawPointer(baseAddress), bytes: blockBytes) }
+    deinit { WorkspacePool.giveBack(block) }
 }

@@ -28,6 +28,12 @@ package enum WorkspacePool {
     /// Every block starts on a cache line.
     static let alignment = StreamedMatrix.lineBytes
 
+    /// Memory from ``take(bytes:)``: where it starts and its size.
+    package struct Block {
+        package let pointer: UnsafeMutableRawPointer
+        package let bytes: Int
+    }
+
     /// Free blocks by size class (index = log₂ of the block's bytes), as addresses.
     private struct FreeBlocks {
         var bySize: [[UInt]] = Array(repeating: [], count: Int.bitWidth)
@@ -45,36 +51,51 @@ package enum WorkspacePool {
     }
 
     /// A block of at least `bytes` bytes on a cache line, uninitialised, with its size
-    /// (``blockBytes(forRequest:)``), which ``giveBack(_:bytes:)`` needs.
-    package static func take(bytes: Int) -> (pointer: UnsafeMutableRawPointer, bytes: Int) {
+    /// (``blockBytes(forRequest:)``); it goes back with ``giveBack(_:)``.
+    package static func take(bytes: Int) -> Block {
         let size = blockBytes(forRequest: bytes)
-        if size.nonzeroBitCount == 1, size >= smallestBlockBytes, size <= largestCachedBytes {
-            let shift = size.trailingZeroBitCount
+        if let sizeClass = sizeClass(ofBlock: size) {
             let reused: UInt? = free.withLock { blocks in
-                guard let address = blocks.bySize[shift].popLast() else { return nil }
+                guard let address = blocks.bySize[sizeClass].popLast() else { return nil }
                 blocks.cachedBytes -= size
                 return address
             }
-            if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return (pointer, size) }
+            if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return Block(pointer: pointer, bytes: size) }
         }
-        return (UnsafeMutableRawPointer.allocate(byteCount: size, alignment: alignment), size)
+        return Block(pointer: .allocate(byteCount: size, alignment: alignment), bytes: size)
     }
 
-    /// Returns a block from ``take(bytes:)`` (with the size it came with): kept for the next
-    /// request of that size when the bounds allow, else freed.
-    package static func giveBack(_ pointer: UnsafeMutableRawPointer, bytes size: Int) {
-        if size.nonzeroBitCount == 1, size >= smallestBlockBytes, size <= largestCachedBytes {
-            let shift = size.trailingZeroBitCount
+    /// `count` values of `T` (at least one, so the pointer is always valid), all zero, starting
+    /// `offset` bytes (a multiple of `T`'s alignment) into a block from ``take(bytes:)``; the
+    /// block goes back with ``giveBack(_:)``.
+    package static func takeZeroed<T: Numeric>(_ type: T.Type, count: Int, offset: Int = 0) -> (values: UnsafeMutablePointer<T>, block: Block) {
+        let block = take(bytes: offset + max(1, count) * MemoryLayout<T>.stride)
+        let values = (block.pointer + offset).bindMemory(to: T.self, capacity: max(1, count))
+        values.initialize(repeating: 0, count: max(1, count))
+        return (values, block)
+    }
+
+    /// Returns a block from ``take(bytes:)``: kept for the next request of its size when the
+    /// bounds allow, else freed.
+    package static func giveBack(_ block: Block) {
+        if let sizeClass = sizeClass(ofBlock: block.bytes) {
             let kept = free.withLock { blocks in
-                guard blocks.bySize[shift].count < blocksPerSize,
-                      blocks.cachedBytes + size <= maximumCachedBytes else { return false }
-                blocks.bySize[shift].append(UInt(bitPattern: pointer))
-                blocks.cachedBytes += size
+                guard blocks.bySize[sizeClass].count < blocksPerSize,
+                      blocks.cachedBytes + block.bytes <= maximumCachedBytes else { return false }
+                blocks.bySize[sizeClass].append(UInt(bitPattern: block.pointer))
+                blocks.cachedBytes += block.bytes
                 return true
             }
             if kept { return }
         }
-        pointer.deallocate()
+        block.pointer.deallocate()
+    }
+
+    /// log₂ of a block size the pool keeps (a power of two from ``smallestBlockBytes`` to
+    /// ``largestCachedBytes``), nil for the sizes it passes to the C allocator.
+    private static func sizeClass(ofBlock size: Int) -> Int? {
+        guard size.nonzeroBitCount == 1, size >= smallestBlockBytes, size <= largestCachedBytes else { return nil }
+        return size.trailingZeroBitCount
     }
 
     /// The bytes currently kept in free blocks.
