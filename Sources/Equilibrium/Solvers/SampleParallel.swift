@@ -24,6 +24,9 @@ import Foundation
 ///
 /// While the groups run, OpenBLAS is set to one thread (its thread count is one process-wide
 /// setting) and restored afterwards; do not run BLAS-threaded work on other threads meanwhile.
+/// OpenBLAS's worker threads spin for about 0.1 s after its last threaded call, and groups
+/// started in that window run slower (tanh d = 2048, B = 8: 1.40–1.48× on two threads against
+/// 1.75–1.77× with `OPENBLAS_THREAD_TIMEOUT=4`; Benchmarks/README.md, "idle worker threads").
 /// An observer is refused: it would be called from several threads with partial contexts.
 public struct SampleParallel<Base: FixedPointSolver>: FixedPointSolver {
     /// The solver each group runs.
