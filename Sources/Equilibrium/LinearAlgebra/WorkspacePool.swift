@@ -25,8 +25,14 @@ package enum WorkspacePool {
     package static let blocksPerSize = 4
     /// The most bytes kept in free blocks altogether.
     package static let maximumCachedBytes = 128 << 20
-    /// Every block starts on a cache line.
-    static let alignment = StreamedMatrix.lineBytes
+    /// Blocks of ``smallestBlockBytes`` or more start on a page, smaller ones on a cache line. The
+    /// C allocator alone puts large blocks at varying offsets within a page (measured: 64 and 192
+    /// bytes), which would leave ``BufferArena``'s buffer offsets to chance.
+    static func alignment(ofBlock size: Int) -> Int {
+        size >= smallestBlockBytes ? pageBytes : StreamedMatrix.lineBytes
+    }
+    /// 4 KiB, the page size of x86-64 and of the 4 KiB store-forwarding check.
+    static let pageBytes = 4096
 
     /// Memory from ``take(bytes:)``: where it starts and its size.
     package struct Block {
@@ -50,7 +56,7 @@ package enum WorkspacePool {
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
     }
 
-    /// A block of at least `bytes` bytes on a cache line, uninitialised, with its size
+    /// A block of at least `bytes` bytes (on a page from 4 KiB, else on a cache line), uninitialised, with its size
     /// (``blockBytes(forRequest:)``); it goes back with ``giveBack(_:)``.
     package static func take(bytes: Int) -> Block {
         let size = blockBytes(forRequest: bytes)
@@ -62,7 +68,7 @@ package enum WorkspacePool {
             }
             if let reused, let pointer = UnsafeMutableRawPointer(bitPattern: reused) { return Block(pointer: pointer, bytes: size) }
         }
-        return Block(pointer: .allocate(byteCount: size, alignment: alignment), bytes: size)
+        return Block(pointer: .allocate(byteCount: size, alignment: alignment(ofBlock: size)), bytes: size)
     }
 
     /// `count` values of `T` (at least one, so the pointer is always valid), all zero, starting
