@@ -56,8 +56,8 @@ package enum WorkspacePool {
         return 1 << (Int.bitWidth - (bytes - 1).leadingZeroBitCount)
     }
 
-    /// A block of at least `bytes` bytes (on a page from 4 KiB, else on a cache line), uninitialised, with its size
-    /// (``blockBytes(forRequest:)``); it goes back with ``giveBack(_:)``.
+    /// A block of at least `bytes` bytes, uninitialised, with its size (``blockBytes(forRequest:)``),
+    /// aligned as ``alignment(ofBlock:)`` says; it goes back with ``giveBack(_:)``.
     package static func take(bytes: Int) -> Block {
         let size = blockBytes(forRequest: bytes)
         if let sizeClass = sizeClass(ofBlock: size) {
