@@ -16,9 +16,9 @@
 /// - The difference form is unconstrained, so the small system is symmetric positive definite
 ///   and solved by Cholesky (`dpotrf`/`dpotrs`), with a condition estimate (`dpocon`) for free.
 /// - The Gram matrix ΔGᵀΔG is updated incrementally, one new row per iteration, so a step costs
-///   O(m d) per sample (three m × d products: the Gram row ΔGᵀΔgₖ and the right-hand side
-///   ΔGᵀgₖ in one pass over ΔG, the correction in one pass over ΔX) plus O(m³) for the m × m
-///   system, instead of O(m² d) for a fresh QR. Measured (release, `Benchmarks/` overhead
+///   O(n d) per sample with n ≤ m pairs stored (three n × d products on the rows in use: the
+///   Gram row ΔGᵀΔgₖ and the right-hand side ΔGᵀgₖ in one pass over ΔG, the correction in one
+///   pass over ΔX) plus O(n³) for the n × n system, instead of O(n² d) for a fresh QR. Measured (release, `Benchmarks/` overhead
 ///   benchmark, tanh cell, m = 5): about 3 µs per sample and step at d = 512, 8 % of the cell's
 ///   38 µs per sample; about 2 % at d = 2048.
 /// - λ is *relative*: λ̂ is λ times the mean eigenvalue of the Gram matrix, so it shrinks with
@@ -224,16 +224,20 @@ public final class AndersonHistory {
                 px[j] = xj
                 pg[j] = gj
             }
-            // New Gram row and column: ΔG_slot · ΔG_j for every slot j, written into the row and
-            // mirrored into the column (one product on the block; slots not in use hold stale or
-            // zero rows whose entries are never read).
+            // New Gram row and column: ΔG_slot · ΔG_j for every slot j in use, written into the
+            // row and mirrored into the column. Only the rows in use are read (entries of other
+            // slots are never read), so a step costs O(n d) for n pairs, not O(m d).
             let block = deltaG + s * m * d, gs = gram + s * m * m
-            if projectingResidual {
-                BLAS.gemvPair(m: m, n: d, a: block, lda: d, x1: dg, y1: gs + slot * m, x2: g, y2: slotValues)
-            } else {
-                BLAS.gemv(.none, m: m, n: d, alpha: 1, a: block, lda: d, x: dg, beta: 0, y: gs + slot * m)
+            forEachSlotRange(sample: s) { start, rows in
+                if projectingResidual {
+                    BLAS.gemvPair(m: rows, n: d, a: block + start * d, lda: d, x1: dg, y1: gs + slot * m + start,
+                                  x2: g, y2: slotValues + start)
+                } else {
+                    BLAS.gemv(.none, m: rows, n: d, alpha: 1, a: block + start * d, lda: d, x: dg, beta: 0,
+                              y: gs + slot * m + start)
+                }
+                for j in start..<(start + rows) { gs[j * m + slot] = gs[slot * m + j] }
             }
-            for j in 0..<m { gs[j * m + slot] = gs[slot * m + j] }
         } else {
             px.update(from: x, count: d)
             pg.update(from: g, count: d)
@@ -282,10 +286,32 @@ public final class AndersonHistory {
             oldest[s] = (first + 1) % m
             count[s] -= 1
         }
-        // x ← x + β g − (ΔX + β ΔG)ᵀγ (γ is zero on unused slots; the block holds ΔX + β ΔG).
+        // x ← x + β g − (ΔX + β ΔG)ᵀγ over the slots in use, in slot order (the block holds
+        // ΔX + β ΔG).
         BLAS.axpy(count: d, alpha: beta, x: g, y: x)
-        if count[s] > 0 {
-            BLAS.gemv(.transpose, m: m, n: d, alpha: -1, a: blockX, lda: d, x: coefficients, beta: 1, y: x)
+        forEachSlotRange(sample: s) { start, rows in
+            BLAS.gemv(.transpose, m: rows, n: d, alpha: -1, a: blockX + start * d, lda: d, x: coefficients + start,
+                      beta: 1, y: x)
+        }
+    }
+
+    /// Calls `body(start, rows)` for the runs of consecutive ring slots in use by sample `s`, in
+    /// increasing slot order: one run [oldest, oldest + n) or, when the ring wraps, [0, e) and
+    /// then [oldest, m). Restricting the history products to these rows skips only rows whose
+    /// terms are never read (the Gram row) or whose coefficient is an exact zero (the
+    /// correction), and keeps the order of the remaining rows; with the small-product loops
+    /// (m d ≤ ``BLAS/smallProductLimit``, where each row's dot product and row update is done
+    /// on its own) the results are the full-block products' bit for bit, up to the sign of an
+    /// exact zero.
+    @inline(__always)
+    private func forEachSlotRange(sample s: Int, _ body: (_ start: Int, _ rows: Int) -> Void) {
+        let m = memory, n = count[s], first = oldest[s]
+        guard n > 0 else { return }
+        if first + n <= m {
+            body(first, n)
+        } else {
+            body(0, first + n - m)
+            body(first, m - first)
         }
     }
 
