@@ -187,6 +187,69 @@ void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64
     }
 }
 
+/// Row i's dot product with x (into y[i]) in `eqk_gemv_rows`' order, and w += u[i] · row i in
+/// `eqk_gemv_columns`' order (rows added one after another for every entry), with A read once
+/// for both. Four rows per pass: the four dots' partial sums and w's two vectors stay in registers.
+__attribute__((target("avx2")))
+void eqk_gemv_rows_and_columns(int64_t m, int64_t n, const double *a, int64_t lda,
+                               const double *x, double *y, const double *u, double *w) {
+    int64_t i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *r[4] = {a + i * lda, a + (i + 1) * lda, a + (i + 2) * lda, a + (i + 3) * lda};
+        __m256d p[4][2];
+        double k[4], t[4] = {0, 0, 0, 0};
+        __m256d sk[4];
+        for (int q = 0; q < 4; q++) {
+            p[q][0] = _mm256_setzero_pd();
+            p[q][1] = _mm256_setzero_pd();
+            k[q] = u[i + q];  // eqk_gemv_columns' α x with α = 1, exactly x
+            sk[q] = _mm256_set1_pd(k[q]);
+        }
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256d x0 = _mm256_loadu_pd(x + j), x1 = _mm256_loadu_pd(x + j + 4);
+            __m256d w0 = _mm256_loadu_pd(w + j), w1 = _mm256_loadu_pd(w + j + 4);
+            for (int q = 0; q < 4; q++) {
+                __m256d a0 = _mm256_loadu_pd(r[q] + j), a1 = _mm256_loadu_pd(r[q] + j + 4);
+                p[q][0] = _mm256_add_pd(p[q][0], _mm256_mul_pd(a0, x0));
+                p[q][1] = _mm256_add_pd(p[q][1], _mm256_mul_pd(a1, x1));
+                w0 = _mm256_add_pd(w0, _mm256_mul_pd(sk[q], a0));
+                w1 = _mm256_add_pd(w1, _mm256_mul_pd(sk[q], a1));
+            }
+            _mm256_storeu_pd(w + j, w0);
+            _mm256_storeu_pd(w + j + 4, w1);
+        }
+        for (; j < n; j++) {
+            double acc = w[j];
+            for (int q = 0; q < 4; q++) {
+                t[q] += r[q][j] * x[j];
+                acc += k[q] * r[q][j];
+            }
+            w[j] = acc;
+        }
+        for (int q = 0; q < 4; q++) y[i + q] = sum4(_mm256_add_pd(p[q][0], p[q][1])) + t[q];
+    }
+    for (; i < m; i++) {
+        const double *r = a + i * lda;
+        double k = u[i];
+        __m256d sk = _mm256_set1_pd(k), p0 = _mm256_setzero_pd(), p1 = p0;
+        int64_t j = 0;
+        for (; j + 8 <= n; j += 8) {
+            __m256d a0 = _mm256_loadu_pd(r + j), a1 = _mm256_loadu_pd(r + j + 4);
+            p0 = _mm256_add_pd(p0, _mm256_mul_pd(a0, _mm256_loadu_pd(x + j)));
+            p1 = _mm256_add_pd(p1, _mm256_mul_pd(a1, _mm256_loadu_pd(x + j + 4)));
+            _mm256_storeu_pd(w + j, _mm256_add_pd(_mm256_loadu_pd(w + j), _mm256_mul_pd(sk, a0)));
+            _mm256_storeu_pd(w + j + 4, _mm256_add_pd(_mm256_loadu_pd(w + j + 4), _mm256_mul_pd(sk, a1)));
+        }
+        double tail = 0;
+        for (; j < n; j++) {
+            tail += r[j] * x[j];
+            w[j] += k * r[j];
+        }
+        y[i] = sum4(_mm256_add_pd(p0, p1)) + tail;
+    }
+}
+
 #else
 
 int eqk_avx2_available(void) { return 0; }
@@ -198,5 +261,9 @@ void eqk_gemv_rows_pair(int64_t m, int64_t n, const double *a, int64_t lda,
 }
 void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                       const double *x, double *y) { (void)m; (void)n; (void)alpha; (void)a; (void)lda; (void)x; (void)y; }
+void eqk_gemv_rows_and_columns(int64_t m, int64_t n, const double *a, int64_t lda,
+                               const double *x, double *y, const double *u, double *w) {
+    (void)m; (void)n; (void)a; (void)lda; (void)x; (void)y; (void)u; (void)w;
+}
 
 #endif

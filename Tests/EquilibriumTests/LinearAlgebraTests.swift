@@ -295,6 +295,69 @@ import Equilibrium
         }
     }
 
+    /// `gemvAndTransposed` (Broyden's U block read once for U Δz and Uᵀ(V g)) must give, bit for
+    /// bit, the two separate products it replaces: y ← A x and w ← w + Aᵀ u, with the AVX2 kernel,
+    /// the portable loops, and above the small-product limit (OpenBLAS). Shapes cover whole and
+    /// partial blocks of four rows and eight columns and a row stride past n; entries range over
+    /// 1e±150, and w starts non-zero (a reordered or contracted sum would differ).
+    @Test func gemvAndTransposedIsBitwiseTwoProducts() {
+        var generator = SplitMix64(seed: 23)
+        func entry() -> Double {
+            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
+            return generator.nextGaussian() * scale
+        }
+        for (m, n) in [(1, 1), (4, 8), (3, 7), (5, 9), (7, 15), (20, 512), (21, 517), (5, 2048), (17, 4099)] {
+            let lda = n + 3
+            let a = (0..<(m * lda)).map { _ in entry() }
+            let x = (0..<n).map { _ in entry() }, u = (0..<m).map { _ in entry() }
+            let w0 = (0..<n).map { _ in entry() }
+            for kernels in [BLAS.SmallProductKernels.fastest, .portable] {
+                var fusedY = [Double](repeating: .nan, count: m), fusedW = w0
+                var singleY = fusedY, singleW = w0
+                a.withUnsafeBufferPointer { pa in
+                    x.withUnsafeBufferPointer { px in
+                        u.withUnsafeBufferPointer { pu in
+                            fusedY.withUnsafeMutableBufferPointer { py in
+                                fusedW.withUnsafeMutableBufferPointer { pw in
+                                    BLAS.gemvAndTransposed(m: m, n: n, a: pa.baseAddress!, lda: lda, x: px.baseAddress!,
+                                                           y: py.baseAddress!, u: pu.baseAddress!, w: pw.baseAddress!,
+                                                           kernels: kernels)
+                                }
+                            }
+                            singleY.withUnsafeMutableBufferPointer { py in
+                                singleW.withUnsafeMutableBufferPointer { pw in
+                                    if m * n <= BLAS.smallProductLimit {
+                                        BLAS.smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda,
+                                                                      x: px.baseAddress!, beta: 0, y: py.baseAddress!, kernels: kernels)
+                                        BLAS.smallMatrixVectorProduct(.transpose, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda,
+                                                                      x: pu.baseAddress!, beta: 1, y: pw.baseAddress!, kernels: kernels)
+                                    } else {
+                                        BLAS.gemv(.none, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda, x: px.baseAddress!,
+                                                  beta: 0, y: py.baseAddress!)
+                                        BLAS.gemv(.transpose, m: m, n: n, alpha: 1, a: pa.baseAddress!, lda: lda, x: pu.baseAddress!,
+                                                  beta: 1, y: pw.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                #expect(fusedY.map(\.bitPattern) == singleY.map(\.bitPattern), "\(m) × \(n) \(kernels) A x")
+                #expect(fusedW.map(\.bitPattern) == singleW.map(\.bitPattern), "\(m) × \(n) \(kernels) w + Aᵀ u")
+                // And the product itself, against a plain sum in another order (so that both paths
+                // cannot be wrong alike): each sum is within γₙ Σ |aᵢⱼ xⱼ| of the exact one, γₙ ≈ n ε
+                // (Higham, Accuracy and Stability, §3.1), so the two are within 2 n ε Σ |aᵢⱼ xⱼ|;
+                // checked with a margin of 2, plus n underflow units for the 1e-150 products.
+                for i in 0..<m {
+                    var naive = 0.0, magnitude = 0.0
+                    for j in 0..<n { naive += a[i * lda + j] * x[j]; magnitude += abs(a[i * lda + j] * x[j]) }
+                    let bound = 4 * Double(n) * (Double.ulpOfOne * magnitude + Double.leastNormalMagnitude)
+                    #expect(abs(fusedY[i] - naive) <= bound, "\(m) × \(n) row \(i)")
+                }
+            }
+        }
+    }
+
     @Test func solveSatisfiesTheSystem() throws {
         var generator = SplitMix64(seed: 2)
         let a = try Matrix.gaussian(rows: 6, columns: 6, using: &generator) + 6 * Matrix.identity(6)

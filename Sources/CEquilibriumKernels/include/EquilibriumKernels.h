@@ -25,6 +25,12 @@ void eqk_gemv_rows_pair(int64_t m, int64_t n, const double *a, int64_t lda,
 void eqk_gemv_columns(int64_t m, int64_t n, double alpha, const double *a, int64_t lda,
                       const double *x, double *y);
 
+/// y ← A x and w ← w + Aᵀ u for a row-major m × n matrix A, A read once for both: y bitwise what
+/// `eqk_gemv_rows` (α = 1, β = 0) gives, w bitwise what `eqk_gemv_columns` (α = 1) gives.
+/// AVX2, no FMA.
+void eqk_gemv_rows_and_columns(int64_t m, int64_t n, const double *a, int64_t lda,
+                               const double *x, double *y, const double *u, double *w);
+
 /// 1 when this CPU has AVX2 and FMA (CPUID), the condition of `eqk_streamed_product`; else 0.
 int eqk_fma_available(void);
 

@@ -162,6 +162,29 @@ package enum BLAS {
         product(x2, y2)
     }
 
+    /// y ← A x and w ← w + Aᵀ u for a row-major m × n matrix A: bitwise the two calls
+    /// `gemv(.none, m:n:alpha: 1, a:lda:x:beta: 0, y:)` and `gemv(.transpose, m:n:alpha: 1, a:lda:x: u,
+    /// beta: 1, y: w)`, but for a small product (m·n ≤ ``smallProductLimit``) on a CPU with AVX2
+    /// in one pass over A (`eqk_gemv_rows_and_columns`). Broyden's U block is such a pair: Uᵀ(V g)
+    /// for H g and U Δz for Δzᵀ H (issue 13).
+    package static func gemvAndTransposed(m: Int, n: Int, a: UnsafePointer<Double>, lda: Int,
+                                          x: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>,
+                                          u: UnsafePointer<Double>, w: UnsafeMutablePointer<Double>,
+                                          kernels: SmallProductKernels = .fastest) {
+        guard m > 0, n > 0 else { return }
+        if m * n <= smallProductLimit, kernels == .fastest, SmallProductKernels.avx2Available {
+            eqk_gemv_rows_and_columns(Int64(m), Int64(n), a, Int64(lda), x, y, u, w)
+            return
+        }
+        if m * n <= smallProductLimit {
+            smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y, kernels: kernels)
+            smallMatrixVectorProduct(.transpose, m: m, n: n, alpha: 1, a: a, lda: lda, x: u, beta: 1, y: w, kernels: kernels)
+        } else {
+            gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y)
+            gemv(.transpose, m: m, n: n, alpha: 1, a: a, lda: lda, x: u, beta: 1, y: w)
+        }
+    }
+
     /// Which loops ``smallMatrixVectorProduct(_:m:n:alpha:a:lda:x:beta:y:kernels:)`` runs.
     package enum SmallProductKernels: Sendable {
         /// The AVX2 kernels when the CPU has AVX2, else the portable loops.

@@ -12,10 +12,11 @@
 /// equation H⁺ Δg = Δz. On an affine map with unlimited memory and full steps it reaches the
 /// exact solution in at most 2d steps (Gay 1979).
 ///
-/// **Cost.** Per iteration and sample four GEMVs on the L × d blocks U and V (H g⁺ and ΔzᵀH;
-/// H g is known from the previous step, H g = −Δ), O(L d), plus the batched f evaluation.
-/// Storage 2 L d + 9 d + L + 1 per sample (6 d + L of it an update's scratch) plus the line
-/// search's 2 d, allocated once per solve.
+/// **Cost.** Per iteration and sample four products on the n × d blocks U and V in use (H g⁺
+/// and ΔzᵀH; H g is known from the previous step, H g = −Δ), O(n d), in three passes (U is
+/// read once for two of them), plus the batched f evaluation. Storage 2 L d + 9 d + 2 L + 1
+/// per sample (6 d + 2 L of it an update's scratch) plus the line search's 2 d, allocated once
+/// per solve.
 ///
 /// **By-product.** The result carries every sample's final H (``SolverByproducts/inverseJacobian``,
 /// a ``BroydenInverse``; the pairs in use are copied once after the solve), which SHINE reuses.
@@ -67,8 +68,8 @@ public struct Broyden: IterativeSolver {
     /// benchmark cells (symmetric W, ρ = 0.99 and 0.999, injection 0.05, B = 8, relative
     /// tolerance 1e-8, release build) L = 10, 20, 30, 60 took 75–85, 77–78, 77, 81–82 evaluations
     /// at d = 512 and 87–101, 89–101, 92–107, 104–113 at d = 2048. More memory does not help,
-    /// and each iteration reads U and V twice (4 L d doubles per sample), which at L = 30,
-    /// d = 2048 is about a fifth of the time of one batched evaluation.
+    /// and each iteration reads U once and V twice (3 L d doubles per sample when full; 4 L d when
+    /// this was measured, about a fifth of the time of one batched evaluation at L = 30, d = 2048).
     public var memory: Int
     public var whenMemoryFull: MemoryPolicy
     /// Armijo backtracking on ‖g‖² (s = 1, ½, …, 2⁻⁹; every trial counted in nfe). Off by
@@ -100,7 +101,7 @@ public struct Broyden: IterativeSolver {
 
     public var name: String { "broyden" }
 
-    /// The largest memory accepted (each iteration reads the 2 L d pair storage twice).
+    /// The largest memory accepted (each iteration reads U once and V twice, 3 L d doubles).
     public static let memoryLimit = 1000
 
     public func validate() throws(UsageError) {
@@ -113,9 +114,9 @@ public struct Broyden: IterativeSolver {
     }
 
     /// Per sample: U and V (2 L d), the direction and the previous (z, g, ‖g‖) (3 d + 1), one update's
-    /// scratch (L + 6 d) and three counters; and the line search the steps go through.
+    /// scratch (2 L + 6 d) and three counters; and the line search the steps go through.
     public func workspaceBytes(batchSize b: Int, dimension d: Int) -> Int {
-        let doubles = b * (2 * memory * d + 9 * d + memory + 1)
+        let doubles = b * (2 * memory * d + 9 * d + 2 * memory + 1)
         return doubles * MemoryLayout<Double>.stride + 3 * b * MemoryLayout<Int>.stride
             + BacktrackingLineSearch.workspaceBytes(batchSize: b, dimension: d)
     }
@@ -147,9 +148,9 @@ public struct Broyden: IterativeSolver {
     public func accept<Map: FixedPointMap>(_ state: inout BroydenState, _ context: SolveContext<Map>) {
         // Samples share nothing (each has its own H and scratch), so large updates are split over
         // the BLAS threads; each sample's arithmetic is the same on any thread. An update reads
-        // U and V twice (4 L d) and about 16 rows of d.
+        // U once and V twice (3 L d) and about 16 rows of d.
         let state = state, policy = whenMemoryFull, tolerance = denominatorTolerance
-        context.forEachActiveSample(readsPerSample: (4 * memory + 16) * context.dimension) { s in
+        context.forEachActiveSample(readsPerSample: (3 * memory + 16) * context.dimension) { s in
             let progressing = state.update(sample: s, z: context.row(context.z, s), g: context.row(context.g, s),
                                            gNorm: context.absoluteResidual[s], policy: policy, denominatorTolerance: tolerance)
             state.stagnated[s] = progressing ? 0 : 1
@@ -189,8 +190,9 @@ public final class BroydenState {
     private let oldest: UnsafeMutablePointer<Int>
     /// 1 for a sample whose last update found no secant information from a forward step.
     let stagnated: UnsafeMutablePointer<Int>
-    // Scratch for one update, per sample: L coefficients and six rows of d.
+    // Scratch for one update, per sample: 2 L coefficients (V g and U Δz) and six rows of d.
     private let coefficients: UnsafeMutablePointer<Double>
+    private let coefficientsDz: UnsafeMutablePointer<Double>
     private let dz: UnsafeMutablePointer<Double>
     private let dg: UnsafeMutablePointer<Double>
     private let hg: UnsafeMutablePointer<Double>
@@ -211,6 +213,7 @@ public final class BroydenState {
         previousG = context.allocate(doubles: b * d)
         previousGNorm = context.allocate(doubles: b)
         coefficients = context.allocate(doubles: b * m)
+        coefficientsDz = context.allocate(doubles: b * m)
         dz = context.allocate(doubles: b * d)
         dg = context.allocate(doubles: b * d)
         hg = context.allocate(doubles: b * d)
@@ -253,22 +256,18 @@ public final class BroydenState {
         (previousG + s * dimension).update(from: g, count: dimension)
     }
 
-    /// y ← H x = −x + Uᵀ (V x).
-    private func applyH(sample s: Int, _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) {
-        let d = dimension, n = count[s], block = s * memory * d, coefficients = self.coefficients + s * memory
-        for j in 0..<d { y[j] = -x[j] }
+    /// hg ← H g = −g + Uᵀ (V g) and vt ← Hᵀ Δz, the row vector Δzᵀ H = −Δzᵀ + (Δzᵀ U) Vᵀ, with
+    /// hg = −g and vt = −Δz on entry. Three passes over the n × d blocks instead of four: V for
+    /// V g, U once for both Uᵀ (V g) and U Δz (``BLAS/gemvAndTransposed(m:n:a:lda:x:y:u:w:kernels:)``,
+    /// bitwise the two separate products), V for Vᵀ (U Δz).
+    private func addLowRankProducts(sample s: Int, g: UnsafePointer<Double>, dz: UnsafePointer<Double>,
+                                    hg: UnsafeMutablePointer<Double>, vt: UnsafeMutablePointer<Double>) {
+        let d = dimension, n = count[s], block = s * memory * d
         guard n > 0 else { return }
-        BLAS.gemv(.none, m: n, n: d, alpha: 1, a: v + block, lda: d, x: x, beta: 0, y: coefficients)
-        BLAS.gemv(.transpose, m: n, n: d, alpha: 1, a: u + block, lda: d, x: coefficients, beta: 1, y: y)
-    }
-
-    /// y ← Hᵀ x, i.e. the row vector xᵀ H = −xᵀ + (xᵀ U) Vᵀ.
-    private func applyHTransposed(sample s: Int, _ x: UnsafePointer<Double>, into y: UnsafeMutablePointer<Double>) {
-        let d = dimension, n = count[s], block = s * memory * d, coefficients = self.coefficients + s * memory
-        for j in 0..<d { y[j] = -x[j] }
-        guard n > 0 else { return }
-        BLAS.gemv(.none, m: n, n: d, alpha: 1, a: u + block, lda: d, x: x, beta: 0, y: coefficients)
-        BLAS.gemv(.transpose, m: n, n: d, alpha: 1, a: v + block, lda: d, x: coefficients, beta: 1, y: y)
+        let vg = coefficients + s * memory, udz = coefficientsDz + s * memory
+        BLAS.gemv(.none, m: n, n: d, alpha: 1, a: v + block, lda: d, x: g, beta: 0, y: vg)
+        BLAS.gemvAndTransposed(m: n, n: d, a: u + block, lda: d, x: dz, y: udz, u: vg, w: hg)
+        BLAS.gemv(.transpose, m: n, n: d, alpha: 1, a: v + block, lda: d, x: udz, beta: 1, y: vt)
     }
 
     /// The Broyden update after the step z_prev → z (g = g(z), gNorm = ‖g‖ as the context
@@ -288,11 +287,13 @@ public final class BroydenState {
         let dz = self.dz + s * d, dg = self.dg + s * d, hg = self.hg + s * d, vt = self.vt + s * d
         let newHg = self.newHg + s * d, newU = self.newU + s * d
         for j in 0..<d {
-            dz[j] = z[j] - zPrev[j]
+            let dzj = z[j] - zPrev[j]
+            dz[j] = dzj
             dg[j] = g[j] - gPrev[j]
+            hg[j] = -g[j]
+            vt[j] = -dzj
         }
-        applyH(sample: s, g, into: hg)
-        applyHTransposed(sample: s, dz, into: vt)
+        addLowRankProducts(sample: s, g: g, dz: dz, hg: hg, vt: vt)
         // newHg ← H₀ g, vt ← Δzᵀ H₀, and hDg (in newU) ← H₀ Δg, where H₀ is H with the pair(s)
         // that make room for the new one removed.
         let full = count[s] == m
