@@ -5,7 +5,7 @@ import Foundation
 // the command line and dispatches; each benchmark lives in its own file.
 
 let usage = """
-usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|kinsol|roofline|threads|all> [--quick] [--repeats N] [--out DIR] [--runner PATH] [--no-header]
+usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonlin|time-nonlin DIR|backward|convolution|kinsol|roofline|threads|profile SOLVER D B N|all> [--quick] [--repeats N] [--out DIR] [--runner PATH] [--no-header]
 
   overhead  solve time / (nfe × one batched evaluation), forward and Anderson m=5
   alloc     heap allocations of a solve at 50, 500, 5000 iterations (must not grow)
@@ -20,6 +20,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
   kinsol    one-sample solves against SUNDIALS KINSOL (C runner, one BLAS thread) (issue 13)
   roofline  every built-in cell's f, J·v, vᵀJ against its bare BLAS calls + elementwise pass, B ∈ {1, 8, 64} (issue 13)
   threads   batch solves on 1 and 2 threads: BLAS threading vs per-sample parallelism (issue 13)
+  profile SOLVER D B N  N solves of one overhead cell (SOLVER: forward, anderson-m5, anderson-m20, broyden), for perf
   all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
@@ -31,7 +32,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
 """
 
 enum Command: String, CaseIterable {
-    case overhead, alloc, scipy, hard, backward, convolution, kinsol, roofline, threads, all
+    case overhead, alloc, scipy, hard, backward, convolution, kinsol, roofline, threads, profile, all
     case scipyNonlin = "scipy-nonlin", timeNonlin = "time-nonlin", families, overheadNonlin = "overhead-nonlin"
 }
 
@@ -49,6 +50,7 @@ var repeatsGiven: Int?
 var printsHeader = true
 var cellDirectory: URL?
 var runnerPath: URL?
+var profileWords: [String] = []
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
@@ -71,6 +73,10 @@ while let argument = arguments.popFirst() {
         print(usage)
         exit(0)
     default:
+        if command == .profile, !argument.hasPrefix("-") {
+            profileWords.append(argument)
+            continue
+        }
         if command == .timeNonlin, cellDirectory == nil, !argument.hasPrefix("-") {
             cellDirectory = URL(fileURLWithPath: argument, isDirectory: true)
             continue
@@ -95,6 +101,19 @@ if command == .timeNonlin {
     }
 }
 
+if command == .profile {
+    guard let settings = ProfileLoop.settings(profileWords) else {
+        fail("profile expects SOLVER D B N (forward|anderson-m5|anderson-m20|broyden, 1 ≤ D ≤ 8192, 1 ≤ B ≤ 256, 1 ≤ N ≤ 1000000), got '\(profileWords.joined(separator: " "))'")
+    }
+    do {
+        try ProfileLoop.run(settings)
+        exit(0)
+    } catch {
+        FileHandle.standardError.write(Data("deq-bench: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
 if printsHeader {
     print("deq-bench \(command.rawValue)\(options.quick ? " --quick" : "")")
     for line in MachineDescription.lines { print(line) }
@@ -112,7 +131,7 @@ do {
     case .roofline: try RooflineBenchmark.run(options)
     case .threads: try ThreadsBenchmark.run(options)
     case .scipyNonlin: try SciPyNonlinExport.run(options)
-    case .timeNonlin: break  // handled above
+    case .timeNonlin, .profile: break  // handled above
     case .families: try SolverFamiliesBenchmark.run(options)
     case .overheadNonlin: try NonlinOverheadBenchmark.run(options)
     case .all:
