@@ -66,7 +66,7 @@ func maxRowRelativeError(_ a: Matrix, _ b: Matrix) -> Double {
     @Test("Anderson steps and Broyden updates split over two BLAS threads give bitwise the one-thread solve")
     func splitStepsMatchOneThread() throws {
         // d = 256, B = 64, m = L = 20: an Anderson step reads 64 × (3·20 + 8) × 256 ≈ 1.1 Mi doubles,
-        // a Broyden update 64 × (4·20 + 16) × 256 ≈ 1.6 Mi, both past the split threshold. Symmetric
+        // a Broyden update 64 × (3·20 + 16) × 256 ≈ 1.2 Mi, both past the split threshold. Symmetric
         // ρ = 0.97, tolerance 1e-10: enough iterations for Anderson's ring to wrap and Broyden to restart.
         // f is evaluated with plain loops, so that only the solvers' steps see the thread count
         // (OpenBLAS's generic Prescott GEMM is not bitwise the same on 1 and 2 threads at this shape).
@@ -107,6 +107,57 @@ func maxRowRelativeError(_ a: Matrix, _ b: Matrix) -> Double {
             visits.initialize(repeating: 0, count: 12)
             context.forEachActiveSample(readsPerSample: reads) { s in visits[s] += 1 }
             #expect(Array(UnsafeBufferPointer(start: visits, count: 12)) == Array(repeating: 1, count: 12), "reads \(reads)")
+        }
+    }
+}
+
+/// Anderson's ΔX, ΔG and Broyden's U, V come from the workspace pool without zeroing: only rows
+/// of pairs stored are ever read, and Broyden's inverse estimate copies only those (zeros
+/// elsewhere). A solve on pool blocks left full of NaN must therefore be bitwise the solve on
+/// any other memory, inverse estimate included.
+@Suite struct UninitializedHistoryTests {
+    /// Fills `blocksPerSize` free blocks of every pooled size up to 4 MiB with NaN bit patterns.
+    static func dirtyThePool() {
+        var bytes = WorkspacePool.smallestBlockBytes
+        while bytes <= 4 << 20 {
+            let blocks = (0..<WorkspacePool.blocksPerSize).map { _ in WorkspacePool.take(bytes: bytes) }
+            for block in blocks {
+                block.pointer.initializeMemory(as: UInt8.self, repeating: 0xFF, count: block.bytes)
+                WorkspacePool.giveBack(block)
+            }
+            bytes *= 2
+        }
+    }
+
+    @Test(arguments: ["anderson", "broyden", "broyden drop-oldest"])
+    func historyOnDirtyMemoryChangesNothing(solverName: String) throws {
+        // d = 64, B = 3, m = L = 20, ‖W‖ = 0.6, tolerance 1e-10: fewer iterations than the memory
+        // holds, so rows of the history blocks are never written in the solve.
+        let cell = try TanhCell.random(.init(dimension: 64, batchSize: 3, spectralNorm: 0.6, seed: 5))
+        let criteria = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 300)
+        let solver: any FixedPointSolver = switch solverName {
+        case "anderson": try AndersonAcceleration(memory: 20)
+        case "broyden": try Broyden(memory: 20)
+        default: try Broyden(memory: 20, whenMemoryFull: .dropOldest)
+        }
+        let clean = try solver.solve(cell, from: Matrix(rows: 3, columns: 64), criteria: criteria)
+        Self.dirtyThePool()
+        let dirty = try solver.solve(cell, from: Matrix(rows: 3, columns: 64), criteria: criteria)
+        #expect(clean.converged && dirty.converged)
+        #expect(clean.samples.allSatisfy { $0.iterations < 20 }, "the memory must not fill")
+        #expect(clean.samples.map(\.evaluations) == dirty.samples.map(\.evaluations))
+        #expect(clean.solution.storage.map(\.bitPattern) == dirty.solution.storage.map(\.bitPattern))
+        #expect(dirty.solution.storage.allSatisfy { $0.isFinite })
+        if solverName.hasPrefix("broyden") {
+            let a = try #require(clean.byproducts.inverseJacobian as? BroydenInverse)
+            let b = try #require(dirty.byproducts.inverseJacobian as? BroydenInverse)
+            // Equatable compares every stored row, those beyond the pairs in use included
+            // (a NaN copied from the dirty blocks would make them unequal).
+            let equal = a == b  // (a Bool, so that a failure does not print both estimates)
+            #expect(equal, "the inverse estimates of the clean and the dirty solve differ")
+            let probe = Matrix(rows: 3, columns: 64, storage: (0..<192).map { Double($0 % 7) - 3 })
+            let image = try b.product(probe)
+            #expect(image.storage.allSatisfy { $0.isFinite })
         }
     }
 }

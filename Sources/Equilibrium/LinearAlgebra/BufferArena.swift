@@ -1,5 +1,5 @@
-/// Zero-initialised buffers allocated together when a solve starts and freed together when its
-/// state goes away: the per-solve state of every solver takes its memory from one arena, so no
+/// Buffers (zero-initialised unless asked for uninitialised ones, ``uninitializedDoubles(_:)``)
+/// allocated together when a solve starts and freed together when its state goes away: the per-solve state of every solver takes its memory from one arena, so no
 /// iteration allocates, no buffer is freed twice or forgotten, and the solve's workspace is
 /// measured from the allocations themselves (``allocatedBytes``). The memory comes from
 /// ``WorkspacePool`` and goes back there, so the next solve of the same shape reuses it.
@@ -15,6 +15,15 @@ package final class BufferArena {
     /// cache line.
     package func doubles(_ count: Int) -> UnsafeMutablePointer<Double> { zeroed(Double.self, count) }
 
+    /// `count` doubles as the pool block last held them (any bit pattern), for a buffer whose
+    /// every entry is written before it is read: a solver's pair history, whose rows beyond the
+    /// pairs stored are never read. Skips zeroing it on every solve.
+    package func uninitializedDoubles(_ count: Int) -> UnsafeMutablePointer<Double> {
+        let (values, block) = WorkspacePool.takeUninitialized(Double.self, count: count, offset: Self.colourOffset(bufferIndex: blocks.count))
+        record(block, bytes: count * MemoryLayout<Double>.stride)
+        return values
+    }
+
     /// `count` 32-bit integers (LAPACK's integer workspaces), all zero.
     package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> { zeroed(Int32.self, count) }
 
@@ -24,9 +33,13 @@ package final class BufferArena {
     private func zeroed<T: Numeric>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) \(T.self) values")
         let (values, block) = WorkspacePool.takeZeroed(T.self, count: count, offset: Self.colourOffset(bufferIndex: blocks.count))
-        blocks.append(block)
-        allocatedBytes += count * MemoryLayout<T>.stride
+        record(block, bytes: count * MemoryLayout<T>.stride)
         return values
+    }
+
+    private func record(_ block: WorkspacePool.Block, bytes: Int) {
+        blocks.append(block)
+        allocatedBytes += bytes
     }
 
     /// Where buffer `bufferIndex` starts inside its block: (index mod 32) × 128 bytes. The pool's

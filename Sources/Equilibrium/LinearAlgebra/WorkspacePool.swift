@@ -75,10 +75,17 @@ package enum WorkspacePool {
     /// `offset` bytes (a multiple of `T`'s alignment) into a block from ``take(bytes:)``; the
     /// block goes back with ``giveBack(_:)``.
     package static func takeZeroed<T: Numeric>(_ type: T.Type, count: Int, offset: Int = 0) -> (values: UnsafeMutablePointer<T>, block: Block) {
-        let block = take(bytes: offset + max(1, count) * MemoryLayout<T>.stride)
-        let values = (block.pointer + offset).bindMemory(to: T.self, capacity: max(1, count))
+        let (values, block) = takeUninitialized(T.self, count: count, offset: offset)
         values.initialize(repeating: 0, count: max(1, count))
         return (values, block)
+    }
+
+    /// Like ``takeZeroed(_:count:offset:)`` without the zeroing: the values are whatever the
+    /// block last held (any bit pattern, NaN included), for buffers whose every entry is written
+    /// before it is read.
+    package static func takeUninitialized<T: Numeric>(_ type: T.Type, count: Int, offset: Int = 0) -> (values: UnsafeMutablePointer<T>, block: Block) {
+        let block = take(bytes: offset + max(1, count) * MemoryLayout<T>.stride)
+        return ((block.pointer + offset).bindMemory(to: T.self, capacity: max(1, count)), block)
     }
 
     /// Returns a block from ``take(bytes:)``: kept for the next request of its size when the

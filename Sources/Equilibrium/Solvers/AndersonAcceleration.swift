@@ -175,8 +175,10 @@ public final class AndersonHistory {
         dimension = d
         memory = m
         self.mixing = mixing
-        deltaX = context.allocate(doubles: b * m * d)
-        deltaG = context.allocate(doubles: b * m * d)
+        // Rows are written when a pair is stored and only rows in use are read, so the blocks
+        // need no zeroing.
+        deltaX = context.allocate(uninitializedDoubles: b * m * d)
+        deltaG = context.allocate(uninitializedDoubles: b * m * d)
         gram = context.allocate(doubles: b * m * m)
         previousX = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)

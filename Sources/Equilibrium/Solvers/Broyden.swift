@@ -206,8 +206,10 @@ public final class BroydenState {
         let b = context.batchSize, d = context.dimension
         dimension = d
         memory = m
-        u = context.allocate(doubles: b * m * d)
-        v = context.allocate(doubles: b * m * d)
+        // Rows 0..<count[s] are written before they are read, and no other row is read (inverse()
+        // copies only those), so the blocks need no zeroing.
+        u = context.allocate(uninitializedDoubles: b * m * d)
+        v = context.allocate(uninitializedDoubles: b * m * d)
         directions = context.allocate(doubles: b * d)
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
@@ -236,12 +238,22 @@ public final class BroydenState {
 
     func pairCount(sample s: Int) -> Int { count[s] }
 
-    /// A copy of every sample's H = −I + Σ uᵢ vᵢᵀ (the pairs in use), made once after a solve.
+    /// A copy of every sample's H = −I + Σ uᵢ vᵢᵀ, made once after a solve: the pairs in use, and
+    /// zeros in the rows beyond them.
     func inverse() -> BroydenInverse {
         let b = batchSize, d = dimension, m = memory
-        let u = Array(UnsafeBufferPointer(start: self.u, count: b * m * d))
-        let v = Array(UnsafeBufferPointer(start: self.v, count: b * m * d))
-        return BroydenInverse(dimension: d, memory: m, pairCounts: Array(UnsafeBufferPointer(start: count, count: b)), u: u, v: v)
+        func copy(_ block: UnsafeMutablePointer<Double>) -> [Double] {
+            [Double](unsafeUninitializedCapacity: b * m * d) { buffer, initialized in
+                for s in 0..<b {
+                    let start = s * m * d, used = count[s] * d
+                    (buffer.baseAddress! + start).initialize(from: block + start, count: used)
+                    (buffer.baseAddress! + start + used).initialize(repeating: 0, count: m * d - used)
+                }
+                initialized = b * m * d
+            }
+        }
+        return BroydenInverse(dimension: d, memory: m, pairCounts: Array(UnsafeBufferPointer(start: count, count: b)),
+                              u: copy(u), v: copy(v))
     }
 
     /// H ← −I for sample `s`.

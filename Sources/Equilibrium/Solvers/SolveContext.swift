@@ -149,6 +149,11 @@ public final class SolveContext<Map: FixedPointMap> {
     /// never per iteration.
     public func allocate(doubles count: Int) -> UnsafeMutablePointer<Double> { arena.doubles(count) }
 
+    /// `count` doubles left as the memory held them (any bit pattern, NaN included), otherwise like
+    /// ``allocate(doubles:)``: for a buffer whose every entry the solver writes before reading it
+    /// (the built-in solvers' pair histories, whose rows beyond the pairs stored are never read).
+    package func allocate(uninitializedDoubles count: Int) -> UnsafeMutablePointer<Double> { arena.uninitializedDoubles(count) }
+
     /// `count` zero 32-bit integers (LAPACK integer workspaces), like ``allocate(doubles:)``.
     public func allocate(int32s count: Int) -> UnsafeMutablePointer<Int32> { arena.int32s(count) }
 
