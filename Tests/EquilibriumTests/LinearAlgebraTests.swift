@@ -171,10 +171,7 @@ import Equilibrium
     @Test(.enabled(if: BLAS.SmallProductKernels.avx2Available, "the CPU has AVX2 (else only the portable loops run)"))
     func smallProductKernelsMatchPortableLoopsBitwise() {
         var generator = SplitMix64(seed: 16)
-        func entry() -> Double {
-            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
-            return generator.nextGaussian() * scale
-        }
+        func entry() -> Double { generator.wideRangeGaussian() }
         for (m, n) in [(1, 1), (3, 7), (4, 8), (5, 9), (8, 512), (20, 517), (21, 2048), (7, 3)] {
             let lda = n + 3
             let a = (0..<(m * lda)).map { _ in entry() }
@@ -253,10 +250,7 @@ import Equilibrium
     /// entries range over 1e±150 (a reordered or contracted sum would differ).
     @Test func gemvPairIsBitwiseTwoProducts() {
         var generator = SplitMix64(seed: 17)
-        func entry() -> Double {
-            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
-            return generator.nextGaussian() * scale
-        }
+        func entry() -> Double { generator.wideRangeGaussian() }
         for (m, n) in [(1, 1), (2, 8), (3, 7), (5, 9), (20, 512), (21, 517), (5, 2048), (17, 4099)] {
             let lda = n + 3
             let a = (0..<(m * lda)).map { _ in entry() }
@@ -302,10 +296,7 @@ import Equilibrium
     /// 1e±150, and w starts non-zero (a reordered or contracted sum would differ).
     @Test func gemvAndTransposedIsBitwiseTwoProducts() {
         var generator = SplitMix64(seed: 23)
-        func entry() -> Double {
-            let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(generator.next() % 5)]
-            return generator.nextGaussian() * scale
-        }
+        func entry() -> Double { generator.wideRangeGaussian() }
         for (m, n) in [(1, 1), (4, 8), (3, 7), (5, 9), (7, 15), (20, 512), (21, 517), (5, 2048), (17, 4099)] {
             let lda = n + 3
             let a = (0..<(m * lda)).map { _ in entry() }
@@ -453,5 +444,14 @@ import Equilibrium
         let monotone = try MonotoneCell.random(.init(dimension: 30, batchSize: 2, seed: 4))
         let reboundMonotone = try monotone.binding(input: Matrix(rows: 1, columns: 30, repeating: 0.5))
         #expect(reboundMonotone.streamedWeight === monotone.streamedWeight && reboundMonotone.weight == monotone.weight)
+    }
+}
+
+extension SplitMix64 {
+    /// A Gaussian scaled by one of 1, 1e-150, 1e150, 1e-8, 3.7 (chosen at random): entries whose
+    /// sums a reordered or contracted (fused multiply-add) loop would round differently.
+    mutating func wideRangeGaussian() -> Double {
+        let scale = [1.0, 1e-150, 1e150, 1e-8, 3.7][Int(next() % 5)]
+        return nextGaussian() * scale
     }
 }

@@ -126,10 +126,10 @@ package enum BLAS {
     /// (issue 13: Anderson m = 20 at d = 512, B = 1 spent 70 % of its solve waiting for BLAS threads).
     package static func gemv(_ trans: Transpose, m: Int, n: Int, alpha: Double,
                             a: UnsafePointer<Double>, lda: Int, x: UnsafePointer<Double>,
-                            beta: Double, y: UnsafeMutablePointer<Double>) {
+                            beta: Double, y: UnsafeMutablePointer<Double>, kernels: SmallProductKernels = .fastest) {
         guard m > 0, n > 0 else { return }
         if m * n <= smallProductLimit {
-            smallMatrixVectorProduct(trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y)
+            smallMatrixVectorProduct(trans, m: m, n: n, alpha: alpha, a: a, lda: lda, x: x, beta: beta, y: y, kernels: kernels)
             return
         }
         cblas_dgemv(CblasRowMajor, trans.cblas, blasint(m), blasint(n), alpha, a, blasint(lda),
@@ -147,19 +147,12 @@ package enum BLAS {
                                  x2: UnsafePointer<Double>, y2: UnsafeMutablePointer<Double>,
                                  kernels: SmallProductKernels = .fastest) {
         guard m > 0, n > 0 else { return }
-        if m * n <= smallProductLimit, kernels == .fastest, SmallProductKernels.avx2Available {
+        if fusedKernelApplies(m: m, n: n, kernels) {
             eqk_gemv_rows_pair(Int64(m), Int64(n), a, Int64(lda), x1, y1, x2, y2)
             return
         }
-        func product(_ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
-            if m * n <= smallProductLimit {
-                smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y, kernels: kernels)
-            } else {
-                gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y)
-            }
-        }
-        product(x1, y1)
-        product(x2, y2)
+        gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x1, beta: 0, y: y1, kernels: kernels)
+        gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x2, beta: 0, y: y2, kernels: kernels)
     }
 
     /// y ← A x and w ← w + Aᵀ u for a row-major m × n matrix A: bitwise the two calls
@@ -172,17 +165,18 @@ package enum BLAS {
                                           u: UnsafePointer<Double>, w: UnsafeMutablePointer<Double>,
                                           kernels: SmallProductKernels = .fastest) {
         guard m > 0, n > 0 else { return }
-        if m * n <= smallProductLimit, kernels == .fastest, SmallProductKernels.avx2Available {
+        if fusedKernelApplies(m: m, n: n, kernels) {
             eqk_gemv_rows_and_columns(Int64(m), Int64(n), a, Int64(lda), x, y, u, w)
             return
         }
-        if m * n <= smallProductLimit {
-            smallMatrixVectorProduct(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y, kernels: kernels)
-            smallMatrixVectorProduct(.transpose, m: m, n: n, alpha: 1, a: a, lda: lda, x: u, beta: 1, y: w, kernels: kernels)
-        } else {
-            gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y)
-            gemv(.transpose, m: m, n: n, alpha: 1, a: a, lda: lda, x: u, beta: 1, y: w)
-        }
+        gemv(.none, m: m, n: n, alpha: 1, a: a, lda: lda, x: x, beta: 0, y: y, kernels: kernels)
+        gemv(.transpose, m: m, n: n, alpha: 1, a: a, lda: lda, x: u, beta: 1, y: w, kernels: kernels)
+    }
+
+    /// Whether a fused two-product kernel runs: a small product (the two separate products would
+    /// run the AVX2 loops, which the fused kernels reproduce bit for bit) on a CPU with AVX2.
+    private static func fusedKernelApplies(m: Int, n: Int, _ kernels: SmallProductKernels) -> Bool {
+        m * n <= smallProductLimit && kernels == .fastest && SmallProductKernels.avx2Available
     }
 
     /// Which loops ``smallMatrixVectorProduct(_:m:n:alpha:a:lda:x:beta:y:kernels:)`` runs.

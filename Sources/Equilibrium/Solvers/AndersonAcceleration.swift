@@ -18,9 +18,9 @@
 /// - The Gram matrix ΔGᵀΔG is updated incrementally, one new row per iteration, so a step costs
 ///   O(n d) per sample with n ≤ m pairs stored (three n × d products on the rows in use: the
 ///   Gram row ΔGᵀΔgₖ and the right-hand side ΔGᵀgₖ in one pass over ΔG, the correction in one
-///   pass over ΔX) plus O(n³) for the n × n system, instead of O(n² d) for a fresh QR. Measured (release, `Benchmarks/` overhead
-///   benchmark, tanh cell, m = 5): about 3 µs per sample and step at d = 512, 8 % of the cell's
-///   38 µs per sample; about 2 % at d = 2048.
+///   pass over ΔX) plus O(n³) for the n × n system, instead of O(n² d) for a fresh QR.
+///   Measured (release, `Benchmarks/` overhead benchmark, tanh cell, m = 5): about 3 µs per
+///   sample and step at d = 512, 8 % of the cell's 38 µs per sample; about 2 % at d = 2048.
 /// - λ is *relative*: λ̂ is λ times the mean eigenvalue of the Gram matrix, so it shrinks with
 ///   the residuals. An absolute λ (TorchDEQ's 1e-4) swamps ΔGᵀΔG once ‖g‖² < λ and stalls the
 ///   method at tight tolerances (docs/MATH.md, "Anderson acceleration").
@@ -304,7 +304,8 @@ public final class AndersonHistory {
     /// correction), and keeps the order of the remaining rows; with the small-product loops
     /// (m d ≤ ``BLAS/smallProductLimit``, where each row's dot product and row update is done
     /// on its own) the results are the full-block products' bit for bit, up to the sign of an
-    /// exact zero.
+    /// exact zero. Above that limit OpenBLAS groups the rows itself, so a shorter product may
+    /// round differently in the last bits (the same arithmetic, not the same order).
     @inline(__always)
     private func forEachSlotRange(sample s: Int, _ body: (_ start: Int, _ rows: Int) -> Void) {
         let m = memory, n = count[s], first = oldest[s]

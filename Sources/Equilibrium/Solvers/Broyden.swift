@@ -191,8 +191,8 @@ public final class BroydenState {
     /// 1 for a sample whose last update found no secant information from a forward step.
     let stagnated: UnsafeMutablePointer<Int>
     // Scratch for one update, per sample: 2 L coefficients (V g and U Δz) and six rows of d.
-    private let coefficients: UnsafeMutablePointer<Double>
-    private let coefficientsDz: UnsafeMutablePointer<Double>
+    private let vTimesG: UnsafeMutablePointer<Double>
+    private let uTimesDz: UnsafeMutablePointer<Double>
     private let dz: UnsafeMutablePointer<Double>
     private let dg: UnsafeMutablePointer<Double>
     private let hg: UnsafeMutablePointer<Double>
@@ -214,8 +214,8 @@ public final class BroydenState {
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
         previousGNorm = context.allocate(doubles: b)
-        coefficients = context.allocate(doubles: b * m)
-        coefficientsDz = context.allocate(doubles: b * m)
+        vTimesG = context.allocate(doubles: b * m)
+        uTimesDz = context.allocate(doubles: b * m)
         dz = context.allocate(doubles: b * d)
         dg = context.allocate(doubles: b * d)
         hg = context.allocate(doubles: b * d)
@@ -276,7 +276,7 @@ public final class BroydenState {
                                     hg: UnsafeMutablePointer<Double>, vt: UnsafeMutablePointer<Double>) {
         let d = dimension, n = count[s], block = s * memory * d
         guard n > 0 else { return }
-        let vg = coefficients + s * memory, udz = coefficientsDz + s * memory
+        let vg = vTimesG + s * memory, udz = uTimesDz + s * memory
         BLAS.gemv(.none, m: n, n: d, alpha: 1, a: v + block, lda: d, x: g, beta: 0, y: vg)
         BLAS.gemvAndTransposed(m: n, n: d, a: u + block, lda: d, x: dz, y: udz, u: vg, w: hg)
         BLAS.gemv(.transpose, m: n, n: d, alpha: 1, a: v + block, lda: d, x: udz, beta: 1, y: vt)
