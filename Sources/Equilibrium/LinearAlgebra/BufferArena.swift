@@ -1,8 +1,9 @@
 /// Buffers (zero-initialised unless asked for uninitialised ones, ``uninitializedDoubles(_:)``)
-/// allocated together when a solve starts and freed together when its state goes away: the per-solve state of every solver takes its memory from one arena, so no
-/// iteration allocates, no buffer is freed twice or forgotten, and the solve's workspace is
-/// measured from the allocations themselves (``allocatedBytes``). The memory comes from
-/// ``WorkspacePool`` and goes back there, so the next solve of the same shape reuses it.
+/// allocated together when a solve starts and freed together when its state goes away: the
+/// per-solve state of every solver takes its memory from one arena, so no iteration allocates,
+/// no buffer is freed twice or forgotten, and the solve's workspace is measured from the
+/// allocations themselves (``allocatedBytes``). The memory comes from ``WorkspacePool`` and
+/// goes back there, so the next solve of the same shape reuses it.
 package final class BufferArena {
     private var blocks: [WorkspacePool.Block] = []
     /// Bytes handed out so far (as requested; the one-element minimum of an empty request is
@@ -13,33 +14,27 @@ package final class BufferArena {
 
     /// `count` doubles, all zero (at least one, so the pointer is always valid), starting on a
     /// cache line.
-    package func doubles(_ count: Int) -> UnsafeMutablePointer<Double> { zeroed(Double.self, count) }
+    package func doubles(_ count: Int) -> UnsafeMutablePointer<Double> { buffer(Double.self, count, zeroed: true) }
 
     /// `count` doubles as the pool block last held them (any bit pattern), for a buffer whose
     /// every entry is written before it is read: a solver's pair history, whose rows beyond the
     /// pairs stored are never read. Skips zeroing it on every solve.
-    package func uninitializedDoubles(_ count: Int) -> UnsafeMutablePointer<Double> {
-        let (values, block) = WorkspacePool.takeUninitialized(Double.self, count: count, offset: Self.colourOffset(bufferIndex: blocks.count))
-        record(block, bytes: count * MemoryLayout<Double>.stride)
-        return values
-    }
+    package func uninitializedDoubles(_ count: Int) -> UnsafeMutablePointer<Double> { buffer(Double.self, count, zeroed: false) }
 
     /// `count` 32-bit integers (LAPACK's integer workspaces), all zero.
-    package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> { zeroed(Int32.self, count) }
+    package func int32s(_ count: Int) -> UnsafeMutablePointer<Int32> { buffer(Int32.self, count, zeroed: true) }
 
     /// `count` integers (per-sample counters a solver's step updates), all zero.
-    package func integers(_ count: Int) -> UnsafeMutablePointer<Int> { zeroed(Int.self, count) }
+    package func integers(_ count: Int) -> UnsafeMutablePointer<Int> { buffer(Int.self, count, zeroed: true) }
 
-    private func zeroed<T: Numeric>(_ type: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
+    private func buffer<T: Numeric>(_ type: T.Type, _ count: Int, zeroed: Bool) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) \(T.self) values")
-        let (values, block) = WorkspacePool.takeZeroed(T.self, count: count, offset: Self.colourOffset(bufferIndex: blocks.count))
-        record(block, bytes: count * MemoryLayout<T>.stride)
-        return values
-    }
-
-    private func record(_ block: WorkspacePool.Block, bytes: Int) {
+        let offset = Self.colourOffset(bufferIndex: blocks.count)
+        let (values, block) = zeroed ? WorkspacePool.takeZeroed(T.self, count: count, offset: offset)
+                                     : WorkspacePool.takeUninitialized(T.self, count: count, offset: offset)
         blocks.append(block)
-        allocatedBytes += bytes
+        allocatedBytes += count * MemoryLayout<T>.stride
+        return values
     }
 
     /// Where buffer `bufferIndex` starts inside its block: (index mod 32) × 128 bytes. The pool's
