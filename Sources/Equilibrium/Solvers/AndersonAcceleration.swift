@@ -259,21 +259,30 @@ public final class AndersonHistory {
         for j in 0..<m { coefficients[j] = 0 }
         while count[s] > 0 {
             let n = count[s], first = oldest[s]
+            // The i-th oldest pair sits in slot (first + i) mod m; the slots are stepped with a
+            // wrap rather than a division per entry (n² entries are gathered).
             var trace = 0.0
-            for i in 0..<n { trace += gs[((first + i) % m) * (m + 1)] }
+            var si = first
+            for _ in 0..<n {
+                trace += gs[si * (m + 1)]
+                si = si + 1 == m ? 0 : si + 1
+            }
             let shift = lambda * trace / Double(n)
             var norm1 = 0.0
+            var sj = first
             for j in 0..<n {
-                let sj = (first + j) % m
                 var columnSum = 0.0
+                si = first
                 for i in 0..<n {
-                    var value = gs[((first + i) % m) * m + sj]
+                    var value = gs[si * m + sj]
                     if i == j { value += shift }
                     system[i + j * n] = value
                     columnSum += abs(value)
+                    si = si + 1 == m ? 0 : si + 1
                 }
                 norm1 = max(norm1, columnSum)
                 rhs[j] = slotValues[sj]
+                sj = sj + 1 == m ? 0 : sj + 1
             }
             if LAPACK.choleskyFactor(n: n, a: system, lda: n) == 0,
                conditionBoundProves(sample: s, n: n, anorm: norm1, maxConditionNumber: maxConditionNumber)
@@ -281,7 +290,11 @@ public final class AndersonHistory {
                                                       work: conditionWork + s * 3 * m, iwork: conditionIWork + s * m)
                    * maxConditionNumber >= 1,
                LAPACK.choleskySolve(n: n, factor: system, lda: n, b: rhs) == 0 {
-                for i in 0..<n { coefficients[(first + i) % m] = rhs[i] }
+                si = first
+                for i in 0..<n {
+                    coefficients[si] = rhs[i]
+                    si = si + 1 == m ? 0 : si + 1
+                }
                 break
             }
             // Ill-conditioned or singular: forget the oldest pair and try again.
