@@ -259,13 +259,13 @@ public final class AndersonHistory {
         for j in 0..<m { coefficients[j] = 0 }
         while count[s] > 0 {
             let n = count[s], first = oldest[s]
-            // The i-th oldest pair sits in slot (first + i) mod m; the slots are stepped with a
-            // wrap rather than a division per entry (n² entries are gathered).
+            // The i-th oldest pair sits in slot (first + i) mod m, stepped with ``nextSlot(_:)``
+            // rather than a division per entry (n² entries are gathered).
             var trace = 0.0
             var si = first
             for _ in 0..<n {
                 trace += gs[si * (m + 1)]
-                si = si + 1 == m ? 0 : si + 1
+                si = nextSlot(si)
             }
             let shift = lambda * trace / Double(n)
             var norm1 = 0.0
@@ -278,11 +278,11 @@ public final class AndersonHistory {
                     if i == j { value += shift }
                     system[i + j * n] = value
                     columnSum += abs(value)
-                    si = si + 1 == m ? 0 : si + 1
+                    si = nextSlot(si)
                 }
                 norm1 = max(norm1, columnSum)
                 rhs[j] = slotValues[sj]
-                sj = sj + 1 == m ? 0 : sj + 1
+                sj = nextSlot(sj)
             }
             if LAPACK.choleskyFactor(n: n, a: system, lda: n) == 0,
                conditionBoundProves(sample: s, n: n, anorm: norm1, maxConditionNumber: maxConditionNumber)
@@ -293,7 +293,7 @@ public final class AndersonHistory {
                 si = first
                 for i in 0..<n {
                     coefficients[si] = rhs[i]
-                    si = si + 1 == m ? 0 : si + 1
+                    si = nextSlot(si)
                 }
                 break
             }
@@ -309,6 +309,10 @@ public final class AndersonHistory {
                       beta: 1, y: x)
         }
     }
+
+    /// The ring slot after `slot`: slot + 1, wrapping to 0 at m (no division).
+    @inline(__always)
+    private func nextSlot(_ slot: Int) -> Int { slot + 1 == memory ? 0 : slot + 1 }
 
     /// Calls `body(start, rows)` for the runs of consecutive ring slots in use by sample `s`, in
     /// increasing slot order: one run [oldest, oldest + n) or, when the ring wraps, [0, e) and
