@@ -212,7 +212,7 @@ public final class AndersonHistory {
                 count[s] += 1
             } else {
                 slot = oldest[s]
-                oldest[s] = (oldest[s] + 1) % m
+                oldest[s] = nextSlot(slot)
             }
             // The ΔX block holds ΔX + β ΔG (β is fixed for the solve), so the step's correction
             // (ΔX + β ΔG)ᵀγ is one GEMV rather than two (issue 13).
@@ -298,7 +298,7 @@ public final class AndersonHistory {
                 break
             }
             // Ill-conditioned or singular: forget the oldest pair and try again.
-            oldest[s] = (first + 1) % m
+            oldest[s] = nextSlot(first)
             count[s] -= 1
         }
         // x ← x + β g − (ΔX + β ΔG)ᵀγ over the slots in use, in slot order (the block holds
