@@ -67,6 +67,17 @@ package final class BacktrackingLineSearch {
     package func run<Map>(context: SolveContext<Map>, direction: UnsafePointer<Double>, samples: [Int],
                           enabled: Bool, merit: LineSearchMerit, retry: (Int) -> Bool) {
         let d = dimension, criteria = context.criteria
+        guard enabled else {
+            // The full step, taken unconditionally: z ← z + Δ in place and f evaluated straight
+            // into the context's f(z). The same values as a trial at s = 1 (z + 1·Δ is z + Δ
+            // exactly), without the trial's two row copies and its unused residual pass.
+            for s in samples {
+                let z = context.row(context.z, s), delta = direction + s * d
+                for j in 0..<d { z[j] += delta[j] }
+            }
+            context.evaluate(at: context.z, into: context.fz, samples: samples)
+            return
+        }
         pending.removeAll(keepingCapacity: true)
         for s in samples {
             pending.append(s)
@@ -95,7 +106,7 @@ package final class BacktrackingLineSearch {
                 case .squaredNorm:
                     decreased = absolute * absolute <= (1 - 2 * Self.sufficientDecrease * step) * current * current
                 }
-                if !enabled || (finite && (measure <= criteria.tolerance || decreased)) {
+                if finite && (measure <= criteria.tolerance || decreased) {
                     context.row(context.z, s).update(from: trial, count: d)
                     context.row(context.fz, s).update(from: image, count: d)
                     continue
