@@ -45,9 +45,11 @@ package final class BacktrackingLineSearch {
         precondition(maxTrials >= 1, "a line search needs at least one trial.")
         self.maxTrials = maxTrials
         dimension = d
-        trialZ = arena.doubles(b * d)
-        trialF = arena.doubles(b * d)
-        residual = arena.doubles(d)
+        // A search writes the trial rows of its samples before it evaluates or reads them, and
+        // the residual row before its norms; no other row is read, so nothing needs zeroing.
+        trialZ = arena.uninitializedDoubles(b * d)
+        trialF = arena.uninitializedDoubles(b * d)
+        residual = arena.uninitializedDoubles(d)
         pending = []
         pending.reserveCapacity(b)
         next = []
