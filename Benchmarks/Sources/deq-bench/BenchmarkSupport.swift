@@ -242,18 +242,26 @@ enum BenchmarkSolver: CustomStringConvertible {
         }
     }
 
-    /// The solve; a `UsageError` here is a bug of the benchmark itself, so it stops the run.
+    /// The solver made and then the solve; a `UsageError` here is a bug of the benchmark itself,
+    /// so it stops the run.
     func solve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) -> SolveResult {
+        Self.solve(make(), map, from: initial, criteria: criteria)
+    }
+
+    /// A solve with a solver made beforehand (``make()``), so that a timing around it measures the
+    /// solve alone, as a user who makes the solver once and solves many batches would.
+    static func solve<Map: FixedPointMap>(_ solver: any FixedPointSolver, _ map: Map, from initial: Matrix,
+                                          criteria: StoppingCriteria) -> SolveResult {
         do {
-            return try throwingSolve(map, from: initial, criteria: criteria)
+            return try solver.solve(map, from: initial, criteria: criteria)
         } catch {
-            fatalError("deq-bench: \(self) rejected its settings: \(error)")
+            fatalError("deq-bench: \(solver.name) rejected the solve: \(error)")
         }
     }
 
     /// The solver from the library's catalog (the one place names and defaults live), by name
     /// with the benchmark's settings.
-    private func throwingSolve<Map: FixedPointMap>(_ map: Map, from initial: Matrix, criteria: StoppingCriteria) throws(UsageError) -> SolveResult {
+    func make() -> any FixedPointSolver {
         let (name, parameters): (String, [String: ParameterValue])
         switch self {
         case .forward: (name, parameters) = ("forward", [:])
@@ -262,7 +270,11 @@ enum BenchmarkSolver: CustomStringConvertible {
         case .newtonKrylov(let products):
             (name, parameters) = ("newton-krylov", ["jvp": .text(products == .finiteDifference ? "fd" : "analytic")])
         }
-        return try Catalog.standard.solver(named: name).makeSolver(parameters).solve(map, from: initial, criteria: criteria)
+        do {
+            return try Catalog.standard.solver(named: name).makeSolver(parameters)
+        } catch {
+            fatalError("deq-bench: \(self) rejected its settings: \(error)")
+        }
     }
 }
 
