@@ -151,8 +151,9 @@ func maxRowRelativeError(_ a: Matrix, _ b: Matrix) -> Double {
         if solverName.hasPrefix("broyden") {
             let a = try #require(clean.byproducts.inverseJacobian as? BroydenInverse)
             let b = try #require(dirty.byproducts.inverseJacobian as? BroydenInverse)
-            // Equatable compares every stored row, those beyond the pairs in use included
-            // (a NaN copied from the dirty blocks would make them unequal).
+            // Equatable compares the pairs in use bit for bit (the estimate keeps the solve's blocks,
+            // whose rows beyond those pairs hold whatever the dirty pool left there and are never
+            // read); the product below would turn such a row into a NaN if one were read.
             let equal = a == b  // (a Bool, so that a failure does not print both estimates)
             #expect(equal, "the inverse estimates of the clean and the dirty solve differ")
             let probe = Matrix(rows: 3, columns: 64, storage: (0..<192).map { Double($0 % 7) - 3 })

@@ -6,6 +6,8 @@
 /// goes back there, so the next solve of the same shape reuses it.
 package final class BufferArena {
     private var blocks: [WorkspacePool.Block] = []
+    /// Buffers handed out so far, shared ones included (their index picks the colour offset).
+    private var bufferCount = 0
     /// Bytes handed out so far (as requested; the one-element minimum of an empty request is
     /// not counted).
     package private(set) var allocatedBytes = 0
@@ -27,12 +29,25 @@ package final class BufferArena {
     /// `count` integers (per-sample counters a solver's step updates), all zero.
     package func integers(_ count: Int) -> UnsafeMutablePointer<Int> { buffer(Int.self, count, zeroed: true) }
 
+    /// `count` doubles as the pool block last held them, in a buffer that may outlive the arena:
+    /// a solver's buffer that its result keeps without a copy (Broyden's U and V become the
+    /// result's ``BroydenInverse``). Counted in ``allocatedBytes`` like the others; the block goes
+    /// back to the pool when the last reference to the ``PooledDoubles`` goes away.
+    package func sharedDoubles(_ count: Int) -> PooledDoubles {
+        precondition(count >= 0, "a buffer of \(count) Double values")
+        let shared = PooledDoubles(uninitializedCount: count, offset: Self.colourOffset(bufferIndex: bufferCount))
+        bufferCount += 1
+        allocatedBytes += count * MemoryLayout<Double>.stride
+        return shared
+    }
+
     private func buffer<T: Numeric>(_ type: T.Type, _ count: Int, zeroed: Bool) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) \(T.self) values")
-        let offset = Self.colourOffset(bufferIndex: blocks.count)
+        let offset = Self.colourOffset(bufferIndex: bufferCount)
         let (values, block) = zeroed ? WorkspacePool.takeZeroed(T.self, count: count, offset: offset)
                                      : WorkspacePool.takeUninitialized(T.self, count: count, offset: offset)
         blocks.append(block)
+        bufferCount += 1
         allocatedBytes += count * MemoryLayout<T>.stride
         return values
     }
@@ -48,3 +63,33 @@ package final class BufferArena {
         for block in blocks { WorkspacePool.giveBack(block) }
     }
 }
+
+/// Doubles in a ``WorkspacePool`` block that a value outside the solve may keep: made by
+/// ``BufferArena/sharedDoubles(_:)`` for a solver's buffer that its result shares (or directly,
+/// for an estimate built from explicit values). The block goes back to the pool when the last
+/// reference goes away, so a result that is dropped before the next solve of the same shape
+/// leaves that solve memory that is already mapped.
+///
+/// Written only by the solve that took it (or the initialiser that filled it) and read-only once
+/// a result holds it; that is what makes it safe to share across threads (`@unchecked Sendable`).
+package final class PooledDoubles: @unchecked Sendable {
+    /// The first of ``count`` doubles.
+    package let pointer: UnsafeMutablePointer<Double>
+    package let count: Int
+    private let block: WorkspacePool.Block
+
+    /// `count` doubles as the block last held them, `offset` bytes into it.
+    package init(uninitializedCount count: Int, offset: Int = 0) {
+        (pointer, block) = WorkspacePool.takeUninitialized(Double.self, count: count, offset: offset)
+        self.count = count
+    }
+
+    /// `count` zeros.
+    package convenience init(zeroedCount count: Int) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: 0, count: max(1, count))
+    }
+
+    deinit { WorkspacePool.giveBack(block) }
+}
+

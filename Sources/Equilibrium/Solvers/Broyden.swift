@@ -19,7 +19,7 @@
 /// per solve.
 ///
 /// **By-product.** The result carries every sample's final H (``SolverByproducts/inverseJacobian``,
-/// a ``BroydenInverse``; the pairs in use are copied once after the solve), which SHINE reuses.
+/// a ``BroydenInverse`` that keeps the solve's U and V blocks without a copy), which SHINE reuses.
 ///
 /// **Memory full: restart (the default).** When L pairs are stored, ``MemoryPolicy/restart``
 /// clears H back to −I and applies the new pair to it (SciPy's `broyden1` with
@@ -176,7 +176,10 @@ public final class BroydenState {
     let batchSize: Int
     let dimension: Int
     let memory: Int
-    /// U and V, B blocks of L × d; rows 0..<count[s] of a block are in use.
+    /// U and V, B blocks of L × d; rows 0..<count[s] of a block are in use. Shared with the
+    /// result's ``BroydenInverse`` when the solve ends, without a copy (``inverse()``).
+    private let uStorage: PooledDoubles
+    private let vStorage: PooledDoubles
     private let u: UnsafeMutablePointer<Double>
     private let v: UnsafeMutablePointer<Double>
     /// Δ = −H g at the current iterate, B × d.
@@ -206,10 +209,12 @@ public final class BroydenState {
         let b = context.batchSize, d = context.dimension
         dimension = d
         memory = m
-        // Rows 0..<count[s] are written before they are read, and no other row is read (inverse()
-        // copies only those), so the blocks need no zeroing.
-        u = context.allocate(uninitializedDoubles: b * m * d)
-        v = context.allocate(uninitializedDoubles: b * m * d)
+        // Rows 0..<count[s] are written before they are read, and no other row is read (neither
+        // here nor by the BroydenInverse that keeps the blocks), so the blocks need no zeroing.
+        uStorage = context.allocate(sharedDoubles: b * m * d)
+        vStorage = context.allocate(sharedDoubles: b * m * d)
+        u = uStorage.pointer
+        v = vStorage.pointer
         directions = context.allocate(doubles: b * d)
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
@@ -238,22 +243,12 @@ public final class BroydenState {
 
     func pairCount(sample s: Int) -> Int { count[s] }
 
-    /// A copy of every sample's H = −I + Σ uᵢ vᵢᵀ, made once after a solve: the pairs in use, and
-    /// zeros in the rows beyond them.
+    /// Every sample's H = −I + Σ uᵢ vᵢᵀ after a solve: the pair counts, and the U and V blocks
+    /// themselves (shared, not copied: the solve writes them no more). Copying them took 2.7 % of a
+    /// d = 2048, B = 8 solve, most of it page faults on the fresh copy (issue 13).
     func inverse() -> BroydenInverse {
-        let b = batchSize, d = dimension, m = memory
-        func copy(_ block: UnsafeMutablePointer<Double>) -> [Double] {
-            [Double](unsafeUninitializedCapacity: b * m * d) { buffer, initialized in
-                for s in 0..<b {
-                    let start = s * m * d, used = count[s] * d
-                    (buffer.baseAddress! + start).initialize(from: block + start, count: used)
-                    (buffer.baseAddress! + start + used).initialize(repeating: 0, count: m * d - used)
-                }
-                initialized = b * m * d
-            }
-        }
-        return BroydenInverse(dimension: d, memory: m, pairCounts: Array(UnsafeBufferPointer(start: count, count: b)),
-                              u: copy(u), v: copy(v))
+        BroydenInverse(dimension: dimension, memory: memory,
+                       pairCounts: Array(UnsafeBufferPointer(start: count, count: batchSize)), u: uStorage, v: vStorage)
     }
 
     /// H ← −I for sample `s`.

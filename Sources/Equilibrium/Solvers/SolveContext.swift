@@ -154,6 +154,10 @@ public final class SolveContext<Map: FixedPointMap> {
     /// (the built-in solvers' pair histories, whose rows beyond the pairs stored are never read).
     package func allocate(uninitializedDoubles count: Int) -> UnsafeMutablePointer<Double> { arena.uninitializedDoubles(count) }
 
+    /// `count` uninitialised doubles, otherwise like ``allocate(uninitializedDoubles:)``, in a
+    /// buffer the solve's result may keep without a copy (``PooledDoubles``; Broyden's U and V).
+    package func allocate(sharedDoubles count: Int) -> PooledDoubles { arena.sharedDoubles(count) }
+
     /// `count` zero 32-bit integers (LAPACK integer workspaces), like ``allocate(doubles:)``.
     public func allocate(int32s count: Int) -> UnsafeMutablePointer<Int32> { arena.int32s(count) }
 
