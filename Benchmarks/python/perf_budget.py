@@ -9,7 +9,8 @@
 a random W and its SVD, is over), so every sample is in the solve loop. Each sample is counted
 once, by the function it was taken in (perf's "self" samples); the groups name the functions:
 
-- evaluation: the cell's GEMV (OpenBLAS's unnamed kernel, `cblas_dgemv`) and its tanh pass;
+- evaluation: the cell's GEMV (OpenBLAS's unnamed kernel, `cblas_dgemv`; `eqk_streamed_product` for a
+  batch of 2–16 rows) and its tanh pass;
 - history products: the solvers' products with their history blocks (`eqk_gemv*` kernels,
   `daxpy`); Anderson's record loop (ΔX, ΔG and the previous x, g in one pass) on its own line;
 - small system: Anderson's gather, Cholesky, condition bound, `dpocon` and solve (LAPACK and BLAS
@@ -17,7 +18,9 @@ once, by the function it was taken in (perf's "self" samples); the groups name t
 - Broyden update: its own loops, dot products and guard norms;
 - residuals and stopping: `SolveContext.assess` (g = f − z, the norms, the best point's copy);
 - copies: `memmove` and `memset` wherever they are called;
-- line search: `BacktrackingLineSearch.run`'s own code.
+- line search: `BacktrackingLineSearch.run`'s own code;
+- kernel: every sample perf took in the kernel, in a solve loop the page faults of memory touched
+  for the first time.
 
 Everything else (the loop, allocation, the Swift runtime) is one line, with its largest items.
 """
@@ -26,7 +29,7 @@ import subprocess
 import sys
 
 GROUPS = [
-    ("evaluation: GEMV", r"^0x0000|cblas_dgemv|dgemv_[nt]_"),
+    ("evaluation: GEMV", r"^0x0000|cblas_dgemv|dgemv_[nt]_|eqk_streamed_product"),
     ("evaluation: tanh", r"expm1|^__tanh|tanh@plt|TanhCell.*evaluate"),
     ("history products (eqk kernels, axpy)", r"^eqk_gemv|daxpy_k"),
     ("Anderson record loop (ΔX, ΔG, previous x, g)", r"AndersonHistoryC6record"),
@@ -37,6 +40,7 @@ GROUPS = [
     ("residuals and stopping (assess)", r"SolveContextC6assess|SolveContextC12assess|residualNorms"),
     ("copies (memmove, memset)", r"memmove|memset"),
     ("line search", r"BacktrackingLineSearch"),
+    ("kernel (page faults: first touches of fresh memory)", r"^\[k\] "),
 ]
 
 
@@ -48,7 +52,8 @@ def self_samples(path):
         parts = line.split()
         if len(parts) < 3 or not parts[0].endswith("%"):
             continue
-        shares[parts[2]] = shares.get(parts[2], 0.0) + float(parts[0][:-1])
+        symbol = ("[k] " if parts[1] == "[k]" else "") + parts[2]
+        shares[symbol] = shares.get(symbol, 0.0) + float(parts[0][:-1])
     return shares
 
 
