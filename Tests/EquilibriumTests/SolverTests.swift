@@ -129,6 +129,29 @@ func maxRowRelativeError(_ a: Matrix, _ b: Matrix) -> Double {
         }
     }
 
+    @Test func broydenInverseOutlivesItsSolve() throws {
+        // A Broyden result's BroydenInverse keeps the solve's own U and V blocks (no copy), which go
+        // back to the workspace pool only when the estimate is dropped. While it is alive, later
+        // solves of the same shape take other blocks, and blocks that the pool hands out dirty (0xFF,
+        // a NaN) must not be its own: its product with a probe stays bit for bit what it was.
+        let cell = try TanhCell.random(.init(dimension: 64, batchSize: 3, spectralNorm: 0.6, seed: 5))
+        let criteria = try StoppingCriteria(tolerance: 1e-10, measure: .relative, maxIterations: 300)
+        let solver = try Broyden(memory: 20)
+        let kept = try solver.solve(cell, from: Matrix(rows: 3, columns: 64), criteria: criteria)
+        let inverse = try #require(kept.byproducts.inverseJacobian as? BroydenInverse)
+        #expect(inverse.pairCounts.allSatisfy { $0 > 0 }, "the estimate must hold pairs for the test to mean anything")
+        let probe = Matrix(rows: 3, columns: 64, storage: (0..<192).map { Double($0 % 7) - 3 })
+        let image = try inverse.product(probe)
+        #expect(image.storage.allSatisfy { $0.isFinite })
+        for _ in 0..<3 {
+            Self.dirtyThePool()
+            let later = try solver.solve(cell, from: Matrix(rows: 3, columns: 64), criteria: criteria)
+            #expect(later.converged)
+        }
+        let again = try inverse.product(probe)
+        #expect(again.storage.map(\.bitPattern) == image.storage.map(\.bitPattern))
+    }
+
     @Test(arguments: ["anderson", "broyden", "broyden drop-oldest"])
     func historyOnDirtyMemoryChangesNothing(solverName: String) throws {
         // d = 64, B = 3, m = L = 20, ‖W‖ = 0.6, tolerance 1e-10: fewer iterations than the memory
