@@ -34,22 +34,25 @@ package final class BufferArena {
     /// result's ``BroydenInverse``). Counted in ``allocatedBytes`` like the others; the block goes
     /// back to the pool when the last reference to the ``PooledDoubles`` goes away.
     package func sharedDoubles(_ count: Int) -> PooledDoubles {
-        precondition(count >= 0, "a buffer of \(count) Double values")
-        let shared = PooledDoubles(uninitializedCount: count, offset: Self.colourOffset(bufferIndex: bufferCount))
-        bufferCount += 1
-        allocatedBytes += count * MemoryLayout<Double>.stride
-        return shared
+        PooledDoubles(uninitializedCount: count, offset: nextOffset(Double.self, count))
     }
 
     private func buffer<T: Numeric>(_ type: T.Type, _ count: Int, zeroed: Bool) -> UnsafeMutablePointer<T> {
         precondition(count >= 0, "a buffer of \(count) \(T.self) values")
-        let offset = Self.colourOffset(bufferIndex: bufferCount)
+        let offset = nextOffset(T.self, count)
         let (values, block) = zeroed ? WorkspacePool.takeZeroed(T.self, count: count, offset: offset)
                                      : WorkspacePool.takeUninitialized(T.self, count: count, offset: offset)
         blocks.append(block)
+        return values
+    }
+
+    /// The colour offset of the next buffer (``colourOffset(bufferIndex:)``), with that buffer's
+    /// `count` values of `T` counted in ``allocatedBytes``: the bookkeeping every buffer shares.
+    private func nextOffset<T>(_ type: T.Type, _ count: Int) -> Int {
+        let offset = Self.colourOffset(bufferIndex: bufferCount)
         bufferCount += 1
         allocatedBytes += count * MemoryLayout<T>.stride
-        return values
+        return offset
     }
 
     /// Where buffer `bufferIndex` starts inside its block: (index mod 32) × 128 bytes. The pool's
@@ -73,15 +76,14 @@ package final class BufferArena {
 /// Written only by the solve that took it (or the initialiser that filled it) and read-only once
 /// a result holds it; that is what makes it safe to share across threads (`@unchecked Sendable`).
 package final class PooledDoubles: @unchecked Sendable {
-    /// The first of ``count`` doubles.
+    /// The first of the doubles.
     package let pointer: UnsafeMutablePointer<Double>
-    package let count: Int
     private let block: WorkspacePool.Block
 
     /// `count` doubles as the block last held them, `offset` bytes into it.
     package init(uninitializedCount count: Int, offset: Int = 0) {
+        precondition(count >= 0, "a buffer of \(count) Double values")
         (pointer, block) = WorkspacePool.takeUninitialized(Double.self, count: count, offset: offset)
-        self.count = count
     }
 
     /// `count` zeros.

@@ -83,15 +83,13 @@ public struct BroydenInverse: InverseJacobianEstimate, Equatable {
     /// them are not compared: they are never read).
     public static func == (a: BroydenInverse, b: BroydenInverse) -> Bool {
         guard a.dimension == b.dimension, a.memory == b.memory, a.pairCounts == b.pairCounts else { return false }
-        let d = a.dimension
-        for (i, n) in a.pairCounts.enumerated() {
-            let offset = i * a.memory * d, used = n * d
-            for (x, y) in [(a.u.pointer, b.u.pointer), (a.v.pointer, b.v.pointer)]
-            where !(0..<used).allSatisfy({ x[offset + $0].bitPattern == y[offset + $0].bitPattern }) {
-                return false
+        let d = a.dimension, (au, av, bu, bv) = (a.u.pointer, a.v.pointer, b.u.pointer, b.v.pointer)
+        return a.pairCounts.enumerated().allSatisfy { i, n in
+            let start = i * a.memory * d
+            return (start..<(start + n * d)).allSatisfy {
+                au[$0].bitPattern == bu[$0].bitPattern && av[$0].bitPattern == bv[$0].bitPattern
             }
         }
-        return true
     }
 
     private func apply(_ x: Matrix, transposed: Bool) throws(UsageError) -> Matrix {

@@ -180,8 +180,8 @@ public final class BroydenState {
     /// result's ``BroydenInverse`` when the solve ends, without a copy (``inverse()``).
     private let uStorage: PooledDoubles
     private let vStorage: PooledDoubles
-    private let u: UnsafeMutablePointer<Double>
-    private let v: UnsafeMutablePointer<Double>
+    private var u: UnsafeMutablePointer<Double> { uStorage.pointer }
+    private var v: UnsafeMutablePointer<Double> { vStorage.pointer }
     /// Δ = −H g at the current iterate, B × d.
     let directions: UnsafeMutablePointer<Double>
     private let previousZ: UnsafeMutablePointer<Double>
@@ -213,8 +213,6 @@ public final class BroydenState {
         // here nor by the BroydenInverse that keeps the blocks), so the blocks need no zeroing.
         uStorage = context.allocate(sharedDoubles: b * m * d)
         vStorage = context.allocate(sharedDoubles: b * m * d)
-        u = uStorage.pointer
-        v = vStorage.pointer
         directions = context.allocate(doubles: b * d)
         previousZ = context.allocate(doubles: b * d)
         previousG = context.allocate(doubles: b * d)
