@@ -196,13 +196,16 @@ public final class SolveContext<Map: FixedPointMap> {
     }
 
     /// The smallest step, in doubles read, that ``forEachActiveSample(readsPerSample:_:)`` splits:
-    /// 2¹⁹ (4 MiB, about 0.2 ms). Measured on 2 vCPUs (tanh cells, default BLAS threads,
-    /// `Benchmarks/`, medians of interleaved solves): split steps made d = 512, B = 8 solves slower
-    /// (Anderson m = 5 and 20: 0.1–0.3 Mi doubles a step, waking the second thread and moving the
-    /// rows cost more than half the step), left d = 2048, B = 4 and 8 unchanged within ±1.5 %
-    /// (0.4–1.6 Mi; the step is a small part of the solve there), and made d = 512, B = 64 solves
-    /// 9–14 % faster for Anderson m = 5 and 20 and 5–9 % for Broyden (0.75–2.2 Mi).
-    public static var parallelStepReads: Int { 1 << 19 }
+    /// 2¹⁷ (1 MiB, about 0.05 ms at L3 bandwidth). Measured on 2 vCPUs (tanh cells, default BLAS
+    /// threads, `deq-bench overhead`, solver's own time per solve; Benchmarks/results, stop 35):
+    /// - from 2¹⁷ instead of 2¹⁹, the steps of d = 512, B = 8 Anderson m = 20 (0.19 Mi doubles)
+    ///   and Broyden L = 20 (0.30 Mi), and of d = 2048, B = 8 Anderson m = 5 (0.28 Mi), are split,
+    ///   and each of these solves spends less time outside f;
+    /// - from 2¹⁶, d = 512, B = 8 Anderson m = 5 (0.07 Mi) is split too, and its own time grows
+    ///   (0.54 → 0.62 ms): waking the second thread and moving the rows cost more than half the step;
+    /// - larger steps gain more: d = 512, B = 64 solves (0.75–2.2 Mi) were 9–14 % faster split for
+    ///   Anderson m = 5 and 20 and 5–9 % for Broyden (bf500c2).
+    public static var parallelStepReads: Int { 1 << 17 }
 
     /// Counts one more iteration for every active sample.
     package func beginIteration() {
