@@ -196,16 +196,20 @@ public final class SolveContext<Map: FixedPointMap> {
     }
 
     /// The smallest step, in doubles read, that ``forEachActiveSample(readsPerSample:_:)`` splits:
-    /// 2¹⁷ (1 MiB, about 0.05 ms at L3 bandwidth). Measured on 2 vCPUs (tanh cells, default BLAS
-    /// threads, `deq-bench overhead`, solver's own time per solve; Benchmarks/results, stop 35):
-    /// - from 2¹⁷ instead of 2¹⁹, the steps of d = 512, B = 8 Anderson m = 20 (0.19 Mi doubles)
-    ///   and Broyden L = 20 (0.30 Mi), and of d = 2048, B = 8 Anderson m = 5 (0.28 Mi), are split,
-    ///   and each of these solves spends less time outside f;
-    /// - from 2¹⁶, d = 512, B = 8 Anderson m = 5 (0.07 Mi) is split too, and its own time grows
-    ///   (0.54 → 0.62 ms): waking the second thread and moving the rows cost more than half the step;
-    /// - larger steps gain more: d = 512, B = 64 solves (0.75–2.2 Mi) were 9–14 % faster split for
-    ///   Anderson m = 5 and 20 and 5–9 % for Broyden (bf500c2).
-    public static var parallelStepReads: Int { 1 << 17 }
+    /// 2¹⁹ (4 MiB, about 0.2 ms). Measured on 2 vCPUs (tanh cells, default BLAS threads,
+    /// `deq-bench overhead`, solve / (nfe × one evaluation)):
+    /// - d = 512, B = 64 (0.75–2.2 Mi doubles a step) was 9–14 % faster split for Anderson m = 5
+    ///   and 20, and 5–9 % for Broyden; d = 2048, B = 4 and 8 (0.4–1.6 Mi) were unchanged within
+    ///   ±1.5 % (bf500c2).
+    /// - From 2¹⁷ instead (stop 35, 6 alternated runs per side): d = 2048, B = 8 Anderson m = 5
+    ///   (0.28 Mi) gained in every pair (median 1.086 → 1.068), d = 512, B = 8 Anderson m = 20
+    ///   (0.19 Mi) was unchanged, and d = 512, B = 8 Broyden (0.30 Mi) lost in 5 of 6 pairs (about
+    ///   3 %). From 2¹⁶, d = 512, B = 8 Anderson m = 5 (0.07 Mi) lost too.
+    /// The reads alone do not tell these apart. A likely reason, not measured: at d = 2048 the
+    /// cell's 32 MiB W evicts the history at every evaluation, so a split step reads it from
+    /// memory on either core, while at d = 512 (W 2 MiB) the history stays in one core's caches
+    /// and a split moves half of it to the other core.
+    public static var parallelStepReads: Int { 1 << 19 }
 
     /// Counts one more iteration for every active sample.
     package func beginIteration() {
