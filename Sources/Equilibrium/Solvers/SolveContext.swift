@@ -201,10 +201,11 @@ public final class SolveContext<Map: FixedPointMap> {
     /// - d = 512, B = 64 (0.75–2.2 Mi doubles a step) was 9–14 % faster split for Anderson m = 5
     ///   and 20, and 5–9 % for Broyden; d = 2048, B = 4 and 8 (0.4–1.6 Mi) were unchanged within
     ///   ±1.5 % (bf500c2).
-    /// - From 2¹⁷ instead (stop 35, 6 alternated runs per side): d = 2048, B = 8 Anderson m = 5
-    ///   (0.28 Mi) gained in every pair (median 1.086 → 1.068), d = 512, B = 8 Anderson m = 20
-    ///   (0.19 Mi) was unchanged, and d = 512, B = 8 Broyden (0.30 Mi) lost in 5 of 6 pairs (about
-    ///   3 %). From 2¹⁶, d = 512, B = 8 Anderson m = 5 (0.07 Mi) lost too.
+    /// - From 2¹⁷ instead (stop 35, 6 alternated runs per side, Benchmarks/results/stop35-split-*):
+    ///   d = 2048, B = 8 Anderson m = 5 (0.28 Mi) gained in every pair (median 1.086 → 1.068),
+    ///   d = 512, B = 8 Anderson m = 20 (0.19 Mi) was unchanged, and d = 512, B = 8 Broyden
+    ///   (0.30 Mi) lost in 5 of 6 pairs (median 1.252 → 1.292). From 2¹⁶, d = 512, B = 8 Anderson
+    ///   m = 5 (0.07 Mi) lost too (own time 0.54 → 0.62 ms, one undisturbed pair of runs).
     /// The reads alone do not tell these apart. A likely reason, not measured: at d = 2048 the
     /// cell's 32 MiB W evicts the history at every evaluation, so a split step reads it from
     /// memory on either core, while at d = 512 (W 2 MiB) the history stays in one core's caches
