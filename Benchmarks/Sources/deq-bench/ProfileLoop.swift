@@ -14,7 +14,8 @@ enum ProfileLoop {
     }
 
     /// Parses `SOLVER D B N` (e.g. `broyden 512 1 2000`; SOLVER is forward, anderson-m5,
-    /// anderson-m20, broyden).
+    /// anderson-m20, broyden, newton-krylov (analytic J·v) or newton-krylov-fd). For Newton–Krylov
+    /// the printed ratio counts f evaluations only, not its J·v products.
     static func settings(_ words: [String]) -> Settings? {
         var s = Settings()
         guard words.count == 4, let d = Int(words[1]), d >= 1, d <= 8192, let b = Int(words[2]), b >= 1, b <= 256,
@@ -24,6 +25,8 @@ enum ProfileLoop {
         case "anderson-m5": s.solver = .anderson(memory: 5)
         case "anderson-m20": s.solver = .anderson(memory: 20)
         case "broyden": s.solver = .broyden
+        case "newton-krylov": s.solver = .newtonKrylov(products: .analytic)
+        case "newton-krylov-fd": s.solver = .newtonKrylov(products: .finiteDifference)
         default: return nil
         }
         (s.dimension, s.batchSize, s.solves) = (d, b, n)

@@ -20,7 +20,7 @@ usage: deq-bench <overhead|alloc|scipy|hard|scipy-nonlin|families|overhead-nonli
   kinsol    one-sample solves against SUNDIALS KINSOL (C runner, one BLAS thread) (issue 13)
   roofline  every built-in cell's f, J·v, vᵀJ against its bare BLAS calls + elementwise pass, B ∈ {1, 8, 64} (issue 13)
   threads   batch solves on 1 and 2 threads: BLAS threading vs per-sample parallelism (issue 13)
-  profile SOLVER D B N  N solves of one overhead cell (SOLVER: forward, anderson-m5, anderson-m20, broyden), for perf
+  profile SOLVER D B N  N solves of one overhead cell (SOLVER: forward, anderson-m5, anderson-m20, broyden, newton-krylov, newton-krylov-fd), for perf
   all       overhead, alloc, scipy, hard, scipy-nonlin, families, overhead-nonlin, in that order
 
   --quick       fewer repeats (3), smaller cells only, fewer samples
