@@ -120,7 +120,7 @@ final class GMRESWorkspace {
     private func startCycle(sample s: Int, from r: UnsafePointer<Double>) -> Bool {
         let d = dimension, k = restartLength
         columns[s] = 0
-        let beta = BLAS.nrm2(count: d, r)
+        let beta = BLAS.norm(count: d, r)
         let gamma = gammas + s * (k + 1)
         gamma[0] = beta
         guard beta > 0, beta.isFinite else { return false }
@@ -134,7 +134,7 @@ final class GMRESWorkspace {
     /// |Rⱼⱼ| is judged.
     func extend(sample s: Int, product w: UnsafeMutablePointer<Double>, scale: Double) -> Step {
         let d = dimension, k = restartLength, j = columns[s]
-        let productNorm = BLAS.nrm2(count: d, w)
+        let productNorm = BLAS.norm(count: d, w)
         guard productNorm.isFinite, scale.isFinite else { return .unusable }
         // CGS2: two passes of h = V w, w ← w − Vᵀ h over the j + 1 basis vectors.
         let block = UnsafePointer(basisVector(s, 0))
@@ -143,7 +143,7 @@ final class GMRESWorkspace {
         BLAS.gemv(.none, m: j + 1, n: d, alpha: 1, a: block, lda: d, x: w, beta: 0, y: correction)
         BLAS.gemv(.transpose, m: j + 1, n: d, alpha: -1, a: block, lda: d, x: correction, beta: 1, y: w)
         for i in 0...j { column[i] += correction[i] }
-        let next = BLAS.nrm2(count: d, w)
+        let next = BLAS.norm(count: d, w)
         column[j + 1] = next
         // Apply the previous rotations to the new column, then annihilate h_{j+1,j}.
         let cs = cosines + s * k, sn = sines + s * k, gamma = gammas + s * (k + 1)

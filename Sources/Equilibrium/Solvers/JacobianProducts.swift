@@ -119,13 +119,13 @@ public final class JacobianVectorProducts {
             probed.removeAll(keepingCapacity: true)
             for s in samples {
                 let vRow = v + s * d, zRow = context.z + s * d
-                let vNorm = BLAS.nrm2(count: d, vRow)
+                let vNorm = BLAS.norm(count: d, vRow)
                 guard vNorm > 0, vNorm.isFinite else {
                     // J·0 = 0 needs no probe; a non-finite v gives a non-finite product.
                     (out + s * d).update(repeating: vNorm == 0 ? 0 : .nan, count: d)
                     continue
                 }
-                let h = relativeStep * max(1, BLAS.nrm2(count: d, zRow)) / vNorm
+                let h = relativeStep * max(1, BLAS.norm(count: d, zRow)) / vNorm
                 steps[s] = h
                 let probe = probes + s * d
                 for j in 0..<d { probe[j] = zRow[j] + h * vRow[j] }

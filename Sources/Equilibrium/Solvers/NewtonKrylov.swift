@@ -210,7 +210,7 @@ public struct NewtonKrylov: IterativeSolver {
             for s in state.inner {
                 context.krylovIterations[s] += 1
                 let product = images + s * d, v = vectors + s * d
-                let scale = BLAS.nrm2(count: d, product) + 1   // ‖J_f v‖ + ‖v‖, ‖v‖ = 1
+                let scale = BLAS.norm(count: d, product) + 1   // ‖J_f v‖ + ‖v‖, ‖v‖ = 1
                 for j in 0..<d { product[j] -= v[j] }          // J_g v = J_f v − v
                 var continues: Bool
                 switch gmres.extend(sample: s, product: product, scale: scale) {
@@ -222,7 +222,7 @@ public struct NewtonKrylov: IterativeSolver {
                     _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
                     continues = false
                 case .unusable:
-                    if !scale.isFinite || !BLAS.nrm2(count: d, product).isFinite { state.nonFiniteProduct[s] = true }
+                    if !scale.isFinite || !BLAS.norm(count: d, product).isFinite { state.nonFiniteProduct[s] = true }
                     _ = gmres.finishCycle(sample: s, maxRestarts: 0, reachedLength: false)
                     continues = false
                 }
@@ -239,7 +239,7 @@ public struct NewtonKrylov: IterativeSolver {
         state.samples.removeAll(keepingCapacity: true)
         state.samples.append(contentsOf: context.active)
         for s in state.samples {
-            let stepNorm = BLAS.nrm2(count: d, gmres.solution(s))
+            let stepNorm = BLAS.norm(count: d, gmres.solution(s))
             if stepNorm > 0 && stepNorm.isFinite {
                 state.previousNorm[s] = context.absoluteResidual[s]
             } else {
